@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Thin names for the scripts in scripts/.  The module itself is the standard
+# out-of-tree Kbuild flow: make -C $(KDIR) M=$(CURDIR).
+#
+#   make            build seqsplice.ko against KDIR (default: the cached kernel)
+#   make demo       build, boot a guest, splice from trace, show stats
+#   make check      everything: deps, kernel, clippy + rustfmt, host tests, guest suite
+#   make bench      benchmark report into bench/results/
+#
+# KDIR=/path/to/your/rust-enabled/kernel/build to use your own kernel; it must
+# have been built with the same LLVM/RUSTC settings (scripts/env.sh).
+
+FLAVOUR ?= release
+export FLAVOUR
+KDIR ?= $(shell scripts/kernel.sh --dir)
+RUSTC ?= /usr/bin/rustc
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1 RUSTC=/usr/bin/rustc \
+	RUSTDOC=/usr/bin/rustdoc CLIPPY_DRIVER=/usr/bin/clippy-driver \
+	BINDGEN=$(HOME)/.cargo/bin/bindgen
+
+.PHONY: all modules deps kernel clippy fmt fmt-check clean rust-analyzer \
+	host-test selftests demo check bench soak
+
+all modules: kernel
+	$(KMAKE) modules
+
+deps:
+	scripts/deps.sh
+
+kernel: deps
+	scripts/kernel.sh
+
+# Warnings are errors here (-Dwarnings), with the kernel's clippy lints.
+clippy: kernel
+	$(KMAKE) CLIPPY=1 KRUSTFLAGS=-Dwarnings modules
+
+fmt:
+	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml src/*.rs src/ffi/mod.rs
+fmt-check:
+	/usr/bin/rustfmt --check --edition 2021 src/*.rs src/ffi/mod.rs
+	cd tests/host && cargo fmt --check
+
+rust-analyzer:
+	python3 $(KDIR)/source/scripts/generate_rust_analyzer.py \
+		--cfgs='core=--cfg no_fp_fmt_parse' 2024 $(KDIR)/source $(KDIR) /usr \
+		/usr/src/rustc-1.96.0/library $(CURDIR) > rust-project.json
+
+host-test:
+	cd tests/host && cargo test --quiet
+
+selftests: kernel
+	$(MAKE) -C tests/selftests KSRC=$(KDIR)/source O=$(CURDIR)/build/selftests
+
+demo: deps modules
+	scripts/guest.sh demo
+
+check: deps clippy fmt-check host-test selftests
+	scripts/guest.sh check
+
+bench: deps modules
+	scripts/bench.sh
+
+clean:
+	$(KMAKE) clean
+	rm -rf build rust-project.json

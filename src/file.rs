@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! File operations of `trace` (the gift path) and `trace_copy` (upstream's
+//! copy path): `extern "C"` trampolines that turn raw pointers into the
+//! engine's safe types and `Result` into errno.
+
+use core::ffi::{c_int, c_uint};
+use core::mem::MaybeUninit;
+use core::ptr;
+
+use kernel::bindings;
+use kernel::error::from_result;
+use kernel::prelude::*;
+
+use crate::ffi;
+use crate::open::{self, Open, TraceBuf};
+use crate::pipe::Pipe;
+use crate::seq::Locked;
+use crate::source::SEQ_OPS;
+use crate::trace;
+use crate::window::{pages_for, PAGE_SIZE};
+
+/// Largest buffer of one open of `trace`, growth for a record included.
+pub(crate) const MAX_BUF_BYTES: usize = 16 << 20;
+
+/// A `file_operations` table that may live in a `static`.
+#[repr(transparent)]
+pub(crate) struct Fops(pub(crate) bindings::file_operations);
+
+// SAFETY: The table is immutable after construction and only read by the VFS.
+unsafe impl Sync for Fops {}
+
+/// An all-NULL `file_operations`, to fill with `..` syntax.
+pub(crate) const fn zeroed_fops() -> bindings::file_operations {
+    // SAFETY: `file_operations` is plain data for which all-zero (NULL
+    // pointers, `None` callbacks) is valid.
+    unsafe { MaybeUninit::zeroed().assume_init() }
+}
+
+/// `seq_open` with the record source and an [`Open`] as `m->private`.
+///
+/// # Safety
+///
+/// `file` is being opened by the VFS (`->open`).
+unsafe fn open_with(file: *mut bindings::file, tb: TraceBuf) -> Result<*mut bindings::seq_file> {
+    let state = KBox::new(
+        Open {
+            knobs: open::snapshot(),
+            tb,
+        },
+        GFP_KERNEL,
+    )?;
+    // SAFETY: `file` is being opened (contract) and has no private data yet.
+    kernel::error::to_result(unsafe { bindings::seq_open(file, &SEQ_OPS) })?;
+    // SAFETY: seq_open succeeded, so `private_data` is the new seq_file.
+    let m = unsafe { (*file).private_data }.cast::<bindings::seq_file>();
+    // SAFETY: `m` is the new seq_file, not yet visible to any other call.
+    unsafe { (*m).private = KBox::into_raw(state).cast() };
+    Ok(m)
+}
+
+/// Frees the [`Open`] of a seq_file and the seq_file itself.
+///
+/// # Safety
+///
+/// `file` is being released; `m->buf` is NULL or a kvmalloc'd buffer.
+unsafe fn release_with(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: Per the contract the seq_file is ours.
+    let m = unsafe { (*file).private_data }.cast::<bindings::seq_file>();
+    // SAFETY: `private` was set by `open_with` from `KBox::into_raw` and is
+    // freed only here, once.
+    drop(unsafe { KBox::from_raw((*m).private.cast::<Open>()) });
+    // SAFETY: `m->buf` is NULL or kvmalloc'd (contract), as seq_release
+    // expects.
+    unsafe { bindings::seq_release(inode, file) }
+}
+
+unsafe extern "C" fn trace_open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    from_result(|| {
+        let kb = crate::fs::KNOBS.buffer_size_kb.load(core::sync::atomic::Ordering::Relaxed);
+        let tb = TraceBuf::new(pages_for(kb * 1024), MAX_BUF_BYTES)?;
+        // SAFETY: Called by the VFS as `->open`.
+        unsafe { open_with(file, tb) }?;
+        open::count_open();
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn trace_read_iter(iocb: *mut bindings::kiocb, iter: *mut bindings::iov_iter) -> isize {
+    from_result(|| {
+        // SAFETY: The VFS passes a valid kiocb of an open `trace` file.
+        let file = unsafe { (*iocb).ki_filp };
+        // SAFETY: `file` is an open `trace` (set up by `trace_open`).
+        let (mut l, tb) = unsafe { Locked::lock(file) };
+        // SAFETY: `iter` is the caller's valid destination.
+        let want = unsafe { ffi::seqsplice_iov_iter_count(iter.cast()) };
+        // SAFETY: `ki_pos` belongs to the kiocb the VFS passed us.
+        let pos = unsafe { &mut (*iocb).ki_pos };
+        let n = trace::read_iter(&mut l, tb, pos, iter, want)?;
+        Ok(n as isize)
+    })
+}
+
+unsafe extern "C" fn trace_splice_read(
+    file: *mut bindings::file,
+    ppos: *mut bindings::loff_t,
+    pipe: *mut bindings::pipe_inode_info,
+    len: usize,
+    _flags: c_uint,
+) -> isize {
+    from_result(|| {
+        // SAFETY: `file` is an open `trace`.
+        let (mut l, tb) = unsafe { Locked::lock(file) };
+        // SAFETY: `->splice_read` gets the locked pipe (fs/splice.c:1295) or
+        // the private sendfile pipe.
+        let mut pipe = unsafe { Pipe::new(pipe) };
+        // SAFETY: `ppos` is the caller's position for this call.
+        let pos = unsafe { &mut *ppos };
+        let n = trace::splice_read(&mut l, tb, pos, &mut pipe, len)?;
+        Ok(n as isize)
+    })
+}
+
+unsafe extern "C" fn trace_llseek(file: *mut bindings::file, offset: bindings::loff_t, whence: c_int) -> bindings::loff_t {
+    from_result(|| {
+        // SAFETY: `file` is an open `trace`.
+        let (mut l, tb) = unsafe { Locked::lock(file) };
+        // SAFETY: `->llseek` may update `f_pos`; the VFS holds f_pos_lock.
+        let f_pos = unsafe { &mut (*file).f_pos };
+        trace::llseek(&mut l, tb, f_pos, offset, whence as u32)
+    })
+}
+
+unsafe extern "C" fn trace_release(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    {
+        // SAFETY: `file` is an open `trace`, released once.
+        let (mut l, tb) = unsafe { Locked::lock(file) };
+        trace::release(&mut l, tb);
+    }
+    // SAFETY: `m->buf` is NULL after `release`.
+    unsafe { release_with(inode, file) }
+}
+
+/// `trace`: the records, with a splice that gifts the buffer's pages.
+pub(crate) static TRACE_FOPS: Fops = Fops(bindings::file_operations {
+    owner: crate::THIS_MODULE.as_ptr(),
+    open: Some(trace_open),
+    read_iter: Some(trace_read_iter),
+    llseek: Some(trace_llseek),
+    splice_read: Some(trace_splice_read),
+    release: Some(trace_release),
+    ..zeroed_fops()
+});
+
+unsafe extern "C" fn copy_open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    from_result(|| {
+        let kb = crate::fs::KNOBS.copy_buffer_size_kb.load(core::sync::atomic::Ordering::Relaxed);
+        // SAFETY: Called by the VFS as `->open`.
+        let m = unsafe { open_with(file, TraceBuf::new(1, 0)?) }?;
+        let size = kb * 1024;
+        if size > PAGE_SIZE {
+            // A caller-supplied seq buffer, as single_open_size() does
+            // (fs/seq_file.c:605-606); seq_release kvfree()s it.
+            // SAFETY: Plain allocation.
+            let buf = unsafe { ffi::seqsplice_kvmalloc(size) };
+            if buf.is_null() {
+                // SAFETY: Undo `open_with`; `m->buf` is NULL.
+                unsafe { release_with(ptr::null_mut(), file) };
+                return Err(ENOMEM);
+            }
+            // SAFETY: `m` is ours and not yet shared.
+            unsafe {
+                (*m).buf = buf.cast();
+                (*m).size = size;
+            }
+        }
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn copy_release(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: `m->buf` is NULL or kvmalloc'd by seq_read_iter or `copy_open`.
+    unsafe { release_with(inode, file) }
+}
+
+/// `trace_copy`: the same records through the stock seq_file read and
+/// `copy_splice_read`, which is what ftrace's `trace` file does.
+pub(crate) static TRACE_COPY_FOPS: Fops = Fops(bindings::file_operations {
+    owner: crate::THIS_MODULE.as_ptr(),
+    open: Some(copy_open),
+    read_iter: Some(bindings::seq_read_iter),
+    llseek: Some(bindings::seq_lseek),
+    splice_read: Some(bindings::copy_splice_read),
+    release: Some(copy_release),
+    ..zeroed_fops()
+});

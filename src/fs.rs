@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `seqsplice` filesystem (like tracefs at /sys/kernel/tracing): its
+//! registration, the knob files and `stats`.
+
+use core::cell::UnsafeCell;
+use core::ffi::{c_int, c_void};
+use core::fmt::Write;
+use core::mem::MaybeUninit;
+use core::ptr;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use kernel::bindings;
+use kernel::error::{from_result, to_result};
+use kernel::prelude::*;
+use kernel::uaccess::UserSlice;
+
+use crate::ffi;
+use crate::file::{zeroed_fops, Fops, TRACE_COPY_FOPS, TRACE_FOPS};
+use crate::knob::{self, Mode};
+use crate::record;
+use crate::stats::STATS;
+
+/// `statfs` magic of the filesystem ("SQSP").
+const MAGIC: usize = 0x5351_5350;
+
+/// Knob values; each open of a file snapshots them.
+pub(crate) struct Knobs {
+    /// Buffer of each new open of `trace`, KiB.
+    pub(crate) buffer_size_kb: AtomicUsize,
+    /// seq buffer of each new open of `trace_copy`, KiB.
+    pub(crate) copy_buffer_size_kb: AtomicUsize,
+    /// Records per open.
+    pub(crate) record_count: AtomicUsize,
+    /// Bytes per record.
+    pub(crate) record_width: AtomicUsize,
+    /// [`Mode::to_raw`] of the formatting mode.
+    pub(crate) record_mode: AtomicUsize,
+}
+
+/// The knobs, with their defaults.
+pub(crate) static KNOBS: Knobs = Knobs {
+    buffer_size_kb: AtomicUsize::new(1024),
+    copy_buffer_size_kb: AtomicUsize::new(4),
+    record_count: AtomicUsize::new(10_000),
+    record_width: AtomicUsize::new(100),
+    record_mode: AtomicUsize::new(0),
+};
+
+/// A numeric knob: its value and valid range.
+struct NumKnob {
+    value: &'static AtomicUsize,
+    min: u64,
+    max: u64,
+}
+
+const NUM_KNOBS: [NumKnob; 4] = [
+    NumKnob { value: &KNOBS.buffer_size_kb, min: 4, max: 16384 },
+    NumKnob { value: &KNOBS.copy_buffer_size_kb, min: 4, max: 16384 },
+    NumKnob { value: &KNOBS.record_count, min: 1, max: record::MAX_COUNT },
+    NumKnob { value: &KNOBS.record_width, min: record::MIN_WIDTH as u64, max: record::MAX_WIDTH as u64 },
+];
+
+/// Index of the `record_mode` knob in the file table below.
+const MODE_KNOB: usize = NUM_KNOBS.len();
+
+/// A fixed buffer implementing `fmt::Write`.
+struct Text {
+    buf: [u8; 1024],
+    len: usize,
+}
+
+impl Text {
+    fn new() -> Self {
+        Self { buf: [0; 1024], len: 0 }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl Write for Text {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(core::fmt::Error)?;
+        self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// `seq_write` of text into a `single_open` seq_file.
+///
+/// # Safety
+///
+/// `m` is the live, locked seq_file of a `->show` call.
+unsafe fn show_text(m: *mut bindings::seq_file, t: &Text) -> c_int {
+    let b = t.as_bytes();
+    // SAFETY: Per the contract; `b` is valid for its length.
+    unsafe { ffi::seq_write(m, b.as_ptr().cast(), b.len()) };
+    0
+}
+
+unsafe extern "C" fn knob_show<const K: usize>(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
+    let mut t = Text::new();
+    let r = if K == MODE_KNOB {
+        writeln!(t, "{}", Mode::from_raw(KNOBS.record_mode.load(Ordering::Relaxed)).name())
+    } else {
+        writeln!(t, "{}", NUM_KNOBS[K].value.load(Ordering::Relaxed))
+    };
+    if r.is_err() {
+        return -(bindings::EINVAL as c_int);
+    }
+    // SAFETY: Called by seq_read_iter with its locked seq_file.
+    unsafe { show_text(m, &t) }
+}
+
+unsafe extern "C" fn knob_open<const K: usize>(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: Called by the VFS as `->open`.
+    unsafe { bindings::single_open(file, Some(knob_show::<K>), ptr::null_mut()) }
+}
+
+unsafe extern "C" fn knob_write<const K: usize>(
+    _file: *mut bindings::file,
+    ubuf: *const kernel::ffi::c_char,
+    count: usize,
+    _ppos: *mut bindings::loff_t,
+) -> isize {
+    from_result(|| {
+        let mut buf = [0u8; 32];
+        if count > buf.len() {
+            pr_info!("knob write of {} bytes refused: not a number\n", count);
+            return Err(EINVAL);
+        }
+        UserSlice::new(ubuf as usize, count).reader().read_slice(&mut buf[..count])?;
+        let input = &buf[..count];
+        if K == MODE_KNOB {
+            let mode = Mode::parse(input).map_err(|_| EINVAL)?;
+            KNOBS.record_mode.store(mode.to_raw(), Ordering::Relaxed);
+        } else {
+            let k = &NUM_KNOBS[K];
+            let v = knob::parse_u64(input, k.min, k.max).map_err(|e| {
+                pr_info!("knob value refused ({:?}): must be a number in {}..={}\n", e, k.min, k.max);
+                EINVAL
+            })?;
+            k.value.store(v as usize, Ordering::Relaxed);
+        }
+        Ok(count as isize)
+    })
+}
+
+const fn knob_fops<const K: usize>() -> Fops {
+    Fops(bindings::file_operations {
+        owner: crate::THIS_MODULE.as_ptr(),
+        open: Some(knob_open::<K>),
+        read_iter: Some(bindings::seq_read_iter),
+        write: Some(knob_write::<K>),
+        llseek: Some(bindings::seq_lseek),
+        splice_read: Some(bindings::copy_splice_read),
+        release: Some(bindings::single_release),
+        ..zeroed_fops()
+    })
+}
+
+static KNOB_FOPS: [Fops; 5] = [knob_fops::<0>(), knob_fops::<1>(), knob_fops::<2>(), knob_fops::<3>(), knob_fops::<4>()];
+
+unsafe extern "C" fn stats_show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
+    let mut t = Text::new();
+    if STATS.write_to(&mut t).is_err() {
+        return -(bindings::EINVAL as c_int);
+    }
+    // SAFETY: Called by seq_read_iter with its locked seq_file.
+    unsafe { show_text(m, &t) }
+}
+
+unsafe extern "C" fn stats_open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: Called by the VFS as `->open`.
+    unsafe { bindings::single_open(file, Some(stats_show), ptr::null_mut()) }
+}
+
+static STATS_FOPS: Fops = Fops(bindings::file_operations {
+    owner: crate::THIS_MODULE.as_ptr(),
+    open: Some(stats_open),
+    read_iter: Some(bindings::seq_read_iter),
+    llseek: Some(bindings::seq_lseek),
+    splice_read: Some(bindings::copy_splice_read),
+    release: Some(bindings::single_release),
+    ..zeroed_fops()
+});
+
+/// Modes as tracefs uses them (TRACE_MODE_READ / TRACE_MODE_WRITE).
+const MODE_READ: c_int = 0o440;
+const MODE_WRITE: c_int = 0o640;
+
+/// The file table of `simple_fill_super`: index = inode number, 1 is the
+/// root, a NULL name is skipped, an empty name ends the table.
+#[repr(transparent)]
+struct Files([bindings::tree_descr; 11]);
+
+// SAFETY: Immutable after construction; only read by simple_fill_super.
+unsafe impl Sync for Files {}
+
+const fn entry(name: &'static core::ffi::CStr, ops: &'static Fops, mode: c_int) -> bindings::tree_descr {
+    bindings::tree_descr { name: name.as_ptr().cast(), ops: &ops.0, mode }
+}
+
+const NONE: bindings::tree_descr = bindings::tree_descr { name: ptr::null(), ops: ptr::null(), mode: 0 };
+
+static FILES: Files = Files([
+    NONE,
+    NONE,
+    entry(c"trace", &TRACE_FOPS, MODE_READ),
+    entry(c"trace_copy", &TRACE_COPY_FOPS, MODE_READ),
+    entry(c"buffer_size_kb", &KNOB_FOPS[0], MODE_WRITE),
+    entry(c"copy_buffer_size_kb", &KNOB_FOPS[1], MODE_WRITE),
+    entry(c"record_count", &KNOB_FOPS[2], MODE_WRITE),
+    entry(c"record_width", &KNOB_FOPS[3], MODE_WRITE),
+    entry(c"record_mode", &KNOB_FOPS[4], MODE_WRITE),
+    entry(c"stats", &STATS_FOPS, MODE_READ),
+    entry(c"", &STATS_FOPS, 0),
+]);
+
+unsafe extern "C" fn fill_super(sb: *mut bindings::super_block, _fc: *mut ffi::fs_context) -> c_int {
+    // SAFETY: `sb` is the new superblock get_tree_single hands us; `FILES`
+    // is a valid table ending in an empty name.
+    unsafe { bindings::simple_fill_super(sb, MAGIC, FILES.0.as_ptr()) }
+}
+
+unsafe extern "C" fn get_tree(fc: *mut ffi::fs_context) -> c_int {
+    // SAFETY: `fc` is the mount's context; one superblock for all mounts.
+    unsafe { ffi::get_tree_single(fc, Some(fill_super)) }
+}
+
+/// Context operations (`fs_context_operations`) in a static.
+#[repr(transparent)]
+struct CtxOps(ffi::fs_context_operations);
+
+// SAFETY: Immutable after construction; only read by the VFS.
+unsafe impl Sync for CtxOps {}
+
+static CTX_OPS: CtxOps = CtxOps(ffi::fs_context_operations {
+    get_tree: Some(get_tree),
+    // SAFETY: All-zero is valid for the remaining (optional) callbacks.
+    ..unsafe { MaybeUninit::zeroed().assume_init() }
+});
+
+unsafe extern "C" fn init_fs_context(fc: *mut bindings::fs_context) -> c_int {
+    // SAFETY: `fc` is a new, valid context; the module's bindings give the
+    // full layout of the kernel's opaque `fs_context`.
+    unsafe { (*fc.cast::<ffi::fs_context>()).ops = &CTX_OPS.0 };
+    0
+}
+
+/// The registered filesystem type; the VFS links it into its list.
+struct FsType(UnsafeCell<bindings::file_system_type>);
+
+// SAFETY: Written only by register/unregister_filesystem, under the VFS's
+// own lock.
+unsafe impl Sync for FsType {}
+
+static FS_TYPE: FsType = FsType(UnsafeCell::new(bindings::file_system_type {
+    name: c"seqsplice".as_ptr().cast(),
+    init_fs_context: Some(init_fs_context),
+    kill_sb: Some(bindings::kill_litter_super),
+    owner: crate::THIS_MODULE.as_ptr(),
+    // SAFETY: All-zero is valid for the remaining fields (lists, keys).
+    ..unsafe { MaybeUninit::zeroed().assume_init() }
+}));
+
+/// The filesystem and its mount point, registered for the module's life.
+///
+/// # Invariants
+///
+/// The mount point /sys/kernel/seqsplice and the filesystem type are
+/// registered while this value exists.
+pub(crate) struct Registration(());
+
+impl Registration {
+    /// Creates /sys/kernel/seqsplice and registers the filesystem.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: `kernel_kobj` is set up at boot; the name is a C string.
+        to_result(unsafe { bindings::sysfs_create_mount_point(bindings::kernel_kobj, c"seqsplice".as_ptr().cast()) })?;
+        // SAFETY: `FS_TYPE` is a static, registered once.
+        if let Err(e) = to_result(unsafe { bindings::register_filesystem(FS_TYPE.0.get()) }) {
+            // SAFETY: Created just above.
+            unsafe { bindings::sysfs_remove_mount_point(bindings::kernel_kobj, c"seqsplice".as_ptr().cast()) };
+            return Err(e);
+        }
+        // INVARIANT: both registered.
+        Ok(Self(()))
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: Registered by `new` (type invariants); the module cannot
+        // be unloaded while mounted (the superblock pins it via `owner`).
+        unsafe {
+            bindings::unregister_filesystem(FS_TYPE.0.get());
+            bindings::sysfs_remove_mount_point(bindings::kernel_kobj, c"seqsplice".as_ptr().cast());
+        }
+    }
+}

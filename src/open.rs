@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per-open state: the knobs snapshotted at open and, for `trace`, the
+//! buffer of pages, its mapping and the gifted mark.
+
+use core::sync::atomic::Ordering;
+
+use kernel::prelude::*;
+
+use crate::knob::Mode;
+use crate::pages::{PageSet, VMap};
+use crate::seq::Locked;
+use crate::stats::STATS;
+use crate::window::{discard_split, pages_for, PAGE_SIZE};
+
+/// The record source's shape, fixed for the life of an open.
+#[derive(Clone, Copy)]
+pub(crate) struct Knobs {
+    /// Records in the stream.
+    pub(crate) count: u64,
+    /// Bytes per record, newline included.
+    pub(crate) width: usize,
+    /// Formatting mode.
+    pub(crate) mode: Mode,
+}
+
+/// What an open file's `seq_file::private` points to.
+pub(crate) struct Open {
+    /// Snapshot of the record knobs.
+    pub(crate) knobs: Knobs,
+    /// The gifting buffer (unused by `trace_copy`).
+    pub(crate) tb: TraceBuf,
+}
+
+/// The buffer of an open of `trace`.
+///
+/// # Invariants
+///
+/// - `map`, when present, maps the first `map.pages()` pages of `pages`, and
+///   `m->buf` is its address; when absent `m->buf` is NULL. (Maintained by
+///   the methods, which all take the locked seq_file.)
+/// - Pages `[0, gifted)` may be referenced by a pipe: nothing writes them.
+///   A mapping exists only when `gifted == 0`.
+pub(crate) struct TraceBuf {
+    // Field order matters: the mapping goes before the pages it maps.
+    map: Option<VMap>,
+    pages: PageSet,
+    gifted: usize,
+    /// Buffer size of this open in pages (`buffer_size_kb` at open).
+    buf_pages: usize,
+    /// Largest size growth may reach for one record, in bytes.
+    cap_bytes: usize,
+}
+
+impl TraceBuf {
+    /// An empty buffer of `buf_pages` pages at most, growable to `cap_bytes`
+    /// for a record that does not fit. Allocates no page.
+    pub(crate) fn new(buf_pages: usize, cap_bytes: usize) -> Result<Self> {
+        Ok(Self {
+            map: None,
+            pages: PageSet::new(0)?,
+            gifted: 0,
+            buf_pages: buf_pages.max(1),
+            cap_bytes,
+        })
+    }
+
+    /// Buffer size of this open, in pages.
+    pub(crate) fn buf_pages(&self) -> usize {
+        self.buf_pages
+    }
+
+    /// Largest buffer a record may grow it to, in bytes.
+    pub(crate) fn cap_bytes(&self) -> usize {
+        self.cap_bytes
+    }
+
+    /// Pages `[0, gifted)` may be in a pipe.
+    pub(crate) fn gifted(&self) -> usize {
+        self.gifted
+    }
+
+    /// The pages (for copying out and gifting).
+    pub(crate) fn pages(&self) -> &PageSet {
+        &self.pages
+    }
+
+    /// Records that pages up to `mark` may now be in a pipe.
+    pub(crate) fn set_gifted(&mut self, mark: usize) {
+        // Gifting needs the mapping gone (`unmap` before any reference
+        // leaves the module).
+        self.gifted = self.gifted.max(mark);
+    }
+
+    /// Removes the mapping; `m->buf = NULL`. Must run before any page
+    /// reference is given away.
+    pub(crate) fn unmap(&mut self, l: &mut Locked<'_>) {
+        l.set_buf(core::ptr::null_mut(), 0);
+        self.map = None;
+    }
+
+    /// Drops the gifted pages (the pipes keep theirs) and keeps the clean
+    /// ones for reuse. The window must be empty or about to be reset.
+    pub(crate) fn discard_gifted(&mut self, l: &mut Locked<'_>) {
+        let (discard, _keep) = discard_split(self.pages.len(), self.gifted);
+        if discard > 0 {
+            self.unmap(l);
+            self.pages.release_front(discard);
+        }
+        self.gifted = 0;
+    }
+
+    /// Makes `m->buf` a mapping of at least `size` bytes of clean pages,
+    /// with `m->size = size`. Reuses the current mapping when it is big
+    /// enough. Fails with `ENOMEM` when no page or mapping can be had; with
+    /// fewer pages than asked, maps what it got (and `m->size` shrinks).
+    pub(crate) fn map(&mut self, l: &mut Locked<'_>, size: usize) -> Result<usize> {
+        self.discard_gifted(l);
+        let need = pages_for(size).max(1);
+        if let Some(map) = &self.map {
+            if map.pages() >= need {
+                l.set_buf(map.addr(), size);
+                return Ok(size);
+            }
+        }
+        self.unmap(l);
+        self.pages.reserve(need)?;
+        let got = self.pages.fill_to(need);
+        if got == 0 {
+            return Err(ENOMEM);
+        }
+        let n = got.min(need);
+        let map = VMap::new(&self.pages, n)?;
+        let size = size.min(n * PAGE_SIZE);
+        l.set_buf(map.addr(), size);
+        self.map = Some(map);
+        Ok(size)
+    }
+
+    /// Releases every page and the mapping (close).
+    pub(crate) fn release(&mut self, l: &mut Locked<'_>) {
+        self.unmap(l);
+        let n = self.pages.len();
+        self.pages.release_front(n);
+        self.gifted = 0;
+    }
+}
+
+/// Snapshot of the knobs for a new open.
+pub(crate) fn snapshot() -> Knobs {
+    let k = &crate::fs::KNOBS;
+    Knobs {
+        count: k.record_count.load(Ordering::Relaxed) as u64,
+        width: k.record_width.load(Ordering::Relaxed),
+        mode: Mode::from_raw(k.record_mode.load(Ordering::Relaxed)),
+    }
+}
+
+/// Counts an open of `trace`.
+pub(crate) fn count_open() {
+    STATS.opens.fetch_add(1, Ordering::Relaxed);
+}

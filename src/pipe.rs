@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The pipe side of a splice: free slots and inserting page references.
+//!
+//! C header: [`include/linux/pipe_fs_i.h`](srctree/include/linux/pipe_fs_i.h)
+
+use core::ptr::addr_of;
+
+use kernel::bindings;
+use kernel::prelude::*;
+
+use crate::ffi;
+
+/// The pipe a `->splice_read` was called for.
+///
+/// # Invariants
+///
+/// `pipe` is valid and its mutex is held by the caller of `->splice_read`
+/// (fs/splice.c:1295; the private sendfile pipe needs none,
+/// fs/pipe.c:89-93) for the life of this value.
+pub(crate) struct Pipe {
+    pipe: *mut ffi::pipe_inode_info,
+}
+
+impl Pipe {
+    /// Wraps the pipe argument of `->splice_read`.
+    ///
+    /// # Safety
+    ///
+    /// `pipe` is the locked pipe passed to `->splice_read`, valid for the
+    /// life of the returned value.
+    pub(crate) unsafe fn new(pipe: *mut bindings::pipe_inode_info) -> Self {
+        // INVARIANT: Per the function's contract.
+        Self { pipe: pipe.cast() }
+    }
+
+    /// Free slots (`max_usage - occupancy`).
+    pub(crate) fn free_slots(&self) -> usize {
+        // SAFETY: By the type invariants the pipe is valid and locked.
+        unsafe { ffi::seqsplice_pipe_free_slots(self.pipe) as usize }
+    }
+
+    /// Inserts a buffer of `len` bytes at `offset` of `page`, handing over
+    /// one page reference the caller took. On failure the reference has
+    /// been dropped by `add_to_pipe` itself (fs/splice.c:263).
+    ///
+    /// # Safety
+    ///
+    /// The caller owns one reference on `page` and gives it up.
+    pub(crate) unsafe fn add(&mut self, page: *mut bindings::page, offset: usize, len: usize) -> Result {
+        let mut buf = ffi::pipe_buffer {
+            page: page.cast(),
+            offset: offset as u32,
+            len: len as u32,
+            // Kernel-resident ops: pipes outlive the file and the module
+            // (fs/pipe.c:841-865). release = put_page, no try_steal.
+            ops: addr_of!(ffi::nosteal_pipe_buf_ops),
+            // No CAN_MERGE: pipe_write must never append into our page.
+            flags: 0,
+            private: 0,
+        };
+        // SAFETY: By the type invariants the pipe is locked; `buf` is fully
+        // initialised and carries the reference the caller handed over.
+        let r = unsafe { ffi::add_to_pipe(self.pipe, &mut buf) };
+        if r < 0 {
+            Err(Error::from_errno(r as i32))
+        } else {
+            Ok(())
+        }
+    }
+}

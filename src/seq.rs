@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Access to an open `seq_file` while its `m->lock` is held.
+//!
+//! C header: [`include/linux/seq_file.h`](srctree/include/linux/seq_file.h)
+
+use core::ffi::c_void;
+use core::marker::PhantomData;
+use core::ptr::addr_of_mut;
+
+use kernel::bindings;
+
+use crate::open::{Open, TraceBuf};
+
+/// An iterator position returned by `->start`/`->next`: NULL at the end,
+/// an `ERR_PTR` on error, anything else is a record.
+#[derive(Clone, Copy)]
+pub(crate) struct Token(*mut c_void);
+
+impl Token {
+    /// The iterator is at the end (NULL) or failed (`ERR_PTR`).
+    pub(crate) fn is_end(self) -> bool {
+        self.0.is_null() || self.is_err()
+    }
+
+    /// The iterator returned an `ERR_PTR`.
+    pub(crate) fn is_err(self) -> bool {
+        self.0 as usize >= (-(bindings::MAX_ERRNO as isize)) as usize
+    }
+
+    /// The error of an `ERR_PTR` token, 0 for any other.
+    pub(crate) fn err(self) -> i32 {
+        if self.is_err() {
+            self.0 as isize as i32
+        } else {
+            0
+        }
+    }
+}
+
+/// A `seq_file` whose `m->lock` this value holds; unlocks on drop.
+///
+/// # Invariants
+///
+/// `m` points to a live `seq_file` of an open file whose `private` is a
+/// `KBox<Open>` leaked at open, and `m->lock` is held by this value for its
+/// whole life, which serialises every access to the fields below.
+pub(crate) struct Locked<'a> {
+    m: *mut bindings::seq_file,
+    _file: PhantomData<&'a bindings::file>,
+}
+
+impl<'a> Locked<'a> {
+    /// Locks the seq_file of `file`; returns the guard and the open's trace
+    /// buffer.
+    ///
+    /// # Safety
+    ///
+    /// `file` is an open file of this module whose `private_data` is a
+    /// `seq_file` set up by [`crate::file`], valid for `'a`. The returned
+    /// buffer reference must not be used after the guard is dropped.
+    pub(crate) unsafe fn lock(file: *mut bindings::file) -> (Self, &'a mut TraceBuf) {
+        // SAFETY: Per the function's contract `private_data` is our seq_file.
+        let m = unsafe { (*file).private_data }.cast::<bindings::seq_file>();
+        // SAFETY: `m` is valid (contract); its mutex was initialised by
+        // seq_open. Lock order: the caller may hold pipe->mutex, the order
+        // copy_splice_read -> seq_read_iter also takes.
+        unsafe { bindings::mutex_lock(addr_of_mut!((*m).lock)) };
+        // SAFETY: `private` is our `Open` (contract); the lock now held
+        // serialises access to its buffer. Only the `tb` field is borrowed
+        // mutably; `->show` reads only `knobs`, a disjoint field.
+        let tb = unsafe { &mut *addr_of_mut!((*(*m).private.cast::<Open>()).tb) };
+        // INVARIANT: the lock is held until drop.
+        (
+            Self {
+                m,
+                _file: PhantomData,
+            },
+            tb,
+        )
+    }
+}
+
+macro_rules! field {
+    ($get:ident, $set:ident, $f:ident, $t:ty) => {
+        impl Locked<'_> {
+            #[doc = concat!("`m->", stringify!($f), "`.")]
+            pub(crate) fn $get(&self) -> $t {
+                // SAFETY: By the type invariants `m` is live and locked.
+                unsafe { (*self.m).$f }
+            }
+
+            #[doc = concat!("Sets `m->", stringify!($f), "`.")]
+            pub(crate) fn $set(&mut self, v: $t) {
+                // SAFETY: By the type invariants `m` is live and locked.
+                unsafe { (*self.m).$f = v }
+            }
+        }
+    };
+}
+
+field!(from, set_from, from, usize);
+field!(count, set_count, count, usize);
+field!(index, set_index, index, i64);
+field!(read_pos, set_read_pos, read_pos, i64);
+
+impl Locked<'_> {
+    /// Points `m->buf`/`m->size` at a mapping (or at nothing).
+    ///
+    /// Only [`TraceBuf`] calls this, keeping `m->buf` either its live
+    /// mapping or NULL.
+    pub(crate) fn set_buf(&mut self, buf: *mut u8, size: usize) {
+        // SAFETY: By the type invariants `m` is live and locked.
+        unsafe {
+            (*self.m).buf = buf.cast();
+            (*self.m).size = size;
+        }
+    }
+
+    /// `seq_has_overflowed()`.
+    pub(crate) fn overflowed(&self) -> bool {
+        // SAFETY: By the type invariants `m` is live and locked.
+        self.count() == unsafe { (*self.m).size }
+    }
+
+    /// `m->op->start(m, &m->index)`.
+    pub(crate) fn start(&mut self) -> Token {
+        // SAFETY: By the type invariants `m` is live and locked; `op` is the
+        // module's record source, set at open.
+        Token(unsafe {
+            let op = (*self.m).op;
+            match (*op).start {
+                Some(f) => f(self.m, addr_of_mut!((*self.m).index)),
+                None => core::ptr::null_mut(),
+            }
+        })
+    }
+
+    /// `m->op->next(m, p, &m->index)`.
+    pub(crate) fn next(&mut self, p: Token) -> Token {
+        // SAFETY: As in `start`.
+        Token(unsafe {
+            let op = (*self.m).op;
+            match (*op).next {
+                Some(f) => f(self.m, p.0, addr_of_mut!((*self.m).index)),
+                None => core::ptr::null_mut(),
+            }
+        })
+    }
+
+    /// `m->op->show(m, p)`.
+    pub(crate) fn show(&mut self, p: Token) -> i32 {
+        // SAFETY: As in `start`; `p` came from `start`/`next`.
+        unsafe {
+            let op = (*self.m).op;
+            match (*op).show {
+                Some(f) => f(self.m, p.0),
+                None => -(bindings::EINVAL as i32),
+            }
+        }
+    }
+
+    /// `m->op->stop(m, p)`.
+    pub(crate) fn stop(&mut self, p: Token) {
+        // SAFETY: As in `start`.
+        unsafe {
+            let op = (*self.m).op;
+            if let Some(f) = (*op).stop {
+                f(self.m, p.0)
+            }
+        }
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants the lock is held by us.
+        unsafe { bindings::mutex_unlock(addr_of_mut!((*self.m).lock)) };
+    }
+}

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Module-wide counters, shown by the `stats` file.
+
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! counters {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// The counters; all monotonic except `pages_held`.
+        pub(crate) struct Stats {
+            $($(#[$doc])* pub(crate) $name: AtomicU64,)*
+        }
+
+        /// The module's counters.
+        pub(crate) static STATS: Stats = Stats {
+            $($name: AtomicU64::new(0),)*
+        };
+
+        impl Stats {
+            /// Writes `name value` lines.
+            pub(crate) fn write_to(&self, w: &mut impl Write) -> core::fmt::Result {
+                $(writeln!(w, "{} {}", stringify!($name), self.$name.load(Ordering::Relaxed))?;)*
+                Ok(())
+            }
+        }
+    };
+}
+
+counters! {
+    /// Opens of `trace`.
+    opens,
+    /// Buffer fills (record generation into mapped pages).
+    fills,
+    /// Pages obtained from the page allocator.
+    pages_allocated,
+    /// Page references the module dropped (discard, close).
+    pages_released,
+    /// Pages the module holds a reference on right now, all opens together.
+    pages_held,
+    /// Pipe buffers inserted by `trace`'s splice, one page reference each.
+    pages_gifted,
+    /// Bytes delivered by `trace`'s splice (and sendfile).
+    bytes_spliced,
+    /// Bytes delivered by `trace`'s read.
+    bytes_read,
+    /// `vmap` calls.
+    vmaps,
+    /// `vunmap` calls.
+    vunmaps,
+    /// Splices that started inside a page already given to a pipe.
+    tail_continuations,
+    /// Calls that went back into held, already delivered data (sendfile's
+    /// rewind after a short write) and gifted it again.
+    rewinds,
+    /// Regenerations from the first record to a non-zero offset.
+    regenerations,
+    /// Buffer growths for a record that did not fit.
+    grows,
+    /// Allocations that got fewer pages than asked for.
+    alloc_shortfalls,
+}

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The engine of `trace`: `seq_read_iter`'s protocol over a buffer of
+//! vmapped pages, and a `splice_read` that gives those pages to the pipe.
+//!
+//! Every function runs with the seq_file locked ([`Locked`]). `m->from`,
+//! `m->count`, `m->index` and `m->read_pos` mean what they mean to
+//! `seq_read_iter` (fs/seq_file.c:171-298); the buffer byte `b` holds the
+//! file offset `read_pos - from + b` for all `b < from + count`.
+
+use core::sync::atomic::Ordering;
+
+use kernel::bindings;
+use kernel::prelude::*;
+
+use crate::ffi;
+use crate::open::TraceBuf;
+use crate::pipe::Pipe;
+use crate::seq::Locked;
+use crate::stats::STATS;
+use crate::window::{self, gifted_after, grow, rewind_from, Segments, PAGE_SIZE};
+
+fn fatal_signal_pending() -> bool {
+    // SAFETY: Reads the current task's signal state.
+    unsafe { ffi::seqsplice_fatal_signal_pending() }
+}
+
+/// Fills an empty window with records, at most `size` bytes (mapped), stopping once
+/// `want` bytes are there, exactly like `seq_read_iter` (fs/seq_file.c:224-280):
+/// skip, empty records, rollback of the record that overflows, growth when
+/// the first record does not fit.
+fn fill(l: &mut Locked<'_>, tb: &mut TraceBuf, want: usize, mut size: usize) -> Result {
+    l.set_count(0);
+    l.set_from(0);
+    let mut p;
+    'grow: loop {
+        tb.map(l, size)?;
+        p = l.start();
+        loop {
+            if p.is_end() {
+                l.stop(p);
+                l.set_count(0);
+                return match p.err() {
+                    0 => Ok(()),
+                    e => Err(Error::from_errno(e)),
+                };
+            }
+            let err = l.show(p);
+            if err < 0 {
+                l.stop(p);
+                l.set_count(0);
+                return Err(Error::from_errno(err));
+            }
+            if err > 0 {
+                l.set_count(0);
+            }
+            if l.count() == 0 {
+                p = l.next(p);
+                continue;
+            }
+            if !l.overflowed() {
+                break 'grow;
+            }
+            // The first record does not fit: a bigger buffer, same record.
+            l.stop(p);
+            l.set_count(0);
+            size = grow(size, tb.cap_bytes()).ok_or(ENOMEM)?;
+            STATS.grows.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    loop {
+        let offs = l.count();
+        let pos = l.index();
+        p = l.next(p);
+        if pos == l.index() {
+            l.set_index(pos + 1);
+        }
+        if p.is_end() || l.count() >= want {
+            break;
+        }
+        let err = l.show(p);
+        if err > 0 {
+            l.set_count(offs);
+        } else if err != 0 || l.overflowed() {
+            l.set_count(offs);
+            break;
+        }
+    }
+    l.stop(p);
+    STATS.fills.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Regenerates up to `offset` on clean pages, as `traverse`
+/// (fs/seq_file.c:90-140), checking for fatal signals between records.
+fn traverse(l: &mut Locked<'_>, tb: &mut TraceBuf, offset: u64) -> Result {
+    l.set_index(0);
+    l.set_count(0);
+    l.set_from(0);
+    tb.discard_gifted(l);
+    if offset == 0 {
+        return Ok(());
+    }
+    STATS.regenerations.fetch_add(1, Ordering::Relaxed);
+    let mut size = PAGE_SIZE;
+    loop {
+        size = tb.map(l, size)?;
+        let mut pos: u64 = 0;
+        let mut p = l.start();
+        let mut err = 0;
+        let mut overflow = false;
+        while !p.is_end() {
+            if fatal_signal_pending() {
+                err = -(bindings::EINTR as i32);
+                break;
+            }
+            let e = l.show(p);
+            if e < 0 {
+                err = e;
+                break;
+            }
+            if e > 0 {
+                l.set_count(0);
+            }
+            if l.overflowed() {
+                overflow = true;
+                break;
+            }
+            p = l.next(p);
+            let count = l.count() as u64;
+            if pos + count > offset {
+                let from = (offset - pos) as usize;
+                l.set_from(from);
+                l.set_count(count as usize - from);
+                break;
+            }
+            pos += count;
+            l.set_count(0);
+            if pos == offset {
+                break;
+            }
+        }
+        if err == 0 {
+            err = p.err();
+        }
+        l.stop(p);
+        if overflow {
+            l.set_count(0);
+            size = grow(size, tb.cap_bytes()).ok_or(ENOMEM)?;
+            STATS.grows.fetch_add(1, Ordering::Relaxed);
+            l.set_index(0);
+            continue;
+        }
+        return if err == 0 {
+            Ok(())
+        } else {
+            Err(Error::from_errno(err))
+        };
+    }
+}
+
+/// Brings the window to file offset `pos` (seq_read_iter :188-206): offset 0
+/// restarts; an offset inside the held, already delivered data (sendfile's
+/// rewind, fs/splice.c:1113-1122) moves the window back without writing
+/// anything; any other offset regenerates.
+fn seek(l: &mut Locked<'_>, tb: &mut TraceBuf, pos: i64) -> Result {
+    if pos == 0 {
+        l.set_index(0);
+        l.set_count(0);
+    }
+    let read_pos = l.read_pos();
+    if pos == read_pos {
+        return Ok(());
+    }
+    if pos > 0 && read_pos > 0 {
+        if let Some(from) = rewind_from(pos as u64, read_pos as u64, l.from()) {
+            let back = l.from() - from;
+            l.set_count(l.count() + back);
+            l.set_from(from);
+            l.set_read_pos(pos);
+            STATS.rewinds.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+    }
+    match traverse(l, tb, pos as u64) {
+        Ok(()) => {
+            l.set_read_pos(pos);
+            Ok(())
+        }
+        Err(e) => {
+            // With prejudice, as seq_read_iter.
+            l.set_read_pos(0);
+            l.set_index(0);
+            l.set_count(0);
+            Err(e)
+        }
+    }
+}
+
+/// Copies the window out page by page (the mapping may be gone).
+fn copy_out(tb: &TraceBuf, from: usize, count: usize, iter: *mut bindings::iov_iter) -> usize {
+    let mut done = 0;
+    for seg in Segments::new(from, count, count, usize::MAX) {
+        let Some(&page) = tb.pages().as_slice().get(seg.page) else {
+            break;
+        };
+        // SAFETY: `page` is held by the buffer; `iter` is the caller's
+        // destination; copy_page_to_iter maps the page itself
+        // (lib/iov_iter.c:349) and handles faults by copying less.
+        let n = unsafe { bindings::copy_page_to_iter(page, seg.offset, seg.len, iter) };
+        done += n;
+        if n < seg.len {
+            break;
+        }
+    }
+    done
+}
+
+/// `read_iter` of `trace`: `seq_read_iter` over the page buffer.
+pub(crate) fn read_iter(
+    l: &mut Locked<'_>,
+    tb: &mut TraceBuf,
+    pos: &mut i64,
+    iter: *mut bindings::iov_iter,
+    want: usize,
+) -> Result<usize> {
+    seek(l, tb, *pos)?;
+    let mut copied = 0;
+    if l.count() > 0 {
+        let n = copy_out(tb, l.from(), l.count(), iter);
+        l.set_count(l.count() - n);
+        l.set_from(l.from() + n);
+        copied += n;
+        if l.count() > 0 {
+            return finish_read(l, pos, copied);
+        }
+    }
+    let size = window::pages_for(want.max(1)).min(tb.buf_pages()) * PAGE_SIZE;
+    if let Err(e) = fill(l, tb, want - copied, size) {
+        if copied == 0 {
+            return Err(e);
+        }
+        return finish_read(l, pos, copied);
+    }
+    let n = copy_out(tb, 0, l.count(), iter);
+    l.set_count(l.count() - n);
+    l.set_from(n);
+    copied += n;
+    finish_read(l, pos, copied)
+}
+
+fn finish_read(l: &mut Locked<'_>, pos: &mut i64, copied: usize) -> Result<usize> {
+    if copied == 0 {
+        return if l.count() > 0 { Err(EFAULT) } else { Ok(0) };
+    }
+    *pos += copied as i64;
+    l.set_read_pos(l.read_pos() + copied as i64);
+    STATS.bytes_read.fetch_add(copied as u64, Ordering::Relaxed);
+    Ok(copied)
+}
+
+/// `splice_read` of `trace`: fill at most what the pipe can take, unmap,
+/// give the pages holding the data to the pipe.
+pub(crate) fn splice_read(
+    l: &mut Locked<'_>,
+    tb: &mut TraceBuf,
+    pos: &mut i64, pipe: &mut Pipe, len: usize) -> Result<usize> {
+    if len == 0 {
+        return Ok(0);
+    }
+    seek(l, tb, *pos)?;
+    let slots = pipe.free_slots();
+    if l.count() == 0 {
+        let target = window::splice_fill_target(len, slots, tb.buf_pages());
+        fill(l, tb, target, target)?;
+        if l.count() == 0 {
+            return Ok(0);
+        }
+    } else if l.from() / PAGE_SIZE < tb.gifted() {
+        STATS.tail_continuations.fetch_add(1, Ordering::Relaxed);
+    }
+    // No reference may leave the module while the pages are mapped.
+    tb.unmap(l);
+    let mut done = 0;
+    let mut err = EAGAIN;
+    for seg in Segments::new(l.from(), l.count(), len, slots) {
+        let Some(page) = tb.pages().get(seg.page) else {
+            break;
+        };
+        // Mark first: from here on the page may be in a pipe.
+        tb.set_gifted(gifted_after(tb.gifted(), &seg));
+        // SAFETY: `get` took the reference handed over here.
+        match unsafe { pipe.add(page, seg.offset, seg.len) } {
+            Ok(()) => {
+                done += seg.len;
+                STATS.pages_gifted.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                err = e;
+                break;
+            }
+        }
+    }
+    if done == 0 {
+        return Err(err);
+    }
+    l.set_from(l.from() + done);
+    l.set_count(l.count() - done);
+    l.set_read_pos(l.read_pos() + done as i64);
+    *pos += done as i64;
+    STATS.bytes_spliced.fetch_add(done as u64, Ordering::Relaxed);
+    Ok(done)
+}
+
+/// `llseek` of `trace`: `seq_lseek` semantics (fs/seq_file.c:308-342).
+pub(crate) fn llseek(
+    l: &mut Locked<'_>,
+    tb: &mut TraceBuf,
+    f_pos: &mut i64, offset: i64, whence: u32) -> Result<i64> {
+    let offset = match whence {
+        bindings::SEEK_SET => offset,
+        bindings::SEEK_CUR => offset.checked_add(*f_pos).ok_or(EINVAL)?,
+        _ => return Err(EINVAL),
+    };
+    if offset < 0 {
+        return Err(EINVAL);
+    }
+    if offset != l.read_pos() {
+        if let Err(e) = seek(l, tb, offset) {
+            *f_pos = 0;
+            return Err(e);
+        }
+    }
+    *f_pos = offset;
+    Ok(offset)
+}
+
+/// Frees everything the open still owns (pipes keep their references).
+pub(crate) fn release(l: &mut Locked<'_>, tb: &mut TraceBuf) {
+    tb.release(l);
+}

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Pure arithmetic of the spliced window: no kernel types.
+//!
+//! The buffer is a run of pages seen as one linear byte space. The seq_file
+//! window `[from, from + count)` is the undelivered data; pages
+//! `[0, gifted)` have had a reference given to a pipe and are never written
+//! again. The same file is compiled into the module and into the host test
+//! crate (`tests/host`), which checks these functions with property tests.
+
+/// Page size the module is built for (x86-64).
+pub(crate) const PAGE_SIZE: usize = 4096;
+
+/// Number of pages needed to hold `bytes`.
+pub(crate) const fn pages_for(bytes: usize) -> usize {
+    bytes.div_ceil(PAGE_SIZE)
+}
+
+/// One pipe buffer to insert: `len` bytes at `offset` inside page `page`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Segment {
+    /// Index of the page in the buffer.
+    pub(crate) page: usize,
+    /// Offset of the first byte inside the page.
+    pub(crate) offset: usize,
+    /// Number of bytes, never zero.
+    pub(crate) len: usize,
+}
+
+/// Splits the first `min(len, count)` bytes of the window starting at `from`
+/// into per-page segments, at most `slots` of them (one pipe slot each).
+#[derive(Clone, Debug)]
+pub(crate) struct Segments {
+    pos: usize,
+    left: usize,
+    slots: usize,
+}
+
+impl Segments {
+    /// Segments of the window `[from, from + count)` for a splice of `len`
+    /// bytes into a pipe with `slots` free slots.
+    pub(crate) fn new(from: usize, count: usize, len: usize, slots: usize) -> Self {
+        Self {
+            pos: from,
+            left: count.min(len),
+            slots,
+        }
+    }
+}
+
+impl Iterator for Segments {
+    type Item = Segment;
+
+    fn next(&mut self) -> Option<Segment> {
+        if self.left == 0 || self.slots == 0 {
+            return None;
+        }
+        let offset = self.pos % PAGE_SIZE;
+        let len = (PAGE_SIZE - offset).min(self.left);
+        let seg = Segment {
+            page: self.pos / PAGE_SIZE,
+            offset,
+            len,
+        };
+        self.pos += len;
+        self.left -= len;
+        self.slots -= 1;
+        Some(seg)
+    }
+}
+
+/// How many bytes a fill for a splice should produce: enough for `len`
+/// (at least one page, so a tiny splice leaves a tail for the next call
+/// instead of regenerating per byte), no more than the pipe can take in one
+/// call (`slots` pages) and no more than the buffer (`buf_pages`).
+pub(crate) fn splice_fill_target(len: usize, slots: usize, buf_pages: usize) -> usize {
+    let want = pages_for(len.max(1));
+    want.min(slots).min(buf_pages).max(1) * PAGE_SIZE
+}
+
+/// A call at offset `pos` while the file is at `read_pos` with `from` bytes
+/// of already delivered data still held in the buffer: if `pos` falls inside
+/// that held data (the sendfile rewind after a short write,
+/// fs/splice.c:1113-1122), returns the window start that serves `pos`
+/// without regenerating.
+pub(crate) fn rewind_from(pos: u64, read_pos: u64, from: usize) -> Option<usize> {
+    if pos >= read_pos {
+        return None;
+    }
+    let back = read_pos - pos;
+    if back <= from as u64 {
+        Some(from - back as usize)
+    } else {
+        None
+    }
+}
+
+/// The new gifted mark after inserting `seg`: every page up to and
+/// including `seg.page` may now be referenced by a pipe.
+pub(crate) fn gifted_after(gifted: usize, seg: &Segment) -> usize {
+    gifted.max(seg.page + 1)
+}
+
+/// The next buffer size when the first record of a fill does not fit in
+/// `size` bytes: double it, in whole pages, up to `cap` bytes. `None` when
+/// already at the cap.
+pub(crate) fn grow(size: usize, cap: usize) -> Option<usize> {
+    if size >= cap {
+        return None;
+    }
+    let next = size.saturating_mul(2).min(cap);
+    Some(pages_for(next) * PAGE_SIZE)
+}
+
+/// What to keep after the window is drained: pages `[gifted, held)` were
+/// never given away and can be written again; `[0, gifted)` must be
+/// discarded. Returns `(discard, keep)`.
+pub(crate) fn discard_split(held: usize, gifted: usize) -> (usize, usize) {
+    let d = gifted.min(held);
+    (d, held - d)
+}
+
+/// Bulk allocation request sizes: never more than `cap` pages per call
+/// (vmalloc uses 100, mm/vmalloc.c:3617, to bound preemption-off time).
+pub(crate) fn bulk_chunk(missing: usize, cap: usize) -> usize {
+    missing.min(cap)
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Build an initramfs (busybox-static, seqsplice.ko, test and tool binaries,
+# pv with its libraries) and boot the cached kernel in QEMU, then judge the
+# serial log with scripts/parse-log.sh.
+#   scripts/guest.sh MODE        MODE: check | demo | bench | leak
+# Environment: ACCEL=tcg|kvm (default tcg: nested KVM here is ~1000x slower),
+# CPU (default max), ICOUNT=1 (deterministic instruction count), TIMEOUT
+# (seconds), APPEND (extra kernel command line), FLAVOUR=release|debug.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+mode=${1:?usage: guest.sh check|demo|bench|leak}
+top=$SEQSPLICE_TOP
+KDIR=$(kernel_dir)
+out=$top/build/guest-$mode
+rm -rf "$out"
+mkdir -p "$out/root"/{bin,sbin,usr/bin,proc,sys,dev,tmp,tests,tools,guest,lib64,lib/x86_64-linux-gnu}
+root=$out/root
+
+cp /bin/busybox "$root/bin/busybox"
+for app in $("$root/bin/busybox" --list); do
+	[ -e "$root/bin/$app" ] || ln -s busybox "$root/bin/$app"
+done
+cp "$top/seqsplice.ko" "$root/seqsplice.ko"
+cp "$top/scripts/guest/init" "$root/init"
+cp "$top"/scripts/guest/*.sh "$root/guest/"
+# Debian's pv is dynamically linked: carry its loader and libraries.
+cp /usr/bin/pv "$root/usr/bin/pv"
+for lib in $(ldd /usr/bin/pv | grep -o '/[^ ]*'); do
+	cp -L "$lib" "$root$lib"
+done
+[ -d "$top/build/selftests" ] && cp "$top"/build/selftests/* "$root/tests/" 2>/dev/null || true
+[ -d "$top/build/tools" ] && cp "$top"/build/tools/* "$root/tools/" 2>/dev/null || true
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.cpio.gz"
+
+accel=${ACCEL:-tcg}
+cpu=${CPU:-max}
+timeout=${TIMEOUT:-900}
+append="console=ttyS0 panic=-1 oops=panic quiet seqsplice.mode=$mode ${APPEND:-}"
+qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "${SMP:-2}" -m "${MEM:-1G}"
+	-nodefaults -no-reboot -nographic -serial stdio -bios /usr/share/qemu/qboot.rom
+	-kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz"
+	-append "$append")
+[ "${ICOUNT:-0}" = 1 ] && qemu+=(-icount shift=0)
+log=$out/serial.log
+echo "guest: booting $mode ($FLAVOUR kernel, $accel, log: ${log#"$top"/})"
+start=$(date +%s)
+set +e
+timeout "$timeout" "${qemu[@]}" </dev/null >"$log" 2>&1
+qrc=$?
+set -e
+[ "$qrc" = 124 ] && echo "guest: timed out after ${timeout}s"
+echo "guest: $mode finished in $(($(date +%s) - start)) s (wall)"
+case "$mode" in
+check) "$top/scripts/parse-log.sh" "$log" ;;
+*)
+	sed -n '/^SEQSPLICE-GUEST-START/,/^SEQSPLICE-DMESG-BEGIN/p' "$log" | tr -d '\r' | grep -v '^SEQSPLICE-DMESG-BEGIN'
+	"$top/scripts/parse-log.sh" "$log" --no-tap
+	;;
+esac

@@ -1,0 +1,16 @@
+//! Host tests of the module's kernel-free files: the very same sources the
+//! module compiles, included by path.
+
+#![cfg_attr(not(test), no_std)]
+// Only the tests use the included files on the host.
+#![allow(dead_code)]
+
+#[path = "../../../src/knob.rs"]
+pub mod knob;
+#[path = "../../../src/record.rs"]
+pub mod record;
+#[path = "../../../src/window.rs"]
+pub mod window;
+
+#[cfg(test)]
+mod tests;

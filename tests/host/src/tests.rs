@@ -1,0 +1,192 @@
+use proptest::prelude::*;
+
+use crate::knob::{parse_u64, KnobError, Mode};
+use crate::record::{self, HEADER_LEN, MIN_WIDTH};
+use crate::window::*;
+
+/// Reference model of the record stream, written independently of
+/// record.rs with `format!` (the README's definition).
+fn model_record(i: u64, width: usize) -> Vec<u8> {
+    let t = i * 1237;
+    let mut r = format!(
+        "{:>16}-{:<7} [{:03}] d..1. {:>5}.{:06}: seqsplice_event: seq={:010} ",
+        "seqsplice",
+        1000 + i % 9000,
+        i % 4,
+        t / 1_000_000,
+        t % 1_000_000,
+        i
+    )
+    .into_bytes();
+    assert_eq!(r.len(), HEADER_LEN);
+    for j in 0..width - MIN_WIDTH {
+        r.push(b'a' + ((i + j as u64) % 26) as u8);
+    }
+    r.push(b'\n');
+    r
+}
+
+/// What the module's raw mode writes for record `i`.
+fn module_record(i: u64, width: usize) -> Vec<u8> {
+    let mut h = [0u8; HEADER_LEN];
+    record::header(i, &mut h);
+    let mut r = h.to_vec();
+    let mut left = record::filler_len(width);
+    let mut phase = record::filler_phase(i);
+    while left > 0 {
+        let n = left.min(record::FILLER_CHUNK);
+        r.extend_from_slice(&record::ALPHABET[phase..phase + n]);
+        left -= n;
+        phase = (phase + n) % 26;
+    }
+    r.push(b'\n');
+    r
+}
+
+#[test]
+fn header_matches_format_at_edges() {
+    for i in [0, 1, 25, 26, 999, 8999, 9000, 808_407, 9_999_999] {
+        assert_eq!(module_record(i, 100), model_record(i, 100), "record {i}");
+    }
+    assert_eq!(
+        &model_record(42, MIN_WIDTH)[..],
+        b"       seqsplice-1042    [002] d..1.     0.051954: seqsplice_event: seq=0000000042 \n"
+    );
+}
+
+#[test]
+fn wide_records_cross_filler_chunks() {
+    for w in [MIN_WIDTH, 4096, 4096 + 84, 3 * 4096 + 17] {
+        assert_eq!(module_record(7, w), model_record(7, w));
+    }
+}
+
+proptest! {
+    #[test]
+    fn raw_record_equals_model(i in 0u64..record::MAX_COUNT, w in MIN_WIDTH..600usize) {
+        prop_assert_eq!(module_record(i, w), model_record(i, w));
+    }
+
+    /// Segments cover exactly min(len, count) bytes (or what the slots
+    /// allow), contiguously, never cross a page, never empty.
+    #[test]
+    fn segments_cover_window(from in 0usize..40_000, count in 0usize..300_000,
+                             len in 0usize..300_000, slots in 0usize..300) {
+        let segs: Vec<_> = Segments::new(from, count, len, slots).collect();
+        let mut pos = from;
+        for s in &segs {
+            prop_assert!(s.len > 0);
+            prop_assert_eq!(s.page * PAGE_SIZE + s.offset, pos);
+            prop_assert!(s.offset + s.len <= PAGE_SIZE);
+            pos += s.len;
+        }
+        let total: usize = segs.iter().map(|s| s.len).sum();
+        prop_assert!(segs.len() <= slots);
+        prop_assert!(total <= count.min(len));
+        if segs.len() < slots {
+            prop_assert_eq!(total, count.min(len));
+        }
+        // A full-slot run leaves nothing that another slot could have taken
+        // inside the pages it used.
+        if total < count.min(len) {
+            prop_assert_eq!(segs.len(), slots);
+        }
+    }
+
+    #[test]
+    fn fill_target_fits_pipe_and_buffer(len in 0usize..(8 << 20), slots in 1usize..=256,
+                                        buf in 1usize..4096) {
+        let t = splice_fill_target(len, slots, buf);
+        prop_assert!(t >= PAGE_SIZE);
+        prop_assert_eq!(t % PAGE_SIZE, 0);
+        prop_assert!(t <= slots.min(buf) * PAGE_SIZE);
+        prop_assert!(t >= len.min(slots.min(buf) * PAGE_SIZE));
+    }
+
+    /// A rewind lands on the byte that holds `pos`, inside held data.
+    #[test]
+    fn rewind_stays_in_held_data(read_pos in 0u64..1_000_000, from in 0usize..300_000,
+                                 pos in 0u64..1_000_000) {
+        prop_assume!(from as u64 <= read_pos);
+        match rewind_from(pos, read_pos, from) {
+            Some(f) => {
+                prop_assert!(pos < read_pos);
+                prop_assert!(f < from);
+                prop_assert_eq!(read_pos - from as u64 + f as u64, pos);
+            }
+            None => prop_assert!(pos >= read_pos || read_pos - pos > from as u64),
+        }
+    }
+
+    #[test]
+    fn grow_doubles_to_cap(size in 1usize..(32 << 20), cap in PAGE_SIZE..(64 << 20)) {
+        match grow(size, cap) {
+            Some(n) => {
+                prop_assert!(n > size);
+                prop_assert_eq!(n % PAGE_SIZE, 0);
+                prop_assert!(n <= cap.div_ceil(PAGE_SIZE) * PAGE_SIZE);
+            }
+            None => prop_assert!(size >= cap),
+        }
+    }
+
+    #[test]
+    fn discard_keeps_only_clean_pages(held in 0usize..1000, gifted in 0usize..1000) {
+        let (d, k) = discard_split(held, gifted);
+        prop_assert_eq!(d + k, held);
+        prop_assert_eq!(d, gifted.min(held));
+    }
+
+    #[test]
+    fn gifted_mark_is_monotonic(g in 0usize..100, page in 0usize..100) {
+        let s = Segment { page, offset: 0, len: 1 };
+        let n = gifted_after(g, &s);
+        prop_assert!(n >= g && n > page);
+    }
+
+    #[test]
+    fn knob_parse_roundtrip(v in 0u64..u64::MAX, min in 0u64..1000, max in 1000u64..u64::MAX) {
+        let s = format!("{v}\n");
+        let r = parse_u64(s.as_bytes(), min, max);
+        if v >= min && v <= max {
+            prop_assert_eq!(r, Ok(v));
+        } else {
+            prop_assert_eq!(r, Err(KnobError::Range));
+        }
+    }
+
+    #[test]
+    fn knob_parse_rejects_non_digits(s in "[^0-9]{1,8}") {
+        prop_assert!(parse_u64(s.as_bytes(), 0, 100).is_err());
+    }
+}
+
+#[test]
+fn knob_parse_cases() {
+    assert_eq!(parse_u64(b"5", 1, 10), Ok(5));
+    assert_eq!(parse_u64(b"5\n", 1, 10), Ok(5));
+    for bad in [&b""[..], b"\n", b"-1", b"+5", b" 5", b"5 ", b"5\n\n", b"0x10", b"abc", b"5a"] {
+        assert_eq!(parse_u64(bad, 0, 100), Err(KnobError::Syntax), "{bad:?}");
+    }
+    assert_eq!(parse_u64(b"0", 1, 10), Err(KnobError::Range));
+    assert_eq!(parse_u64(b"11", 1, 10), Err(KnobError::Range));
+    assert_eq!(parse_u64(b"99999999999999999999999", 1, u64::MAX), Err(KnobError::Range));
+    assert_eq!(Mode::parse(b"raw\n"), Ok(Mode::Raw));
+    assert_eq!(Mode::parse(b"printf"), Ok(Mode::Printf));
+    assert!(Mode::parse(b"RAW").is_err());
+    assert_eq!(Mode::from_raw(Mode::Raw.to_raw()), Mode::Raw);
+}
+
+#[test]
+fn segments_of_a_tail_continuation() {
+    // 2 bytes spliced out of a fresh page, then the rest of the page and
+    // one more, through a 2-slot pipe.
+    let v: Vec<_> = Segments::new(2, 10_000, 100_000, 2).collect();
+    assert_eq!(
+        v,
+        vec![
+            Segment { page: 0, offset: 2, len: 4094 },
+            Segment { page: 1, offset: 0, len: 4096 },
+        ]
+    );
+}

@@ -20,7 +20,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1 RUSTC=/usr/bin/rustc \
 	BINDGEN=$(HOME)/.cargo/bin/bindgen
 
 .PHONY: all modules deps kernel clippy fmt fmt-check clean rust-analyzer \
-	host-test selftests demo check bench soak
+	host-test runner-test selftests demo check bench soak
 
 all modules: kernel
 	$(KMAKE) modules
@@ -55,8 +55,12 @@ selftests: kernel
 demo: deps modules
 	scripts/guest.sh demo
 
-check: deps clippy fmt-check host-test selftests
+runner-test:
+	tests/runner/run.sh
+
+check: deps clippy fmt-check host-test runner-test selftests
 	scripts/guest.sh check
+	scripts/guest.sh leak
 
 bench: deps modules
 	scripts/bench.sh

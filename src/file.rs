@@ -75,9 +75,19 @@ unsafe fn release_with(inode: *mut bindings::inode, file: *mut bindings::file) -
     unsafe { bindings::seq_release(inode, file) }
 }
 
+/// `->open` of `trace`: `seq_open` with an empty page buffer; no page is
+/// allocated before the first read or splice.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS or the
+/// seq_file core, with the valid, live arguments that interface
+/// guarantees.
 unsafe extern "C" fn trace_open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     from_result(|| {
-        let kb = crate::fs::KNOBS.buffer_size_kb.load(core::sync::atomic::Ordering::Relaxed);
+        let kb = crate::fs::KNOBS
+            .buffer_size_kb
+            .load(core::sync::atomic::Ordering::Relaxed);
         let tb = TraceBuf::new(pages_for(kb * 1024), MAX_BUF_BYTES)?;
         // SAFETY: Called by the VFS as `->open`.
         unsafe { open_with(file, tb) }?;
@@ -86,7 +96,17 @@ unsafe extern "C" fn trace_open(_inode: *mut bindings::inode, file: *mut binding
     })
 }
 
-unsafe extern "C" fn trace_read_iter(iocb: *mut bindings::kiocb, iter: *mut bindings::iov_iter) -> isize {
+/// `->read_iter` of `trace`.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS or the
+/// seq_file core, with the valid, live arguments that interface
+/// guarantees.
+unsafe extern "C" fn trace_read_iter(
+    iocb: *mut bindings::kiocb,
+    iter: *mut bindings::iov_iter,
+) -> isize {
     from_result(|| {
         // SAFETY: The VFS passes a valid kiocb of an open `trace` file.
         let file = unsafe { (*iocb).ki_filp };
@@ -101,6 +121,13 @@ unsafe extern "C" fn trace_read_iter(iocb: *mut bindings::kiocb, iter: *mut bind
     })
 }
 
+/// `->splice_read` of `trace`: gifts the buffer's pages.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS or the
+/// seq_file core, with the valid, live arguments that interface
+/// guarantees.
 unsafe extern "C" fn trace_splice_read(
     file: *mut bindings::file,
     ppos: *mut bindings::loff_t,
@@ -121,7 +148,18 @@ unsafe extern "C" fn trace_splice_read(
     })
 }
 
-unsafe extern "C" fn trace_llseek(file: *mut bindings::file, offset: bindings::loff_t, whence: c_int) -> bindings::loff_t {
+/// `->llseek` of `trace`.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS or the
+/// seq_file core, with the valid, live arguments that interface
+/// guarantees.
+unsafe extern "C" fn trace_llseek(
+    file: *mut bindings::file,
+    offset: bindings::loff_t,
+    whence: c_int,
+) -> bindings::loff_t {
     from_result(|| {
         // SAFETY: `file` is an open `trace`.
         let (mut l, tb) = unsafe { Locked::lock(file) };
@@ -131,7 +169,17 @@ unsafe extern "C" fn trace_llseek(file: *mut bindings::file, offset: bindings::l
     })
 }
 
-unsafe extern "C" fn trace_release(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+/// `->release` of `trace`: frees what the open still owns.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS or the
+/// seq_file core, with the valid, live arguments that interface
+/// guarantees.
+unsafe extern "C" fn trace_release(
+    inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
     {
         // SAFETY: `file` is an open `trace`, released once.
         let (mut l, tb) = unsafe { Locked::lock(file) };
@@ -152,9 +200,19 @@ pub(crate) static TRACE_FOPS: Fops = Fops(bindings::file_operations {
     ..zeroed_fops()
 });
 
+/// `->open` of `trace_copy`: `seq_open`, with a preallocated seq buffer
+/// when `copy_buffer_size_kb` is above a page.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS or the
+/// seq_file core, with the valid, live arguments that interface
+/// guarantees.
 unsafe extern "C" fn copy_open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     from_result(|| {
-        let kb = crate::fs::KNOBS.copy_buffer_size_kb.load(core::sync::atomic::Ordering::Relaxed);
+        let kb = crate::fs::KNOBS
+            .copy_buffer_size_kb
+            .load(core::sync::atomic::Ordering::Relaxed);
         // SAFETY: Called by the VFS as `->open`.
         let m = unsafe { open_with(file, TraceBuf::new(1, 0)?) }?;
         let size = kb * 1024;
@@ -178,6 +236,13 @@ unsafe extern "C" fn copy_open(_inode: *mut bindings::inode, file: *mut bindings
     })
 }
 
+/// `->release` of `trace_copy`.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS or the
+/// seq_file core, with the valid, live arguments that interface
+/// guarantees.
 unsafe extern "C" fn copy_release(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     // SAFETY: `m->buf` is NULL or kvmalloc'd by seq_read_iter or `copy_open`.
     unsafe { release_with(inode, file) }

@@ -55,10 +55,26 @@ struct NumKnob {
 }
 
 const NUM_KNOBS: [NumKnob; 4] = [
-    NumKnob { value: &KNOBS.buffer_size_kb, min: 4, max: 16384 },
-    NumKnob { value: &KNOBS.copy_buffer_size_kb, min: 4, max: 16384 },
-    NumKnob { value: &KNOBS.record_count, min: 1, max: record::MAX_COUNT },
-    NumKnob { value: &KNOBS.record_width, min: record::MIN_WIDTH as u64, max: record::MAX_WIDTH as u64 },
+    NumKnob {
+        value: &KNOBS.buffer_size_kb,
+        min: 4,
+        max: 16384,
+    },
+    NumKnob {
+        value: &KNOBS.copy_buffer_size_kb,
+        min: 4,
+        max: 16384,
+    },
+    NumKnob {
+        value: &KNOBS.record_count,
+        min: 1,
+        max: record::MAX_COUNT,
+    },
+    NumKnob {
+        value: &KNOBS.record_width,
+        min: record::MIN_WIDTH as u64,
+        max: record::MAX_WIDTH as u64,
+    },
 ];
 
 /// Index of the `record_mode` knob in the file table below.
@@ -72,7 +88,10 @@ struct Text {
 
 impl Text {
     fn new() -> Self {
-        Self { buf: [0; 1024], len: 0 }
+        Self {
+            buf: [0; 1024],
+            len: 0,
+        }
     }
 
     fn as_bytes(&self) -> &[u8] {
@@ -83,7 +102,10 @@ impl Text {
 impl Write for Text {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         let end = self.len.checked_add(s.len()).ok_or(core::fmt::Error)?;
-        self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?.copy_from_slice(s.as_bytes());
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(core::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
         self.len = end;
         Ok(())
     }
@@ -101,10 +123,24 @@ unsafe fn show_text(m: *mut bindings::seq_file, t: &Text) -> c_int {
     0
 }
 
-unsafe extern "C" fn knob_show<const K: usize>(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
+/// `->show` of a knob file.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS or the
+/// seq_file core, with the valid, live arguments that interface
+/// guarantees.
+unsafe extern "C" fn knob_show<const K: usize>(
+    m: *mut bindings::seq_file,
+    _v: *mut c_void,
+) -> c_int {
     let mut t = Text::new();
     let r = if K == MODE_KNOB {
-        writeln!(t, "{}", Mode::from_raw(KNOBS.record_mode.load(Ordering::Relaxed)).name())
+        writeln!(
+            t,
+            "{}",
+            Mode::from_raw(KNOBS.record_mode.load(Ordering::Relaxed)).name()
+        )
     } else {
         writeln!(t, "{}", NUM_KNOBS[K].value.load(Ordering::Relaxed))
     };
@@ -115,11 +151,28 @@ unsafe extern "C" fn knob_show<const K: usize>(m: *mut bindings::seq_file, _v: *
     unsafe { show_text(m, &t) }
 }
 
-unsafe extern "C" fn knob_open<const K: usize>(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+/// `->open` of a knob file.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS or the
+/// seq_file core, with the valid, live arguments that interface
+/// guarantees.
+unsafe extern "C" fn knob_open<const K: usize>(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
     // SAFETY: Called by the VFS as `->open`.
     unsafe { bindings::single_open(file, Some(knob_show::<K>), ptr::null_mut()) }
 }
 
+/// `->write` of a knob file: a valid value or `EINVAL`, nothing changed.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS or the
+/// seq_file core, with the valid, live arguments that interface
+/// guarantees.
 unsafe extern "C" fn knob_write<const K: usize>(
     _file: *mut bindings::file,
     ubuf: *const kernel::ffi::c_char,
@@ -132,7 +185,9 @@ unsafe extern "C" fn knob_write<const K: usize>(
             pr_info!("knob write of {} bytes refused: not a number\n", count);
             return Err(EINVAL);
         }
-        UserSlice::new(ubuf as usize, count).reader().read_slice(&mut buf[..count])?;
+        UserSlice::new(ubuf as usize, count)
+            .reader()
+            .read_slice(&mut buf[..count])?;
         let input = &buf[..count];
         if K == MODE_KNOB {
             let mode = Mode::parse(input).map_err(|_| EINVAL)?;
@@ -140,7 +195,12 @@ unsafe extern "C" fn knob_write<const K: usize>(
         } else {
             let k = &NUM_KNOBS[K];
             let v = knob::parse_u64(input, k.min, k.max).map_err(|e| {
-                pr_info!("knob value refused ({:?}): must be a number in {}..={}\n", e, k.min, k.max);
+                pr_info!(
+                    "knob value refused ({:?}): must be a number in {}..={}\n",
+                    e,
+                    k.min,
+                    k.max
+                );
                 EINVAL
             })?;
             k.value.store(v as usize, Ordering::Relaxed);
@@ -162,8 +222,21 @@ const fn knob_fops<const K: usize>() -> Fops {
     })
 }
 
-static KNOB_FOPS: [Fops; 5] = [knob_fops::<0>(), knob_fops::<1>(), knob_fops::<2>(), knob_fops::<3>(), knob_fops::<4>()];
+static KNOB_FOPS: [Fops; 5] = [
+    knob_fops::<0>(),
+    knob_fops::<1>(),
+    knob_fops::<2>(),
+    knob_fops::<3>(),
+    knob_fops::<4>(),
+];
 
+/// `->show` of `stats`.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS or the
+/// seq_file core, with the valid, live arguments that interface
+/// guarantees.
 unsafe extern "C" fn stats_show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
     let mut t = Text::new();
     if STATS.write_to(&mut t).is_err() {
@@ -173,6 +246,13 @@ unsafe extern "C" fn stats_show(m: *mut bindings::seq_file, _v: *mut c_void) -> 
     unsafe { show_text(m, &t) }
 }
 
+/// `->open` of `stats`.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS or the
+/// seq_file core, with the valid, live arguments that interface
+/// guarantees.
 unsafe extern "C" fn stats_open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     // SAFETY: Called by the VFS as `->open`.
     unsafe { bindings::single_open(file, Some(stats_show), ptr::null_mut()) }
@@ -200,11 +280,23 @@ struct Files([bindings::tree_descr; 11]);
 // SAFETY: Immutable after construction; only read by simple_fill_super.
 unsafe impl Sync for Files {}
 
-const fn entry(name: &'static core::ffi::CStr, ops: &'static Fops, mode: c_int) -> bindings::tree_descr {
-    bindings::tree_descr { name: name.as_ptr().cast(), ops: &ops.0, mode }
+const fn entry(
+    name: &'static core::ffi::CStr,
+    ops: &'static Fops,
+    mode: c_int,
+) -> bindings::tree_descr {
+    bindings::tree_descr {
+        name: name.as_ptr().cast(),
+        ops: &ops.0,
+        mode,
+    }
 }
 
-const NONE: bindings::tree_descr = bindings::tree_descr { name: ptr::null(), ops: ptr::null(), mode: 0 };
+const NONE: bindings::tree_descr = bindings::tree_descr {
+    name: ptr::null(),
+    ops: ptr::null(),
+    mode: 0,
+};
 
 static FILES: Files = Files([
     NONE,
@@ -220,12 +312,25 @@ static FILES: Files = Files([
     entry(c"", &STATS_FOPS, 0),
 ]);
 
-unsafe extern "C" fn fill_super(sb: *mut bindings::super_block, _fc: *mut ffi::fs_context) -> c_int {
+/// Fills the superblock with the file table.
+///
+/// # Safety
+///
+/// Called by `get_tree_single` with a new superblock.
+unsafe extern "C" fn fill_super(
+    sb: *mut bindings::super_block,
+    _fc: *mut ffi::fs_context,
+) -> c_int {
     // SAFETY: `sb` is the new superblock get_tree_single hands us; `FILES`
     // is a valid table ending in an empty name.
     unsafe { bindings::simple_fill_super(sb, MAGIC, FILES.0.as_ptr()) }
 }
 
+/// `->get_tree`: one superblock shared by all mounts.
+///
+/// # Safety
+///
+/// Called by the VFS with a valid mount context.
 unsafe extern "C" fn get_tree(fc: *mut ffi::fs_context) -> c_int {
     // SAFETY: `fc` is the mount's context; one superblock for all mounts.
     unsafe { ffi::get_tree_single(fc, Some(fill_super)) }
@@ -244,6 +349,11 @@ static CTX_OPS: CtxOps = CtxOps(ffi::fs_context_operations {
     ..unsafe { MaybeUninit::zeroed().assume_init() }
 });
 
+/// `->init_fs_context` of the filesystem type.
+///
+/// # Safety
+///
+/// Called by the VFS with a new mount context.
 unsafe extern "C" fn init_fs_context(fc: *mut bindings::fs_context) -> c_int {
     // SAFETY: `fc` is a new, valid context; the module's bindings give the
     // full layout of the kernel's opaque `fs_context`.
@@ -279,11 +389,18 @@ impl Registration {
     /// Creates /sys/kernel/seqsplice and registers the filesystem.
     pub(crate) fn new() -> Result<Self> {
         // SAFETY: `kernel_kobj` is set up at boot; the name is a C string.
-        to_result(unsafe { bindings::sysfs_create_mount_point(bindings::kernel_kobj, c"seqsplice".as_ptr().cast()) })?;
+        to_result(unsafe {
+            bindings::sysfs_create_mount_point(bindings::kernel_kobj, c"seqsplice".as_ptr().cast())
+        })?;
         // SAFETY: `FS_TYPE` is a static, registered once.
         if let Err(e) = to_result(unsafe { bindings::register_filesystem(FS_TYPE.0.get()) }) {
             // SAFETY: Created just above.
-            unsafe { bindings::sysfs_remove_mount_point(bindings::kernel_kobj, c"seqsplice".as_ptr().cast()) };
+            unsafe {
+                bindings::sysfs_remove_mount_point(
+                    bindings::kernel_kobj,
+                    c"seqsplice".as_ptr().cast(),
+                )
+            };
             return Err(e);
         }
         // INVARIANT: both registered.

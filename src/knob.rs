@@ -31,7 +31,10 @@ pub(crate) fn parse_u64(buf: &[u8], min: u64, max: u64) -> Result<u64, KnobError
         if !c.is_ascii_digit() {
             return Err(KnobError::Syntax);
         }
-        match v.checked_mul(10).and_then(|x| x.checked_add(u64::from(c - b'0'))) {
+        match v
+            .checked_mul(10)
+            .and_then(|x| x.checked_add(u64::from(c - b'0')))
+        {
             Some(x) => v = x,
             None => overflow = true,
         }

@@ -83,8 +83,9 @@ impl PageSet {
             // everything past `len` is NULL); the bulk allocator fills only
             // NULL slots of the array it is given and returns the count of
             // populated slots from its start.
-            let got = unsafe { ffi::seqsplice_alloc_pages_bulk(PAGE_GFP, n as _, tail.as_mut_ptr()) }
-                as usize;
+            let got =
+                unsafe { ffi::seqsplice_alloc_pages_bulk(PAGE_GFP, n as _, tail.as_mut_ptr()) }
+                    as usize;
             let got = if got == 0 {
                 // SAFETY: Plain order-0 allocation.
                 let p = unsafe { ffi::seqsplice_alloc_page(PAGE_GFP) };
@@ -100,7 +101,9 @@ impl PageSet {
             // pages whose single reference is now ours.
             self.len += got;
             STATS.pages_held.fetch_add(got as u64, Ordering::Relaxed);
-            STATS.pages_allocated.fetch_add(got as u64, Ordering::Relaxed);
+            STATS
+                .pages_allocated
+                .fetch_add(got as u64, Ordering::Relaxed);
         }
         if self.len < want {
             STATS.alloc_shortfalls.fetch_add(1, Ordering::Relaxed);

@@ -47,7 +47,12 @@ impl Pipe {
     /// # Safety
     ///
     /// The caller owns one reference on `page` and gives it up.
-    pub(crate) unsafe fn add(&mut self, page: *mut bindings::page, offset: usize, len: usize) -> Result {
+    pub(crate) unsafe fn add(
+        &mut self,
+        page: *mut bindings::page,
+        offset: usize,
+        len: usize,
+    ) -> Result {
         let mut buf = ffi::pipe_buffer {
             page: page.cast(),
             offset: offset as u32,

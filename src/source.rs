@@ -29,6 +29,13 @@ unsafe fn knobs(m: *mut bindings::seq_file) -> crate::open::Knobs {
     unsafe { (*(*m).private.cast::<Open>()).knobs }
 }
 
+/// `->start` of the record source.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS or the
+/// seq_file core, with the valid, live arguments that interface
+/// guarantees.
 unsafe extern "C" fn start(m: *mut bindings::seq_file, pos: *mut bindings::loff_t) -> *mut c_void {
     // SAFETY: The seq_file core passes our seq_file and a valid `pos`.
     let (k, pos) = unsafe { (knobs(m), *pos) };
@@ -39,6 +46,13 @@ unsafe extern "C" fn start(m: *mut bindings::seq_file, pos: *mut bindings::loff_
     }
 }
 
+/// `->next` of the record source.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS or the
+/// seq_file core, with the valid, live arguments that interface
+/// guarantees.
 unsafe extern "C" fn next(
     m: *mut bindings::seq_file,
     _v: *mut c_void,
@@ -50,6 +64,13 @@ unsafe extern "C" fn next(
     unsafe { start(m, pos) }
 }
 
+/// `->stop` of the record source.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS or the
+/// seq_file core, with the valid, live arguments that interface
+/// guarantees.
 unsafe extern "C" fn stop(_m: *mut bindings::seq_file, _v: *mut c_void) {}
 
 /// `seq_write` of a Rust slice.
@@ -62,6 +83,13 @@ unsafe fn write(m: *mut bindings::seq_file, b: &[u8]) {
     unsafe { ffi::seq_write(m, b.as_ptr().cast(), b.len()) };
 }
 
+/// `->show` of the record source: formats record `m->index`.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS or the
+/// seq_file core, with the valid, live arguments that interface
+/// guarantees.
 unsafe extern "C" fn show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
     // SAFETY: The seq_file core calls `show` with our seq_file, locked.
     let (k, i) = unsafe { (knobs(m), (*m).index as u64) };
@@ -73,7 +101,9 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int 
             unsafe {
                 bindings::seq_printf(
                     m,
-                    c"%16s-%-7u [%03u] d..1. %5u.%06u: seqsplice_event: seq=%010u ".as_ptr().cast(),
+                    c"%16s-%-7u [%03u] d..1. %5u.%06u: seqsplice_event: seq=%010u "
+                        .as_ptr()
+                        .cast(),
                     c"seqsplice".as_ptr().cast::<u8>(),
                     f.pid,
                     f.cpu,

@@ -66,6 +66,7 @@ fn fill(l: &mut Locked<'_>, tb: &mut TraceBuf, want: usize, mut size: usize) -> 
             l.set_count(0);
             size = grow(size, tb.cap_bytes()).ok_or(ENOMEM)?;
             STATS.grows.fetch_add(1, Ordering::Relaxed);
+            continue 'grow;
         }
     }
     loop {
@@ -264,7 +265,10 @@ fn finish_read(l: &mut Locked<'_>, pos: &mut i64, copied: usize) -> Result<usize
 pub(crate) fn splice_read(
     l: &mut Locked<'_>,
     tb: &mut TraceBuf,
-    pos: &mut i64, pipe: &mut Pipe, len: usize) -> Result<usize> {
+    pos: &mut i64,
+    pipe: &mut Pipe,
+    len: usize,
+) -> Result<usize> {
     if len == 0 {
         return Ok(0);
     }
@@ -308,7 +312,9 @@ pub(crate) fn splice_read(
     l.set_count(l.count() - done);
     l.set_read_pos(l.read_pos() + done as i64);
     *pos += done as i64;
-    STATS.bytes_spliced.fetch_add(done as u64, Ordering::Relaxed);
+    STATS
+        .bytes_spliced
+        .fetch_add(done as u64, Ordering::Relaxed);
     Ok(done)
 }
 
@@ -316,7 +322,10 @@ pub(crate) fn splice_read(
 pub(crate) fn llseek(
     l: &mut Locked<'_>,
     tb: &mut TraceBuf,
-    f_pos: &mut i64, offset: i64, whence: u32) -> Result<i64> {
+    f_pos: &mut i64,
+    offset: i64,
+    whence: u32,
+) -> Result<i64> {
     let offset = match whence {
         bindings::SEEK_SET => offset,
         bindings::SEEK_CUR => offset.checked_add(*f_pos).ok_or(EINVAL)?,

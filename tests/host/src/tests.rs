@@ -165,12 +165,26 @@ proptest! {
 fn knob_parse_cases() {
     assert_eq!(parse_u64(b"5", 1, 10), Ok(5));
     assert_eq!(parse_u64(b"5\n", 1, 10), Ok(5));
-    for bad in [&b""[..], b"\n", b"-1", b"+5", b" 5", b"5 ", b"5\n\n", b"0x10", b"abc", b"5a"] {
+    for bad in [
+        &b""[..],
+        b"\n",
+        b"-1",
+        b"+5",
+        b" 5",
+        b"5 ",
+        b"5\n\n",
+        b"0x10",
+        b"abc",
+        b"5a",
+    ] {
         assert_eq!(parse_u64(bad, 0, 100), Err(KnobError::Syntax), "{bad:?}");
     }
     assert_eq!(parse_u64(b"0", 1, 10), Err(KnobError::Range));
     assert_eq!(parse_u64(b"11", 1, 10), Err(KnobError::Range));
-    assert_eq!(parse_u64(b"99999999999999999999999", 1, u64::MAX), Err(KnobError::Range));
+    assert_eq!(
+        parse_u64(b"99999999999999999999999", 1, u64::MAX),
+        Err(KnobError::Range)
+    );
     assert_eq!(Mode::parse(b"raw\n"), Ok(Mode::Raw));
     assert_eq!(Mode::parse(b"printf"), Ok(Mode::Printf));
     assert!(Mode::parse(b"RAW").is_err());
@@ -185,8 +199,16 @@ fn segments_of_a_tail_continuation() {
     assert_eq!(
         v,
         vec![
-            Segment { page: 0, offset: 2, len: 4094 },
-            Segment { page: 1, offset: 0, len: 4096 },
+            Segment {
+                page: 0,
+                offset: 2,
+                len: 4094
+            },
+            Segment {
+                page: 1,
+                offset: 0,
+                len: 4096
+            },
         ]
     );
 }

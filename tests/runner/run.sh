@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The runner's own failure detection: scripts/parse-log.sh must accept a
+# clean log and reject every kind of bad one.  Each case is a serial log
+# and the verdict expected of it.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+judge=$here/../../scripts/parse-log.sh
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+ok='TAP version 13
+1..2
+ok 1 global.a
+ok 2 global.b
+# Totals: pass:2 fail:0 xfail:0 xpass:0 skip:0 error:0
+SEQSPLICE-DMESG-BEGIN
+[    1.0] seqsplice: mount with: mount -t seqsplice nodev /sys/kernel/seqsplice
+SEQSPLICE-DMESG-END
+SEQSPLICE-GUEST-DONE rc=0'
+declare -A cases=(
+	[clean]="pass|$ok"
+	[not-ok]="fail|${ok/ok 2 global.b/not ok 2 global.b}"
+	[skip]="fail|${ok/ok 2 global.b/ok 2 global.b # SKIP no pv}"
+	[no-plan]="fail|${ok/1..2/}"
+	[no-marker]="fail|${ok/SEQSPLICE-GUEST-DONE rc=0/}"
+	[guest-rc]="fail|${ok/GUEST-DONE rc=0/GUEST-DONE rc=1}"
+	[warning]="fail|${ok/SEQSPLICE-DMESG-END/[    2.0] WARNING: CPU: 1 PID: 70 at mm/vmalloc.c:556 vmap+0x1/0x2
+SEQSPLICE-DMESG-END}"
+	[kasan]="fail|${ok/SEQSPLICE-DMESG-END/[    2.0] BUG: KASAN: use-after-free in seqsplice
+SEQSPLICE-DMESG-END}"
+	[lockdep]="fail|${ok/SEQSPLICE-DMESG-END/[    2.0] WARNING: possible circular locking dependency detected
+SEQSPLICE-DMESG-END}"
+	[alloc-tag]="fail|${ok/SEQSPLICE-DMESG-END/[    2.0] seqsplice: memory allocation(s) from the module still alive, cannot unload cleanly
+SEQSPLICE-DMESG-END}"
+)
+bad=0
+for name in "${!cases[@]}"; do
+	want=${cases[$name]%%|*}
+	printf '%s\n' "${cases[$name]#*|}" >"$tmp/$name.log"
+	if "$judge" "$tmp/$name.log" >"$tmp/$name.out" 2>&1; then got=pass; else got=fail; fi
+	if [ "$got" = "$want" ]; then
+		echo "ok - parse-log $name: $got"
+	else
+		echo "not ok - parse-log $name: expected $want, got $got"
+		cat "$tmp/$name.out"
+		bad=1
+	fi
+done
+exit $bad

@@ -49,8 +49,11 @@ rust-analyzer:
 host-test:
 	cd tests/host && cargo test --quiet
 
+SELFTEST_CFLAGS = -static -O2 -Wall -D_GNU_SOURCE -I$(KDIR)/source/tools/testing/selftests
+
 selftests: kernel
 	$(MAKE) -C tests/selftests KSRC=$(KDIR)/source O=$(CURDIR)/build/selftests
+	gcc $(SELFTEST_CFLAGS) -o build/selftests/leak_test tests/leak/leak_test.c
 
 demo: deps modules
 	scripts/guest.sh demo

@@ -260,8 +260,47 @@ fn finish_read(l: &mut Locked<'_>, pos: &mut i64, copied: usize) -> Result<usize
     Ok(copied)
 }
 
-/// `splice_read` of `trace`: fill at most what the pipe can take, unmap,
-/// give the pages holding the data to the pipe.
+/// Gives the window's pages to the pipe: at most `len` bytes and `slots`
+/// buffers. Returns the bytes inserted, the slots used and the error that
+/// stopped it, if any.
+fn gift(
+    l: &mut Locked<'_>,
+    tb: &mut TraceBuf,
+    pipe: &mut Pipe,
+    len: usize,
+    slots: usize,
+) -> (usize, usize, Option<Error>) {
+    if l.from() / PAGE_SIZE < tb.gifted() {
+        STATS.tail_continuations.fetch_add(1, Ordering::Relaxed);
+    }
+    // No reference may leave the module while the pages are mapped.
+    tb.unmap(l);
+    let (mut done, mut used, mut err) = (0, 0, None);
+    for seg in Segments::new(l.from(), l.count(), len, slots) {
+        let Some(page) = tb.pages().get(seg.page) else {
+            break;
+        };
+        // Mark first: from here on the page may be in a pipe.
+        tb.set_gifted(gifted_after(tb.gifted(), &seg));
+        // SAFETY: `get` took the reference handed over here.
+        if let Err(e) = unsafe { pipe.add(page, seg.offset, seg.len) } {
+            err = Some(e);
+            break;
+        }
+        done += seg.len;
+        used += 1;
+        STATS.pages_gifted.fetch_add(1, Ordering::Relaxed);
+    }
+    l.set_from(l.from() + done);
+    l.set_count(l.count() - done);
+    l.set_read_pos(l.read_pos() + done as i64);
+    (done, used, err)
+}
+
+/// `splice_read` of `trace`: deliver what is left of the window, then fill
+/// clean pages with at most what the pipe can still take, unmap, and give
+/// the pages holding the data to the pipe, until `len` bytes or the pipe's
+/// free slots are used up.
 pub(crate) fn splice_read(
     l: &mut Locked<'_>,
     tb: &mut TraceBuf,
@@ -273,48 +312,34 @@ pub(crate) fn splice_read(
         return Ok(0);
     }
     seek(l, tb, *pos)?;
-    let slots = pipe.free_slots();
-    if l.count() == 0 {
-        let target = window::splice_fill_target(len, slots, tb.buf_pages());
-        fill(l, tb, target, target)?;
-        if l.count() == 0 {
-            return Ok(0);
-        }
-    } else if l.from() / PAGE_SIZE < tb.gifted() {
-        STATS.tail_continuations.fetch_add(1, Ordering::Relaxed);
-    }
-    // No reference may leave the module while the pages are mapped.
-    tb.unmap(l);
+    let mut slots = pipe.free_slots();
     let mut done = 0;
-    let mut err = EAGAIN;
-    for seg in Segments::new(l.from(), l.count(), len, slots) {
-        let Some(page) = tb.pages().get(seg.page) else {
-            break;
-        };
-        // Mark first: from here on the page may be in a pipe.
-        tb.set_gifted(gifted_after(tb.gifted(), &seg));
-        // SAFETY: `get` took the reference handed over here.
-        match unsafe { pipe.add(page, seg.offset, seg.len) } {
-            Ok(()) => {
-                done += seg.len;
-                STATS.pages_gifted.fetch_add(1, Ordering::Relaxed);
+    let mut err = None;
+    while done < len && slots > 0 {
+        if l.count() == 0 {
+            let target = window::splice_fill_target(len - done, slots, tb.buf_pages());
+            if let Err(e) = fill(l, tb, target, target) {
+                err = Some(e);
+                break;
             }
-            Err(e) => {
-                err = e;
+            if l.count() == 0 {
                 break;
             }
         }
+        let (n, used, e) = gift(l, tb, pipe, len - done, slots);
+        done += n;
+        slots -= used;
+        if e.is_some() {
+            err = e;
+            break;
+        }
     }
     if done == 0 {
-        return Err(err);
+        // Nothing at EOF is 0; an error with nothing delivered is the error.
+        return err.map_or(Ok(0), Err);
     }
-    l.set_from(l.from() + done);
-    l.set_count(l.count() - done);
-    l.set_read_pos(l.read_pos() + done as i64);
     *pos += done as i64;
-    STATS
-        .bytes_spliced
-        .fetch_add(done as u64, Ordering::Relaxed);
+    STATS.bytes_spliced.fetch_add(done as u64, Ordering::Relaxed);
     Ok(done)
 }
 

@@ -268,6 +268,44 @@ static STATS_FOPS: Fops = Fops(bindings::file_operations {
     ..zeroed_fops()
 });
 
+/// `->write` of `purge`: `1` flushes the lazily freed vmap areas now
+/// (`vm_unmap_aliases`, mm/vmalloc.c:2981), so a benchmark pays the
+/// deferred vunmap cost inside the run that caused it; anything else is
+/// `EINVAL`.
+///
+/// # Safety
+///
+/// Called only through the module's operation tables, by the VFS, with a
+/// user buffer of `count` bytes.
+unsafe extern "C" fn purge_write(
+    _file: *mut bindings::file,
+    ubuf: *const kernel::ffi::c_char,
+    count: usize,
+    _ppos: *mut bindings::loff_t,
+) -> isize {
+    from_result(|| {
+        let mut buf = [0u8; 2];
+        if count > buf.len() {
+            return Err(EINVAL);
+        }
+        UserSlice::new(ubuf as usize, count)
+            .reader()
+            .read_slice(&mut buf[..count])?;
+        knob::parse_u64(&buf[..count], 1, 1).map_err(|_| EINVAL)?;
+        // SAFETY: May sleep; we are in process context without locks.
+        unsafe { ffi::vm_unmap_aliases() };
+        STATS.purges.fetch_add(1, Ordering::Relaxed);
+        Ok(count as isize)
+    })
+}
+
+static PURGE_FOPS: Fops = Fops(bindings::file_operations {
+    owner: crate::THIS_MODULE.as_ptr(),
+    write: Some(purge_write),
+    llseek: Some(bindings::noop_llseek),
+    ..zeroed_fops()
+});
+
 /// Modes as tracefs uses them (TRACE_MODE_READ / TRACE_MODE_WRITE).
 const MODE_READ: c_int = 0o440;
 const MODE_WRITE: c_int = 0o640;
@@ -275,7 +313,7 @@ const MODE_WRITE: c_int = 0o640;
 /// The file table of `simple_fill_super`: index = inode number, 1 is the
 /// root, a NULL name is skipped, an empty name ends the table.
 #[repr(transparent)]
-struct Files([bindings::tree_descr; 11]);
+struct Files([bindings::tree_descr; 12]);
 
 // SAFETY: Immutable after construction; only read by simple_fill_super.
 unsafe impl Sync for Files {}
@@ -309,6 +347,7 @@ static FILES: Files = Files([
     entry(c"record_width", &KNOB_FOPS[3], MODE_WRITE),
     entry(c"record_mode", &KNOB_FOPS[4], MODE_WRITE),
     entry(c"stats", &STATS_FOPS, MODE_READ),
+    entry(c"purge", &PURGE_FOPS, 0o200),
     entry(c"", &STATS_FOPS, 0),
 ]);
 

@@ -59,4 +59,6 @@ counters! {
     grows,
     /// Allocations that got fewer pages than asked for.
     alloc_shortfalls,
+    /// Writes to `purge` (`vm_unmap_aliases`).
+    purges,
 }

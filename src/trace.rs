@@ -339,7 +339,9 @@ pub(crate) fn splice_read(
         return err.map_or(Ok(0), Err);
     }
     *pos += done as i64;
-    STATS.bytes_spliced.fetch_add(done as u64, Ordering::Relaxed);
+    STATS
+        .bytes_spliced
+        .fetch_add(done as u64, Ordering::Relaxed);
     Ok(done)
 }
 

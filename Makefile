@@ -19,7 +19,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1 RUSTC=/usr/bin/rustc \
 	RUSTDOC=/usr/bin/rustdoc CLIPPY_DRIVER=/usr/bin/clippy-driver \
 	BINDGEN=$(HOME)/.cargo/bin/bindgen
 
-.PHONY: all modules deps kernel clippy fmt fmt-check clean rust-analyzer \
+.PHONY: all modules deps kernel clippy fmt fmt-check clean rust-analyzer tools \
 	host-test runner-test selftests demo check bench soak
 
 all modules: kernel
@@ -51,6 +51,14 @@ host-test:
 
 SELFTEST_CFLAGS = -static -O2 -Wall -D_GNU_SOURCE -I$(KDIR)/source/tools/testing/selftests
 
+# Userspace tools for the guest, static so the initramfs needs no libraries.
+TOOL_CARGO = RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --quiet \
+	--target x86_64-unknown-linux-gnu --manifest-path
+tools:
+	mkdir -p build/tools
+	$(TOOL_CARGO) tools/ssfuzz/Cargo.toml
+	cp tools/ssfuzz/target/x86_64-unknown-linux-gnu/release/ssfuzz build/tools/
+
 selftests: kernel
 	$(MAKE) -C tests/selftests KSRC=$(KDIR)/source O=$(CURDIR)/build/selftests
 	gcc $(SELFTEST_CFLAGS) -o build/selftests/leak_test tests/leak/leak_test.c
@@ -61,12 +69,18 @@ demo: deps modules
 runner-test:
 	tests/runner/run.sh
 
-check: deps clippy fmt-check host-test runner-test selftests
+check: deps clippy fmt-check host-test runner-test selftests tools
 	scripts/guest.sh check
 	scripts/guest.sh leak
 
 bench: deps modules
 	scripts/bench.sh
+
+# A long fuzzer run: make soak OPS=2000000 [SEED=n] (a seed replays a failure).
+OPS ?= 2000000
+soak: deps modules tools
+	TIMEOUT=$${TIMEOUT:-7200} APPEND="seqsplice.ops=$(OPS) $(if $(SEED),seqsplice.seed=$(SEED))" \
+		scripts/guest.sh fuzz
 
 clean:
 	$(KMAKE) clean

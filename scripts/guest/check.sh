@@ -1,4 +1,12 @@
 #!/bin/sh
-# The kselftest suite, TAP on the console.
+# make check, in the guest: the kselftest suite (TAP), then a bounded
+# op-sequence fuzzer run, reported as one more TAP line of its own.
 cd /tests || exit 1
 ./seqsplice_test
+echo "TAP version 13"
+echo "1..1"
+if /tools/ssfuzz --ops 100000; then
+	echo "ok 1 ssfuzz_100000_ops_trace_and_trace_copy_match_the_record_stream"
+else
+	echo "not ok 1 ssfuzz_100000_ops_trace_and_trace_copy_match_the_record_stream"
+fi

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+//! spbench: the seqsplice benchmark, run inside the guest.
+//!
+//!   spbench env   [--dir D]
+//!       refuses a jiffies clocksource, prints `BENCH {"type":"env",...}`
+//!   spbench run   --mode raw|printf --width W --buf-kb K --size BYTES
+//!                 --volume BYTES [--reps R] [--warmup BYTES]
+//!                 [--paths id,id,...] [--tag T] [--dir D]
+//!       one configuration: every path once per round, rounds interleaved
+//!       (ABAB), one `BENCH {"type":"run",...}` line per timed run
+//!   spbench --smoke [--dir D]
+//!       every path on a few KiB, bytes compared with trace_copy's read();
+//!       exits 1 on any mismatch
+//!   spbench paths
+//!       the path ids
+//!
+//! Times are CLOCK_MONOTONIC nanoseconds. Under QEMU `-icount shift=0`
+//! that clock is the emulated instruction count (1 ns per instruction).
+
+mod counters;
+mod paths;
+mod smoke;
+mod sys;
+
+use std::collections::BTreeMap;
+use std::process::exit;
+
+use paths::{all_paths, Bench, Config, Path};
+
+pub const DEFAULT_DIR: &str = "/sys/kernel/seqsplice";
+const CLOCKSOURCE: &str = "/sys/devices/system/clocksource/clocksource0/current_clocksource";
+
+fn die(msg: &str) -> ! {
+    eprintln!("spbench: {msg}");
+    exit(2)
+}
+
+/// Minimal JSON string escaping (the values are ours: ASCII).
+fn js(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+struct Args {
+    kv: BTreeMap<String, String>,
+}
+
+impl Args {
+    fn parse(v: &[String]) -> Args {
+        let mut kv = BTreeMap::new();
+        let mut i = 0;
+        while i < v.len() {
+            let k = v[i]
+                .strip_prefix("--")
+                .unwrap_or_else(|| die(&format!("unexpected argument '{}'", v[i])));
+            let val = v
+                .get(i + 1)
+                .unwrap_or_else(|| die(&format!("--{k} needs a value")));
+            kv.insert(k.to_string(), val.clone());
+            i += 2;
+        }
+        Args { kv }
+    }
+    fn str(&self, k: &str, d: Option<&str>) -> String {
+        match (self.kv.get(k), d) {
+            (Some(v), _) => v.clone(),
+            (None, Some(d)) => d.to_string(),
+            (None, None) => die(&format!("--{k} is required")),
+        }
+    }
+    fn num(&self, k: &str, d: Option<u64>) -> u64 {
+        match self.kv.get(k) {
+            Some(v) => parse_size(v).unwrap_or_else(|| die(&format!("--{k}: bad number '{v}'"))),
+            None => d.unwrap_or_else(|| die(&format!("--{k} is required"))),
+        }
+    }
+}
+
+/// A number with an optional K/M suffix (binary units).
+fn parse_size(s: &str) -> Option<u64> {
+    let (n, mul) = match s.as_bytes().last()? {
+        b'K' | b'k' => (&s[..s.len() - 1], 1024),
+        b'M' | b'm' => (&s[..s.len() - 1], 1024 * 1024),
+        _ => (s, 1),
+    };
+    n.parse::<u64>().ok().map(|v| v * mul)
+}
+
+/// Refuses clocksources that make nanosecond timings meaningless.
+fn check_clocksource() -> String {
+    let cs = sys::read_text(CLOCKSOURCE)
+        .unwrap_or_else(|e| die(&format!("cannot read the clocksource: {e}")))
+        .trim()
+        .to_string();
+    if cs == "jiffies" || cs == "refined-jiffies" {
+        die(&format!(
+            "clocksource is '{cs}' (tick resolution): refusing to time anything; \
+             boot with a TSC/HPET/kvm-clock clocksource (e.g. tsc=reliable under QEMU -icount)"
+        ));
+    }
+    cs
+}
+
+fn cmd_env(a: &Args) {
+    let dir = a.str("dir", Some(DEFAULT_DIR));
+    let cs = check_clocksource();
+    let cpuinfo = sys::read_text("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("?")
+        .trim()
+        .to_string();
+    let flags = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .map(|l| l.to_string())
+        .unwrap_or_default();
+    let has = |f: &str| flags.split_whitespace().any(|x| x == f);
+    let kernel = sys::read_text("/proc/version").unwrap_or_default();
+    let cmdline = sys::read_text("/proc/cmdline").unwrap_or_default();
+    let snap = counters::Snapshot::take(&dir);
+    let tlb_keys: Vec<String> = snap
+        .0
+        .keys()
+        .filter(|k| k.starts_with("vmstat.") && k.contains("tlb"))
+        .map(|k| js(k))
+        .collect();
+    let avail =
+        sys::read_text("/sys/devices/system/clocksource/clocksource0/available_clocksource")
+            .unwrap_or_default();
+    println!(
+        "BENCH {{\"type\":\"env\",\"clocksource\":{},\"available_clocksource\":{},\"cpu_model\":{},\"cpus\":{},\"erms\":{},\"fsrm\":{},\"kernel\":{},\"cmdline\":{},\"vmstat_tlb_counters\":[{}],\"irq_tlb_row\":{},\"pipe_max_size\":{}}}",
+        js(&cs),
+        js(avail.trim()),
+        js(&model),
+        sys::online_cpus(),
+        has("erms"),
+        has("fsrm"),
+        js(kernel.trim()),
+        js(cmdline.trim()),
+        tlb_keys.join(","),
+        snap.0.contains_key("irq.TLB"),
+        sys::read_text("/proc/sys/fs/pipe-max-size").unwrap_or_default().trim()
+    );
+}
+
+fn cmd_run(a: &Args) {
+    check_clocksource();
+    let cfg = Config {
+        dir: a.str("dir", Some(DEFAULT_DIR)),
+        mode: a.str("mode", None),
+        width: a.num("width", None) as usize,
+        buf_kb: a.num("buf-kb", None) as usize,
+        size: a.num("size", None) as usize,
+    };
+    if cfg.size == 0 || cfg.width == 0 {
+        die("--size and --width must be positive");
+    }
+    let volume = a.num("volume", None);
+    let reps = a.num("reps", Some(2));
+    let warmup = a.num("warmup", Some(256 * 1024));
+    let tag = a.str("tag", Some(""));
+    let paths: Vec<Path> = match a.kv.get("paths") {
+        None => all_paths(),
+        Some(list) => list
+            .split(',')
+            .map(|id| {
+                Path::parse(id)
+                    .unwrap_or_else(|| die(&format!("unknown path '{id}' (see spbench paths)")))
+            })
+            .collect(),
+    };
+    let count = volume.div_ceil(cfg.width as u64).clamp(1, 10_000_000);
+    let wcount = warmup.div_ceil(cfg.width as u64).clamp(1, 10_000_000);
+    sys::pin(0);
+    let mut b = Bench::new(cfg.clone()).unwrap_or_else(|e| die(&format!("setup: {e}")));
+    if warmup > 0 {
+        for &p in &paths {
+            if let Err(e) = b.run(p, wcount, None) {
+                die(&format!("warmup {}: {e}", p.id()));
+            }
+        }
+    }
+    for rep in 0..reps {
+        for &p in &paths {
+            let o = b
+                .run(p, count, None)
+                .unwrap_or_else(|e| die(&format!("{} rep {rep}: {e}", p.id())));
+            let copy_kb = match p.source {
+                paths::Source::CopyEq => cfg.buf_kb,
+                paths::Source::Copy4 => 4,
+                _ => 0,
+            };
+            let d: Vec<String> = o
+                .delta
+                .iter()
+                .map(|(k, v)| format!("{}:{v}", js(k)))
+                .collect();
+            println!(
+                "BENCH {{\"type\":\"run\",\"tag\":{},\"path\":{},\"method\":{},\"sink\":{},\"source\":{},\"mode\":{},\"width\":{},\"buf_kb\":{},\"copy_kb\":{},\"size\":{},\"pipe_bytes\":{},\"rep\":{rep},\"bytes\":{},\"ns\":{},\"calls\":{},\"d\":{{{}}}}}",
+                js(&tag),
+                js(&p.id()),
+                js(&format!("{:?}", p.method).to_lowercase()),
+                js(&format!("{:?}", p.sink).to_lowercase()),
+                js(p.source.name()),
+                js(&cfg.mode),
+                cfg.width,
+                cfg.buf_kb,
+                copy_kb,
+                cfg.size,
+                o.pipe_bytes,
+                o.bytes,
+                o.ns,
+                o.calls,
+                d.join(",")
+            );
+        }
+    }
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    match argv.first().map(String::as_str) {
+        Some("--smoke") | Some("smoke") => {
+            let a = Args::parse(&argv[1..]);
+            exit(smoke::run(&a.str("dir", Some(DEFAULT_DIR))));
+        }
+        Some("env") => cmd_env(&Args::parse(&argv[1..])),
+        Some("run") => cmd_run(&Args::parse(&argv[1..])),
+        Some("paths") => {
+            for p in all_paths() {
+                println!("{}", p.id());
+            }
+        }
+        _ => {
+            eprintln!(
+                "usage: spbench --smoke [--dir D]\n       spbench env [--dir D]\n       spbench run --mode raw|printf --width W --buf-kb K --size BYTES --volume BYTES [--reps R] [--warmup BYTES] [--paths a,b] [--tag T]\n       spbench paths"
+            );
+            exit(2);
+        }
+    }
+}

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The measured paths and one timed run of a path.
+//!
+//! A timed run is: open the source, move the whole stream (record_count *
+//! record_width bytes, fixed before the run) to the sink in calls of
+//! `size` bytes, close the source, write `1` to `purge` (so the deferred
+//! vunmap / TLB-flush work is charged to the path that caused it), and for
+//! the TCP sink wait until the receiver has drained every byte. Knob
+//! writes, pipe and socket setup and counter reads happen outside it.
+
+use std::io::{Error, ErrorKind, Result};
+use std::thread;
+
+use crate::counters::Snapshot;
+use crate::sys::{self, Buf, Fd};
+
+/// Where the bytes come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// `trace`: gift splice, page-buffer read.
+    Trace,
+    /// `trace_copy` at the stock seq buffer (copy_buffer_size_kb=4).
+    Copy4,
+    /// `trace_copy` with copy_buffer_size_kb = buffer_size_kb.
+    CopyEq,
+    /// Page-aligned user memory, vmspliced with SPLICE_F_GIFT (the ceiling).
+    User,
+}
+
+/// How the bytes leave the source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Splice,
+    Read,
+    Sendfile,
+    Vmsplice,
+}
+
+/// Where spliced bytes go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sink {
+    /// /dev/null (splice_write_null: no data touched).
+    Null,
+    /// read() of the pipe into a user buffer (what `pv | cat` costs).
+    PipeRead,
+    /// splice(pipe -> TCP socket on 127.0.0.1), a receiver thread drains.
+    Tcp,
+    /// read() / sendfile() need no extra sink stage beyond the user buffer
+    /// or /dev/null.
+    Direct,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Path {
+    pub method: Method,
+    pub sink: Sink,
+    pub source: Source,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Trace => "trace",
+            Source::Copy4 => "copy4",
+            Source::CopyEq => "copyeq",
+            Source::User => "user",
+        }
+    }
+}
+
+impl Path {
+    pub fn id(&self) -> String {
+        let m = match self.method {
+            Method::Splice => "splice",
+            Method::Read => "read",
+            Method::Sendfile => "sendfile",
+            Method::Vmsplice => "vmsplice",
+        };
+        let s = match self.sink {
+            Sink::Null => "null",
+            Sink::PipeRead => "piperead",
+            Sink::Tcp => "tcp",
+            Sink::Direct => "user",
+        };
+        match self.method {
+            Method::Read => format!("read.{}", self.source.name()),
+            Method::Sendfile => format!("sendfile.null.{}", self.source.name()),
+            _ => format!("{m}.{s}.{}", self.source.name()),
+        }
+    }
+
+    pub fn parse(id: &str) -> Option<Path> {
+        all_paths().into_iter().find(|p| p.id() == id)
+    }
+}
+
+/// Every path, in the order a round runs them.
+pub fn all_paths() -> Vec<Path> {
+    let srcs = [Source::Trace, Source::Copy4, Source::CopyEq];
+    let mut v = Vec::new();
+    for sink in [Sink::Null, Sink::PipeRead, Sink::Tcp] {
+        for source in srcs {
+            v.push(Path {
+                method: Method::Splice,
+                sink,
+                source,
+            });
+        }
+    }
+    for source in srcs {
+        v.push(Path {
+            method: Method::Read,
+            sink: Sink::Direct,
+            source,
+        });
+    }
+    for source in srcs {
+        v.push(Path {
+            method: Method::Sendfile,
+            sink: Sink::Null,
+            source,
+        });
+    }
+    v.push(Path {
+        method: Method::Vmsplice,
+        sink: Sink::Null,
+        source: Source::User,
+    });
+    v
+}
+
+/// The record-stream configuration a run uses (knobs written before it).
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub dir: String,
+    pub mode: String,
+    pub width: usize,
+    pub buf_kb: usize,
+    /// Splice / read / sendfile call size, and the pipe size.
+    pub size: usize,
+}
+
+/// What a run measured.
+#[derive(Debug)]
+pub struct Outcome {
+    pub bytes: u64,
+    pub ns: u64,
+    /// Source-side calls that returned data.
+    pub calls: u64,
+    pub pipe_bytes: usize,
+    pub delta: std::collections::BTreeMap<String, i64>,
+}
+
+fn knob(cfg: &Config, name: &str, v: &str) -> Result<()> {
+    sys::write_text(&format!("{}/{name}", cfg.dir), v)
+}
+
+fn copy_kb(cfg: &Config, s: Source) -> usize {
+    match s {
+        Source::CopyEq => cfg.buf_kb,
+        _ => 4,
+    }
+}
+
+/// Writes every knob the run depends on (snapshotted by the next open).
+pub fn set_knobs(cfg: &Config, source: Source, count: u64) -> Result<()> {
+    knob(cfg, "record_mode", &cfg.mode)?;
+    knob(cfg, "record_width", &cfg.width.to_string())?;
+    knob(cfg, "record_count", &count.to_string())?;
+    knob(cfg, "buffer_size_kb", &cfg.buf_kb.to_string())?;
+    knob(
+        cfg,
+        "copy_buffer_size_kb",
+        &copy_kb(cfg, source).to_string(),
+    )
+}
+
+fn source_path(cfg: &Config, s: Source) -> String {
+    match s {
+        Source::Trace => format!("{}/trace", cfg.dir),
+        _ => format!("{}/trace_copy", cfg.dir),
+    }
+}
+
+/// Moves `n` bytes out of the pipe into the sink.
+fn drain(
+    r: &Fd,
+    sink: Sink,
+    out: Option<&Fd>,
+    buf: &mut [u8],
+    mut n: usize,
+    cap: &mut Option<&mut Vec<u8>>,
+) -> Result<()> {
+    while n > 0 {
+        let m = match sink {
+            Sink::Null | Sink::Tcp => sys::splice(r, out.expect("sink fd"), n, 0)?,
+            Sink::PipeRead => {
+                let k = n.min(buf.len());
+                let m = sys::read(r, &mut buf[..k])?;
+                if let Some(c) = cap.as_deref_mut() {
+                    c.extend_from_slice(&buf[..m]);
+                }
+                m
+            }
+            Sink::Direct => unreachable!("no pipe stage"),
+        };
+        if m == 0 {
+            return Err(Error::new(ErrorKind::UnexpectedEof, "pipe drained short"));
+        }
+        n -= m;
+    }
+    Ok(())
+}
+
+/// Resources reused across runs of one configuration.
+pub struct Bench {
+    pub cfg: Config,
+    null: Fd,
+    purge: Fd,
+    buf: Buf,
+    /// The vmsplice source: `size` bytes, page aligned, never written
+    /// after setup (gifted pages must not change).
+    gift: Buf,
+    pub cpus: usize,
+}
+
+impl Bench {
+    pub fn new(cfg: Config) -> Result<Bench> {
+        let null = sys::open("/dev/null", libc::O_WRONLY)?;
+        let purge = sys::open(&format!("{}/purge", cfg.dir), libc::O_WRONLY)?;
+        let buf = Buf::new(cfg.size.max(1 << 20))?;
+        let mut gift = Buf::new(cfg.size)?;
+        for (i, b) in gift.as_mut_slice().iter_mut().enumerate() {
+            *b = b'a' + (i % 26) as u8;
+        }
+        Ok(Bench {
+            cfg,
+            null,
+            purge,
+            buf,
+            gift,
+            cpus: sys::online_cpus(),
+        })
+    }
+
+    fn purge(&self) -> Result<()> {
+        sys::write_all(&self.purge, b"1")
+    }
+
+    /// One timed run of `path` over a stream of `count` records (the user
+    /// source moves the same number of bytes). With `cap`, the bytes that
+    /// reached the sink are appended to it where the sink lets them be
+    /// seen (not /dev/null).
+    pub fn run(
+        &mut self,
+        path: Path,
+        count: u64,
+        mut cap: Option<&mut Vec<u8>>,
+    ) -> Result<Outcome> {
+        let cfg = self.cfg.clone();
+        let total = count * cfg.width as u64;
+        if path.source != Source::User {
+            set_knobs(&cfg, path.source, count)?;
+        }
+        let needs_pipe = matches!(path.method, Method::Splice | Method::Vmsplice);
+        let (pr, pw, pipe_bytes) = if needs_pipe {
+            let (r, w, n) = sys::pipe_sized(cfg.size)?;
+            (Some(r), Some(w), n)
+        } else {
+            (None, None, 0)
+        };
+        let (tx, rx) = if path.sink == Sink::Tcp {
+            let (s, r) = sys::tcp_pair()?;
+            (Some(s), Some(r))
+        } else {
+            (None, None)
+        };
+        // Sendfile's capture goes through a tmpfs file, read back after.
+        let sf_out = if path.method == Method::Sendfile && cap.is_some() {
+            Some(sys::open(
+                "/tmp/spbench.sendfile",
+                libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC,
+            )?)
+        } else {
+            None
+        };
+        let want_tcp_copy = cap.is_some();
+        let cpus = self.cpus;
+        let receiver = rx.map(|rx| {
+            thread::spawn(move || -> Result<(u64, Vec<u8>)> {
+                if cpus > 1 {
+                    sys::pin(1);
+                }
+                let mut buf = vec![0u8; 1 << 20];
+                let mut got = 0u64;
+                let mut keep = Vec::new();
+                // MSG_TRUNC: TCP discards the data without copying it
+                // (tcp_recvmsg_locked), so the receiver models a remote
+                // peer; the smoke test copies to check the bytes.
+                let flags = if want_tcp_copy { 0 } else { libc::MSG_TRUNC };
+                while got < total {
+                    let n = sys::recv(&rx, &mut buf, flags)?;
+                    if n == 0 {
+                        break;
+                    }
+                    if want_tcp_copy {
+                        keep.extend_from_slice(&buf[..n]);
+                    }
+                    got += n as u64;
+                }
+                Ok((got, keep))
+            })
+        });
+        let before = Snapshot::take(&cfg.dir);
+        let t0 = sys::now_ns();
+        let mut bytes = 0u64;
+        let mut calls = 0u64;
+        let mut expect_user = Vec::new();
+        let sink_fd = match path.sink {
+            Sink::Tcp => tx.as_ref(),
+            _ => Some(&self.null),
+        };
+        if path.method == Method::Vmsplice {
+            let w = pw.as_ref().unwrap();
+            let r = pr.as_ref().unwrap();
+            while bytes < total {
+                let k = ((total - bytes) as usize).min(cfg.size);
+                let n = sys::vmsplice_gift(w, &self.gift.as_slice()[..k])?;
+                if cap.is_some() {
+                    expect_user.extend_from_slice(&self.gift.as_slice()[..n]);
+                }
+                calls += 1;
+                drain(r, path.sink, sink_fd, self.buf.as_mut_slice(), n, &mut cap)?;
+                bytes += n as u64;
+            }
+        } else {
+            let src = sys::open(&source_path(&cfg, path.source), libc::O_RDONLY)?;
+            loop {
+                let n = match path.method {
+                    Method::Splice => {
+                        let n =
+                            sys::splice(&src, pw.as_ref().unwrap(), cfg.size, libc::SPLICE_F_MOVE)?;
+                        drain(
+                            pr.as_ref().unwrap(),
+                            path.sink,
+                            sink_fd,
+                            self.buf.as_mut_slice(),
+                            n,
+                            &mut cap,
+                        )?;
+                        n
+                    }
+                    Method::Read => {
+                        let n = sys::read(&src, &mut self.buf.as_mut_slice()[..cfg.size])?;
+                        if let Some(c) = cap.as_deref_mut() {
+                            c.extend_from_slice(&self.buf.as_slice()[..n]);
+                        }
+                        n
+                    }
+                    Method::Sendfile => {
+                        sys::sendfile(sf_out.as_ref().unwrap_or(&self.null), &src, cfg.size)?
+                    }
+                    Method::Vmsplice => unreachable!(),
+                };
+                if n == 0 {
+                    break;
+                }
+                calls += 1;
+                bytes += n as u64;
+            }
+            src.close()?;
+        }
+        let mut got_tcp = None;
+        if let Some(h) = receiver {
+            let (got, keep) = h.join().map_err(|_| Error::other("receiver panicked"))??;
+            got_tcp = Some(got);
+            if let Some(c) = cap.as_deref_mut() {
+                c.extend_from_slice(&keep);
+            }
+        }
+        self.purge()?;
+        let t1 = sys::now_ns();
+        let after = Snapshot::take(&cfg.dir);
+        drop(tx);
+        if let Some(g) = got_tcp {
+            if g != bytes {
+                return Err(Error::other(format!(
+                    "TCP receiver got {g} of {bytes} bytes"
+                )));
+            }
+        }
+        if let (Some(f), Some(c)) = (&sf_out, cap.as_deref_mut()) {
+            let mut off = 0i64;
+            let mut b = vec![0u8; 65536];
+            loop {
+                let n = sys::pread(f, &mut b, off)?;
+                if n == 0 {
+                    break;
+                }
+                c.extend_from_slice(&b[..n]);
+                off += n as i64;
+            }
+            let _ = std::fs::remove_file("/tmp/spbench.sendfile");
+        }
+        if path.source == Source::User && path.sink == Sink::PipeRead {
+            if let Some(c) = cap.as_deref_mut() {
+                if *c != expect_user {
+                    return Err(Error::other(
+                        "vmsplice: bytes drained differ from bytes gifted",
+                    ));
+                }
+            }
+        }
+        if bytes != total {
+            return Err(Error::other(format!(
+                "{}: moved {bytes} bytes, the stream has {total}",
+                path.id()
+            )));
+        }
+        Ok(Outcome {
+            bytes,
+            ns: t1 - t0,
+            calls,
+            pipe_bytes,
+            delta: before.delta(&after),
+        })
+    }
+}

@@ -43,9 +43,11 @@ pub(crate) const fn zeroed_fops() -> bindings::file_operations {
 ///
 /// `file` is being opened by the VFS (`->open`).
 unsafe fn open_with(file: *mut bindings::file, tb: TraceBuf) -> Result<*mut bindings::seq_file> {
+    let knobs = open::snapshot();
     let state = KBox::new(
         Open {
-            knobs: open::snapshot(),
+            knobs,
+            raw: open::raw_table(&knobs)?,
             tb,
         },
         GFP_KERNEL,

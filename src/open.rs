@@ -9,6 +9,7 @@ use kernel::prelude::*;
 
 use crate::knob::Mode;
 use crate::pages::{PageSet, VMap};
+use crate::record;
 use crate::seq::Locked;
 use crate::stats::STATS;
 use crate::window::{discard_split, pages_for, PAGE_SIZE};
@@ -28,6 +29,8 @@ pub(crate) struct Knobs {
 pub(crate) struct Open {
     /// Snapshot of the record knobs.
     pub(crate) knobs: Knobs,
+    /// Raw mode: the first `raw_period(width)` records, preformatted.
+    pub(crate) raw: KVVec<u8>,
     /// The gifting buffer (unused by `trace_copy`).
     pub(crate) tb: TraceBuf,
 }
@@ -144,6 +147,20 @@ impl TraceBuf {
         self.pages.release_front(n);
         self.gifted = 0;
     }
+}
+
+/// The raw mode's table of preformatted records for `k` (empty in printf
+/// mode).
+pub(crate) fn raw_table(k: &Knobs) -> Result<KVVec<u8>> {
+    if k.mode != Mode::Raw {
+        return Ok(KVVec::new());
+    }
+    let period = record::raw_period(k.width);
+    let mut t = KVVec::from_elem(0u8, period as usize * k.width, GFP_KERNEL)?;
+    for (i, rec) in t.chunks_exact_mut(k.width).enumerate() {
+        record::write_record(i as u64, rec);
+    }
+    Ok(t)
 }
 
 /// Snapshot of the knobs for a new open.

@@ -11,8 +11,15 @@
 //! ```
 //!
 //! with `t = i * 1237` (microseconds), followed by `W - 84` filler bytes
-//! `b'a' + (i + j) % 26` for `j` in `0..W - 84`, and a `'\n'`. The same file
-//! is compiled into the module and into the host test crate (`tests/host`).
+//! `b'a' + (i + j) % 26` for `j` in `0..W - 84`, and a `'\n'`: the printf
+//! mode's stream.
+//!
+//! The raw mode separates transport from formatting: each open preformats
+//! the first `P = raw_period(W)` records once into a table, and record `i` is
+//! printf record `i % P`, copied with one `seq_write`.
+//!
+//! The same file is compiled into the module and into the host test crate
+//! (`tests/host`).
 
 /// Length of the fixed header of every record, including its trailing space.
 pub(crate) const HEADER_LEN: usize = 83;
@@ -23,6 +30,14 @@ pub(crate) const MAX_WIDTH: usize = 1 << 20;
 /// The most records the `record_count` knob accepts: keeps the timestamp
 /// within its five-digit seconds field.
 pub(crate) const MAX_COUNT: u64 = 10_000_000;
+
+/// Size the raw mode's table of preformatted records aims at.
+pub(crate) const RAW_TABLE_BYTES: usize = 64 << 10;
+
+/// Number of distinct records in the raw stream of `width`-byte records.
+pub(crate) fn raw_period(width: usize) -> u64 {
+    (RAW_TABLE_BYTES / width.max(1)).max(1) as u64
+}
 
 /// The variable fields of record `i`, in the order the header prints them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,4 +145,19 @@ pub(crate) fn header(i: u64, out: &mut [u8; HEADER_LEN]) {
     k += put_str(&mut out[k..], b": seqsplice_event: seq=");
     k += put_dec(&mut out[k..], f.seq, 10, b'0', false);
     out[k] = b' ';
+}
+
+/// Writes the whole printf-mode record `i` into `out` (its length is the
+/// record width, at least [`MIN_WIDTH`]): the raw mode's table entries.
+pub(crate) fn write_record(i: u64, out: &mut [u8]) {
+    let width = out.len();
+    let mut h = [0u8; HEADER_LEN];
+    header(i, &mut h);
+    out[..HEADER_LEN].copy_from_slice(&h);
+    let mut phase = filler_phase(i);
+    for b in &mut out[HEADER_LEN..width - 1] {
+        *b = b'a' + phase as u8;
+        phase = if phase == 25 { 0 } else { phase + 1 };
+    }
+    out[width - 1] = b'\n';
 }

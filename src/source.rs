@@ -11,7 +11,7 @@ use kernel::bindings;
 use crate::ffi;
 use crate::knob::Mode;
 use crate::open::Open;
-use crate::record::{self, ALPHABET, FILLER_CHUNK, HEADER_LEN};
+use crate::record::{self, ALPHABET, FILLER_CHUNK};
 
 /// Any non-NULL pointer: the record to show is `m->index`.
 fn token() -> *mut c_void {
@@ -27,6 +27,17 @@ unsafe fn knobs(m: *mut bindings::seq_file) -> crate::open::Knobs {
     // SAFETY: Per the contract `private` is our `Open`; `knobs` is never
     // written after open, so a copy may be read while the buffer is in use.
     unsafe { (*(*m).private.cast::<Open>()).knobs }
+}
+
+/// The raw table of the open behind `m`.
+///
+/// # Safety
+///
+/// As for [`knobs`]; the table is never written after open.
+unsafe fn raw_table<'a>(m: *mut bindings::seq_file) -> &'a [u8] {
+    // SAFETY: Per the contract `private` is our `Open`; only this field is
+    // borrowed, shared, and it is immutable after open.
+    unsafe { &(*(*m).private.cast::<Open>()).raw }
 }
 
 /// `->start` of the record source.
@@ -93,33 +104,34 @@ unsafe fn write(m: *mut bindings::seq_file, b: &[u8]) {
 unsafe extern "C" fn show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
     // SAFETY: The seq_file core calls `show` with our seq_file, locked.
     let (k, i) = unsafe { (knobs(m), (*m).index as u64) };
-    match k.mode {
-        Mode::Printf => {
-            let f = record::fields(i);
-            // SAFETY: The format's conversions match the argument types
-            // (`%s` a NUL-terminated string, `%u` u32).
-            unsafe {
-                bindings::seq_printf(
-                    m,
-                    c"%16s-%-7u [%03u] d..1. %5u.%06u: seqsplice_event: seq=%010u "
-                        .as_ptr()
-                        .cast(),
-                    c"seqsplice".as_ptr().cast::<u8>(),
-                    f.pid,
-                    f.cpu,
-                    f.sec,
-                    f.usec,
-                    f.seq,
-                )
-            };
-        }
-        Mode::Raw => {
-            let mut h = [0u8; HEADER_LEN];
-            record::header(i, &mut h);
+    if k.mode == Mode::Raw {
+        // SAFETY: As above.
+        let table = unsafe { raw_table(m) };
+        let at = (i % record::raw_period(k.width)) as usize * k.width;
+        if let Some(rec) = table.get(at..at + k.width) {
             // SAFETY: As above.
-            unsafe { write(m, &h) };
+            unsafe { write(m, rec) };
+            return 0;
         }
+        return -(bindings::EINVAL as c_int);
     }
+    let f = record::fields(i);
+    // SAFETY: The format's conversions match the argument types (`%s` a
+    // NUL-terminated string, `%u` u32).
+    unsafe {
+        bindings::seq_printf(
+            m,
+            c"%16s-%-7u [%03u] d..1. %5u.%06u: seqsplice_event: seq=%010u "
+                .as_ptr()
+                .cast(),
+            c"seqsplice".as_ptr().cast::<u8>(),
+            f.pid,
+            f.cpu,
+            f.sec,
+            f.usec,
+            f.seq,
+        )
+    };
     let mut left = record::filler_len(k.width);
     let mut phase = record::filler_phase(i);
     while left > 0 {

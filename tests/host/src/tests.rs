@@ -26,7 +26,8 @@ fn model_record(i: u64, width: usize) -> Vec<u8> {
     r
 }
 
-/// What the module's raw mode writes for record `i`.
+/// What the module's printf mode writes for record `i` after the header:
+/// the filler from the alphabet table.
 fn module_record(i: u64, width: usize) -> Vec<u8> {
     let mut h = [0u8; HEADER_LEN];
     record::header(i, &mut h);
@@ -40,6 +41,13 @@ fn module_record(i: u64, width: usize) -> Vec<u8> {
         phase = (phase + n) % 26;
     }
     r.push(b'\n');
+    r
+}
+
+/// A raw-mode table entry as the module builds it at open.
+fn table_record(i: u64, width: usize) -> Vec<u8> {
+    let mut r = vec![0u8; width];
+    record::write_record(i, &mut r);
     r
 }
 
@@ -61,10 +69,24 @@ fn wide_records_cross_filler_chunks() {
     }
 }
 
+#[test]
+fn raw_period_fills_the_table() {
+    assert_eq!(record::raw_period(100), 655);
+    assert_eq!(record::raw_period(84), 780);
+    assert_eq!(record::raw_period(4096), 16);
+    assert_eq!(record::raw_period(65536), 1);
+    assert_eq!(record::raw_period(1 << 20), 1);
+}
+
 proptest! {
     #[test]
-    fn raw_record_equals_model(i in 0u64..record::MAX_COUNT, w in MIN_WIDTH..600usize) {
+    fn header_and_filler_equal_model(i in 0u64..record::MAX_COUNT, w in MIN_WIDTH..600usize) {
         prop_assert_eq!(module_record(i, w), model_record(i, w));
+    }
+
+    #[test]
+    fn raw_table_entries_equal_model(i in 0u64..2000, w in MIN_WIDTH..9000usize) {
+        prop_assert_eq!(table_record(i, w), model_record(i, w));
     }
 
     /// Segments cover exactly min(len, count) bytes (or what the slots

@@ -20,6 +20,8 @@ const HEADER_LEN: usize = 83;
 struct Stream {
     count: u64,
     width: usize,
+    /// Raw mode: record `i` is printf record `i % raw_period`.
+    raw: bool,
 }
 
 impl Stream {
@@ -28,6 +30,7 @@ impl Stream {
     }
 
     fn record(&self, i: u64, out: &mut Vec<u8>) {
+        let i = if self.raw { i % (65536 / self.width as u64).max(1) } else { i };
         let t = i * 1237;
         let h = format!(
             "{:>16}-{:<7} [{:03}] d..1. {:>5}.{:06}: seqsplice_event: seq={:010} ",
@@ -200,7 +203,7 @@ impl Fuzz {
             sys_write(&format!("{}/buffer_size_kb", self.dir), &kb.to_string());
             let ckb = self.rng.pick(&[4usize, 8, 64]);
             sys_write(&format!("{}/copy_buffer_size_kb", self.dir), &ckb.to_string());
-            self.stream = Stream { count, width };
+            self.stream = Stream { count, width, raw: mode == "raw" };
         }
         for s in &mut self.sides {
             s.fd = open_ro(&format!("{}/{}", self.dir, s.name));
@@ -492,6 +495,7 @@ fn main() {
     let stream = Stream {
         count: knob("record_count").parse().unwrap_or(0),
         width: knob("record_width").parse().unwrap_or(100),
+        raw: knob("record_mode") == "raw",
     };
     let side = |name| Side { name, fd: -1, pos: 0, pending: VecDeque::new() };
     let mut f = Fuzz {

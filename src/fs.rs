@@ -17,7 +17,7 @@ use kernel::uaccess::UserSlice;
 
 use crate::ffi;
 use crate::file::{zeroed_fops, Fops, TRACE_COPY_FOPS, TRACE_FOPS};
-use crate::knob::{self, Mode};
+use crate::knob::{self, MapMode, Mode};
 use crate::record;
 use crate::stats::STATS;
 
@@ -34,8 +34,10 @@ pub(crate) struct Knobs {
     pub(crate) record_count: AtomicUsize,
     /// Bytes per record.
     pub(crate) record_width: AtomicUsize,
-    /// [`Mode::to_raw`] of the formatting mode.
+    /// Index in [`Mode::NAMES`] of the formatting mode.
     pub(crate) record_mode: AtomicUsize,
+    /// Index in [`MapMode::NAMES`] of how `trace` maps its pages.
+    pub(crate) map_mode: AtomicUsize,
 }
 
 /// The knobs, with their defaults.
@@ -45,40 +47,56 @@ pub(crate) static KNOBS: Knobs = Knobs {
     record_count: AtomicUsize::new(10_000),
     record_width: AtomicUsize::new(100),
     record_mode: AtomicUsize::new(0),
+    map_mode: AtomicUsize::new(0),
 };
 
-/// A numeric knob: its value and valid range.
-struct NumKnob {
-    value: &'static AtomicUsize,
-    min: u64,
-    max: u64,
+/// What a knob accepts.
+enum Kind {
+    /// A decimal number in `min..=max`.
+    Num { min: u64, max: u64 },
+    /// One of these names; the value is its index.
+    Choice(&'static [&'static str]),
 }
 
-const NUM_KNOBS: [NumKnob; 4] = [
-    NumKnob {
+/// A knob file: its value and what it accepts.
+struct Knob {
+    value: &'static AtomicUsize,
+    kind: Kind,
+}
+
+/// The knob files, in the order of [`KNOB_FOPS`].
+static KNOB_TABLE: [Knob; 6] = [
+    Knob {
         value: &KNOBS.buffer_size_kb,
-        min: 4,
-        max: 16384,
+        kind: Kind::Num { min: 4, max: 16384 },
     },
-    NumKnob {
+    Knob {
         value: &KNOBS.copy_buffer_size_kb,
-        min: 4,
-        max: 16384,
+        kind: Kind::Num { min: 4, max: 16384 },
     },
-    NumKnob {
+    Knob {
         value: &KNOBS.record_count,
-        min: 1,
-        max: record::MAX_COUNT,
+        kind: Kind::Num {
+            min: 1,
+            max: record::MAX_COUNT,
+        },
     },
-    NumKnob {
+    Knob {
         value: &KNOBS.record_width,
-        min: record::MIN_WIDTH as u64,
-        max: record::MAX_WIDTH as u64,
+        kind: Kind::Num {
+            min: record::MIN_WIDTH as u64,
+            max: record::MAX_WIDTH as u64,
+        },
+    },
+    Knob {
+        value: &KNOBS.record_mode,
+        kind: Kind::Choice(Mode::NAMES),
+    },
+    Knob {
+        value: &KNOBS.map_mode,
+        kind: Kind::Choice(MapMode::NAMES),
     },
 ];
-
-/// Index of the `record_mode` knob in the file table below.
-const MODE_KNOB: usize = NUM_KNOBS.len();
 
 /// A fixed buffer implementing `fmt::Write`.
 struct Text {
@@ -135,14 +153,11 @@ unsafe extern "C" fn knob_show<const K: usize>(
     _v: *mut c_void,
 ) -> c_int {
     let mut t = Text::new();
-    let r = if K == MODE_KNOB {
-        writeln!(
-            t,
-            "{}",
-            Mode::from_raw(KNOBS.record_mode.load(Ordering::Relaxed)).name()
-        )
-    } else {
-        writeln!(t, "{}", NUM_KNOBS[K].value.load(Ordering::Relaxed))
+    let k = &KNOB_TABLE[K];
+    let v = k.value.load(Ordering::Relaxed);
+    let r = match k.kind {
+        Kind::Num { .. } => writeln!(t, "{v}"),
+        Kind::Choice(names) => writeln!(t, "{}", names.get(v).copied().unwrap_or("?")),
     };
     if r.is_err() {
         return -(bindings::EINVAL as c_int);
@@ -189,22 +204,16 @@ unsafe extern "C" fn knob_write<const K: usize>(
             .reader()
             .read_slice(&mut buf[..count])?;
         let input = &buf[..count];
-        if K == MODE_KNOB {
-            let mode = Mode::parse(input).map_err(|_| EINVAL)?;
-            KNOBS.record_mode.store(mode.to_raw(), Ordering::Relaxed);
-        } else {
-            let k = &NUM_KNOBS[K];
-            let v = knob::parse_u64(input, k.min, k.max).map_err(|e| {
-                pr_info!(
-                    "knob value refused ({:?}): must be a number in {}..={}\n",
-                    e,
-                    k.min,
-                    k.max
-                );
-                EINVAL
-            })?;
-            k.value.store(v as usize, Ordering::Relaxed);
+        let k = &KNOB_TABLE[K];
+        let v = match k.kind {
+            Kind::Num { min, max } => knob::parse_u64(input, min, max).map(|v| v as usize),
+            Kind::Choice(names) => knob::parse_choice(input, names),
         }
+        .map_err(|e| {
+            pr_info!("knob value refused ({:?})\n", e);
+            EINVAL
+        })?;
+        k.value.store(v, Ordering::Relaxed);
         Ok(count as isize)
     })
 }
@@ -222,12 +231,13 @@ const fn knob_fops<const K: usize>() -> Fops {
     })
 }
 
-static KNOB_FOPS: [Fops; 5] = [
+static KNOB_FOPS: [Fops; 6] = [
     knob_fops::<0>(),
     knob_fops::<1>(),
     knob_fops::<2>(),
     knob_fops::<3>(),
     knob_fops::<4>(),
+    knob_fops::<5>(),
 ];
 
 /// `->show` of `stats`.
@@ -313,7 +323,7 @@ const MODE_WRITE: c_int = 0o640;
 /// The file table of `simple_fill_super`: index = inode number, 1 is the
 /// root, a NULL name is skipped, an empty name ends the table.
 #[repr(transparent)]
-struct Files([bindings::tree_descr; 12]);
+struct Files([bindings::tree_descr; 13]);
 
 // SAFETY: Immutable after construction; only read by simple_fill_super.
 unsafe impl Sync for Files {}
@@ -346,6 +356,7 @@ static FILES: Files = Files([
     entry(c"record_count", &KNOB_FOPS[2], MODE_WRITE),
     entry(c"record_width", &KNOB_FOPS[3], MODE_WRITE),
     entry(c"record_mode", &KNOB_FOPS[4], MODE_WRITE),
+    entry(c"map_mode", &KNOB_FOPS[5], MODE_WRITE),
     entry(c"stats", &STATS_FOPS, MODE_READ),
     entry(c"purge", &PURGE_FOPS, 0o200),
     entry(c"", &STATS_FOPS, 0),

@@ -45,47 +45,59 @@ pub(crate) fn parse_u64(buf: &[u8], min: u64, max: u64) -> Result<u64, KnobError
     Ok(v)
 }
 
-/// How records are produced.
+/// Parses one of `names` (optionally followed by one newline); returns its
+/// index.
+pub(crate) fn parse_choice(buf: &[u8], names: &[&str]) -> Result<usize, KnobError> {
+    let s = strip_newline(buf);
+    names
+        .iter()
+        .position(|n| n.as_bytes() == s)
+        .ok_or(KnobError::Syntax)
+}
+
+/// How records are produced (`record_mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
-    /// `seq_printf` formatting of every header (ftrace's cost).
+    /// `seq_printf` formatting of every record (ftrace's cost).
     Printf,
-    /// Preformatted header bytes copied with `seq_write` (transport cost only).
+    /// Preformatted records copied with `seq_write` (transport cost only).
     Raw,
 }
 
 impl Mode {
-    /// The knob's text for this mode.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Mode::Printf => "printf",
-            Mode::Raw => "raw",
-        }
-    }
+    /// The knob's values, indexed by [`Mode::from_raw`].
+    pub(crate) const NAMES: &'static [&'static str] = &["printf", "raw"];
 
-    /// Parses `printf` or `raw`, optionally followed by one newline.
-    pub(crate) fn parse(buf: &[u8]) -> Result<Mode, KnobError> {
-        match strip_newline(buf) {
-            b"printf" => Ok(Mode::Printf),
-            b"raw" => Ok(Mode::Raw),
-            _ => Err(KnobError::Syntax),
-        }
-    }
-
-    /// Encoding for an atomic.
-    pub(crate) fn to_raw(self) -> usize {
-        match self {
-            Mode::Printf => 0,
-            Mode::Raw => 1,
-        }
-    }
-
-    /// Decoding from an atomic.
+    /// Decoding from the knob's index.
     pub(crate) fn from_raw(v: usize) -> Mode {
         if v == 1 {
             Mode::Raw
         } else {
             Mode::Printf
+        }
+    }
+}
+
+/// How `trace` maps its pages for formatting (`map_mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MapMode {
+    /// `vmap`/`vunmap`: a vmalloc-space area per mapping.
+    Vmap,
+    /// `vm_map_ram`/`vm_unmap_ram`: per-cpu vmap blocks up to 64 pages
+    /// (mm/vmalloc.c:2537), `vmap`-like beyond.
+    VmMapRam,
+}
+
+impl MapMode {
+    /// The knob's values, indexed by [`MapMode::from_raw`].
+    pub(crate) const NAMES: &'static [&'static str] = &["vmap", "vm_map_ram"];
+
+    /// Decoding from the knob's index.
+    pub(crate) fn from_raw(v: usize) -> MapMode {
+        if v == 1 {
+            MapMode::VmMapRam
+        } else {
+            MapMode::Vmap
         }
     }
 }

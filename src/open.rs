@@ -7,7 +7,7 @@ use core::sync::atomic::Ordering;
 
 use kernel::prelude::*;
 
-use crate::knob::Mode;
+use crate::knob::{MapMode, Mode};
 use crate::pages::{PageSet, VMap};
 use crate::record;
 use crate::seq::Locked;
@@ -53,18 +53,21 @@ pub(crate) struct TraceBuf {
     buf_pages: usize,
     /// Largest size growth may reach for one record, in bytes.
     cap_bytes: usize,
+    /// How pages are mapped (`map_mode` at open).
+    map_mode: MapMode,
 }
 
 impl TraceBuf {
     /// An empty buffer of `buf_pages` pages at most, growable to `cap_bytes`
     /// for a record that does not fit. Allocates no page.
-    pub(crate) fn new(buf_pages: usize, cap_bytes: usize) -> Result<Self> {
+    pub(crate) fn new(buf_pages: usize, cap_bytes: usize, map_mode: MapMode) -> Result<Self> {
         Ok(Self {
             map: None,
             pages: PageSet::new(0)?,
             gifted: 0,
             buf_pages: buf_pages.max(1),
             cap_bytes,
+            map_mode,
         })
     }
 
@@ -133,7 +136,7 @@ impl TraceBuf {
             return Err(ENOMEM);
         }
         let n = got.min(need);
-        let map = VMap::new(&self.pages, n)?;
+        let map = VMap::new(&self.pages, n, self.map_mode)?;
         let size = size.min(n * PAGE_SIZE);
         l.set_buf(map.addr(), size);
         self.map = Some(map);
@@ -171,6 +174,11 @@ pub(crate) fn snapshot() -> Knobs {
         width: k.record_width.load(Ordering::Relaxed),
         mode: Mode::from_raw(k.record_mode.load(Ordering::Relaxed)),
     }
+}
+
+/// `map_mode` for a new open of `trace`.
+pub(crate) fn map_mode() -> MapMode {
+    MapMode::from_raw(crate::fs::KNOBS.map_mode.load(Ordering::Relaxed))
 }
 
 /// Counts an open of `trace`.

@@ -9,6 +9,7 @@ use kernel::bindings;
 use kernel::prelude::*;
 
 use crate::ffi;
+use crate::knob::MapMode;
 use crate::stats::STATS;
 use crate::window::{bulk_chunk, PAGE_SIZE};
 
@@ -154,12 +155,13 @@ impl Drop for PageSet {
 ///
 /// # Invariants
 ///
-/// `addr` was returned by a successful `vmap` of `pages` pages, not yet
-/// unmapped. The owner keeps those pages alive (holds their references in a
-/// [`PageSet`]) until the mapping is dropped.
+/// `addr` was returned by a successful `vmap` (or `vm_map_ram`, per `mode`)
+/// of `pages` pages, not yet unmapped. The owner keeps those pages alive
+/// (holds their references in a [`PageSet`]) until the mapping is dropped.
 pub(crate) struct VMap {
     addr: NonNull<u8>,
     pages: usize,
+    mode: MapMode,
 }
 
 impl VMap {
@@ -167,20 +169,30 @@ impl VMap {
     ///
     /// The returned mapping must be dropped before `set` releases any of
     /// those pages (the owner orders its fields accordingly).
-    pub(crate) fn new(set: &PageSet, n: usize) -> Result<Self> {
+    pub(crate) fn new(set: &PageSet, n: usize, mode: MapMode) -> Result<Self> {
         let pages = set.as_slice().get(..n).ok_or(EINVAL)?;
         if n == 0 {
             return Err(EINVAL);
         }
         let count = u32::try_from(n).map_err(|_| EINVAL)?;
+        let array = pages.as_ptr().cast_mut();
         // SAFETY: `pages` holds `n` valid, non-NULL pages (PageSet invariant:
-        // a compact prefix), which the caller keeps alive while mapped. vmap
-        // only reads the array.
-        let p = unsafe { ffi::seqsplice_vmap(pages.as_ptr().cast_mut(), count) };
+        // a compact prefix), which the caller keeps alive while mapped. Both
+        // functions only read the array.
+        let p = unsafe {
+            match mode {
+                MapMode::Vmap => ffi::seqsplice_vmap(array, count),
+                MapMode::VmMapRam => ffi::vm_map_ram(array, count, bindings::NUMA_NO_NODE),
+            }
+        };
         let addr = NonNull::new(p.cast::<u8>()).ok_or(ENOMEM)?;
         STATS.vmaps.fetch_add(1, Ordering::Relaxed);
-        // INVARIANT: vmap succeeded for `n` pages.
-        Ok(Self { addr, pages: n })
+        // INVARIANT: the mapping succeeded for `n` pages.
+        Ok(Self {
+            addr,
+            pages: n,
+            mode,
+        })
     }
 
     /// Start of the mapping.
@@ -196,9 +208,16 @@ impl VMap {
 
 impl Drop for VMap {
     fn drop(&mut self) {
-        // SAFETY: By the type invariants `addr` is a live vmap mapping; it
-        // is unmapped exactly once, here.
-        unsafe { ffi::vunmap(self.addr.as_ptr().cast()) };
+        let addr = self.addr.as_ptr().cast();
+        // SAFETY: By the type invariants `addr` is a live mapping of `pages`
+        // pages made by `mode`'s function; it is unmapped exactly once, here,
+        // by the matching one.
+        unsafe {
+            match self.mode {
+                MapMode::Vmap => ffi::vunmap(addr),
+                MapMode::VmMapRam => ffi::vm_unmap_ram(addr, self.pages as u32),
+            }
+        };
         STATS.vunmaps.fetch_add(1, Ordering::Relaxed);
     }
 }

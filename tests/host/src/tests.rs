@@ -1,6 +1,6 @@
 use proptest::prelude::*;
 
-use crate::knob::{parse_u64, KnobError, Mode};
+use crate::knob::{parse_choice, parse_u64, KnobError, MapMode, Mode};
 use crate::record::{self, HEADER_LEN, MIN_WIDTH};
 use crate::window::*;
 
@@ -207,10 +207,15 @@ fn knob_parse_cases() {
         parse_u64(b"99999999999999999999999", 1, u64::MAX),
         Err(KnobError::Range)
     );
-    assert_eq!(Mode::parse(b"raw\n"), Ok(Mode::Raw));
-    assert_eq!(Mode::parse(b"printf"), Ok(Mode::Printf));
-    assert!(Mode::parse(b"RAW").is_err());
-    assert_eq!(Mode::from_raw(Mode::Raw.to_raw()), Mode::Raw);
+    assert_eq!(parse_choice(b"raw\n", Mode::NAMES), Ok(1));
+    assert_eq!(Mode::from_raw(1), Mode::Raw);
+    assert_eq!(parse_choice(b"printf", Mode::NAMES), Ok(0));
+    assert_eq!(Mode::from_raw(0), Mode::Printf);
+    for bad in [&b"RAW"[..], b"raw ", b"", b"\n", b"raw\n\n", b"printfx"] {
+        assert_eq!(parse_choice(bad, Mode::NAMES), Err(KnobError::Syntax), "{bad:?}");
+    }
+    assert_eq!(parse_choice(b"vm_map_ram\n", MapMode::NAMES), Ok(1));
+    assert_eq!(MapMode::from_raw(1), MapMode::VmMapRam);
 }
 
 #[test]

@@ -201,6 +201,8 @@ impl Fuzz {
             sys_write(&format!("{}/record_mode", self.dir), mode);
             let kb = self.rng.pick(&[4usize, 8, 64, 1024]);
             sys_write(&format!("{}/buffer_size_kb", self.dir), &kb.to_string());
+            let map = if self.rng.below(2) == 0 { "vmap" } else { "vm_map_ram" };
+            sys_write(&format!("{}/map_mode", self.dir), map);
             let ckb = self.rng.pick(&[4usize, 8, 64]);
             sys_write(&format!("{}/copy_buffer_size_kb", self.dir), &ckb.to_string());
             self.stream = Stream { count, width, raw: mode == "raw" };
@@ -488,7 +490,7 @@ fn main() {
     // SAFETY: ignoring SIGPIPE so a closed pipe is an error, not death.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let knob = |n: &str| std::fs::read_to_string(format!("{dir}/{n}")).unwrap_or_default().trim().to_string();
-    let saved: Vec<(String, String)> = ["record_count", "record_width", "record_mode", "buffer_size_kb", "copy_buffer_size_kb"]
+    let saved: Vec<(String, String)> = ["record_count", "record_width", "record_mode", "map_mode", "buffer_size_kb", "copy_buffer_size_kb"]
         .iter()
         .map(|n| (n.to_string(), knob(n)))
         .collect();

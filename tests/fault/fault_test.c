@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * seqsplice under injected allocation failures (debug kernel with
+ * CONFIG_FAIL_PAGE_ALLOC, CONFIG_FAILSLAB, CONFIG_FAULT_INJECTION_DEBUG_FS).
+ *
+ * fail_page_alloc's defaults (min-order=1, ignore-gfp-wait=Y,
+ * ignore-gfp-highmem=Y) never fail the order-0 GFP_USER pages the module
+ * allocates: they are set to 0/N/N first.  Then:
+ *  - systematic: for each syscall kind, /proc/thread-self/fail-nth = 1, 2, ...
+ *    until the call completes without reaching the N-th fault point;
+ *  - random: 10 % of the test task's page and slab allocations fail.
+ * Every call must return a partial count whose bytes equal the record
+ * stream at the offset it used, or ENOMEM; afterwards, with faults off, the
+ * same file descriptor must go on with the right bytes, and once everything
+ * is closed and drained the module holds no page.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "../selftests/model.h"
+
+#define DIR "/sys/kernel/seqsplice/"
+#define DBG "/sys/kernel/debug/"
+#define WIDTH 100
+#define COUNT 3000
+#define BIG (1 << 20)
+
+static unsigned char got[BIG], want[BIG];
+
+static int put(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, v, strlen(v));
+	close(fd);
+	return n == (ssize_t)strlen(v) ? 0 : -1;
+}
+
+static long stat_value(const char *name)
+{
+	char buf[4096], *p;
+	int fd = open(DIR "stats", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
+		if (!strncmp(p, name, strlen(name)) && p[strlen(name)] == ' ')
+			return atol(p + strlen(name) + 1);
+	return -1;
+}
+
+static int setup_attrs(const char *dir, int page)
+{
+	char p[128];
+	int err = 0;
+
+	snprintf(p, sizeof(p), DBG "%s/verbose", dir);
+	err |= put(p, "0");
+	snprintf(p, sizeof(p), DBG "%s/ignore-gfp-wait", dir);
+	err |= put(p, "N");
+	if (page) {
+		snprintf(p, sizeof(p), DBG "%s/min-order", dir);
+		err |= put(p, "0");
+		snprintf(p, sizeof(p), DBG "%s/ignore-gfp-highmem", dir);
+		err |= put(p, "N");
+	}
+	snprintf(p, sizeof(p), DBG "%s/probability", dir);
+	err |= put(p, "0");
+	snprintf(p, sizeof(p), DBG "%s/times", dir);
+	err |= put(p, "-1");
+	return err;
+}
+
+static int fail_nth_fd(void)
+{
+	return open("/proc/thread-self/fail-nth", O_RDWR);
+}
+
+static int arm(int nth_fd, int n)
+{
+	char v[16];
+
+	snprintf(v, sizeof(v), "%d", n);
+	return pwrite(nth_fd, v, strlen(v), 0) > 0 ? 0 : -1;
+}
+
+/* Remaining count: 0 when the N-th fault point was reached (injected). */
+static int disarm(int nth_fd)
+{
+	char v[16] = "";
+	int left;
+
+	if (pread(nth_fd, v, sizeof(v) - 1, 0) <= 0)
+		return -1;
+	left = atoi(v);
+	put("/proc/thread-self/fail-nth", "0");
+	return left;
+}
+
+static ssize_t drain(int fd, unsigned char *buf, size_t n)
+{
+	size_t done = 0;
+	ssize_t r;
+
+	while (done < n && (r = read(fd, buf + done, n - done)) > 0)
+		done += r;
+	return done;
+}
+
+/* The rest of the stream from the fd's position matches the model. */
+static int rest_ok(int fd, uint64_t pos)
+{
+	ssize_t n = drain(fd, got, sizeof(got));
+	size_t m = fill(want, pos, sizeof(want), WIDTH, COUNT);
+
+	return n == (ssize_t)m && !memcmp(got, want, m);
+}
+
+FIXTURE(fault) {
+	int nth;
+};
+
+FIXTURE_SETUP(fault)
+{
+	ASSERT_EQ(0, setup_attrs("fail_page_alloc", 1));
+	ASSERT_EQ(0, setup_attrs("failslab", 0));
+	ASSERT_EQ(0, put(DIR "record_count", "3000"));
+	ASSERT_EQ(0, put(DIR "record_width", "100"));
+	ASSERT_EQ(0, put(DIR "buffer_size_kb", "64"));
+	/* no page faults of our own while faults are armed */
+	ASSERT_EQ(0, mlockall(MCL_CURRENT | MCL_FUTURE));
+	self->nth = fail_nth_fd();
+	ASSERT_GE(self->nth, 0);
+}
+
+FIXTURE_TEARDOWN(fault)
+{
+	put(DBG "fail_page_alloc/probability", "0");
+	put(DBG "failslab/probability", "0");
+	put("/proc/self/make-it-fail", "0");
+	put(DIR "record_count", "10000");
+	put(DIR "buffer_size_kb", "1024");
+	munlockall();
+	close(self->nth);
+}
+
+enum op { OP_READ, OP_SPLICE, OP_SENDFILE_PIPE, OP_SPLICE_AFTER_TAIL, OP_PREAD, OP_NR };
+static const char *const op_name[] = { "read", "splice", "sendfile-to-pipe", "splice-after-tail", "pread" };
+
+/*
+ * One call of kind `op` with the N-th fault point armed.  Returns 1 when
+ * the fault was injected, 0 when the call never reached it.
+ */
+static int one(struct __test_metadata *_metadata, int nth_fd, enum op op, int n)
+{
+	int t, p[2], injected;
+	ssize_t r, pre = 0;
+	int e;
+	uint64_t start;
+
+	t = open(DIR "trace", O_RDONLY);
+	ASSERT_GE(t, 0);
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_GT(fcntl(p[0], F_SETPIPE_SZ, 256 * 4096), 0);
+	/* leave the file mid-record, with a window pending */
+	ASSERT_EQ(7, read(t, got, 7));
+	if (op == OP_SPLICE_AFTER_TAIL) {
+		pre = splice(t, NULL, p[1], NULL, 3, 0);
+		ASSERT_EQ(3, pre);
+		ASSERT_EQ(3, drain(p[0], got, 3));
+	}
+	start = 7 + pre;
+
+	ASSERT_EQ(0, arm(nth_fd, n));
+	switch (op) {
+	case OP_READ:
+		r = read(t, got, 300000);
+		break;
+	case OP_PREAD:
+		start = 123457;
+		r = pread(t, got, 100000, start);
+		break;
+	case OP_SENDFILE_PIPE:
+		r = sendfile(p[1], t, NULL, 200000);
+		break;
+	default:
+		r = splice(t, NULL, p[1], NULL, 200000, 0);
+		break;
+	}
+	e = errno;
+	injected = disarm(nth_fd) == 0;
+
+	if (r < 0) {
+		TH_LOG("%s, fault %d: errno %d", op_name[op], n, e);
+		ASSERT_EQ(ENOMEM, e);
+		r = 0;
+	} else if (op != OP_READ && op != OP_PREAD) {
+		ASSERT_EQ(r, drain(p[0], got, r));
+	}
+	ASSERT_EQ((size_t)r, fill(want, start, r, WIDTH, COUNT));
+	ASSERT_EQ(0, memcmp(got, want, r)) {
+		TH_LOG("%s, fault %d: wrong bytes in %zd returned", op_name[op], n, r);
+	}
+	if (op != OP_PREAD)
+		start += r;
+	else
+		start = 7;
+	/* the same fd goes on correctly, faults off */
+	ASSERT_TRUE(rest_ok(t, start)) {
+		TH_LOG("%s, fault %d: stream wrong after the fault", op_name[op], n);
+	}
+	close(t);
+	close(p[0]);
+	close(p[1]);
+	return injected;
+}
+
+TEST_F(fault, systematic_fail_nth_every_call_partial_or_enomem)
+{
+	int op, n, total = 0;
+
+	for (op = 0; op < OP_NR; op++) {
+		for (n = 1; n < 5000; n++)
+			if (!one(_metadata, self->nth, op, n))
+				break;
+		TH_LOG("%s: %d fault points", op_name[op], n - 1);
+		ASSERT_GT(n, 1);
+		total += n - 1;
+	}
+	ASSERT_EQ(0, stat_value("pages_held"));
+	printf("# fault injection: %d systematic faults injected\n", total);
+}
+
+TEST_F(fault, random_10_percent_page_and_slab_failures)
+{
+	int t, p[2], i, enomem = 0, shorter = 0, calls = 0;
+	uint64_t pos = 0;
+	ssize_t r;
+
+	ASSERT_EQ(0, put(DBG "fail_page_alloc/task-filter", "Y"));
+	ASSERT_EQ(0, put(DBG "failslab/task-filter", "Y"));
+	t = open(DIR "trace", O_RDONLY);
+	ASSERT_GE(t, 0);
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_GT(fcntl(p[0], F_SETPIPE_SZ, 64 * 4096), 0);
+	ASSERT_EQ(0, put("/proc/self/make-it-fail", "1"));
+	ASSERT_EQ(0, put(DBG "fail_page_alloc/probability", "10"));
+	ASSERT_EQ(0, put(DBG "failslab/probability", "10"));
+	for (i = 0; i < 3000 && pos < (uint64_t)WIDTH * COUNT; i++) {
+		size_t len = 1 + (i * 7919) % 70000;
+
+		calls++;
+		if (i % 2)
+			r = read(t, got, len);
+		else
+			r = splice(t, NULL, p[1], NULL, len, SPLICE_F_NONBLOCK);
+		if (r < 0) {
+			ASSERT_EQ(ENOMEM, errno);
+			enomem++;
+			continue;
+		}
+		if ((size_t)r < len)
+			shorter++;
+		if (i % 2 == 0)
+			ASSERT_EQ(r, drain(p[0], got, r));
+		ASSERT_EQ((size_t)r, fill(want, pos, r, WIDTH, COUNT));
+		ASSERT_EQ(0, memcmp(got, want, r)) {
+			TH_LOG("call %d: wrong bytes at %llu", i, (unsigned long long)pos);
+		}
+		pos += r;
+	}
+	put(DBG "fail_page_alloc/probability", "0");
+	put(DBG "failslab/probability", "0");
+	put("/proc/self/make-it-fail", "0");
+	ASSERT_TRUE(rest_ok(t, pos));
+	close(t);
+	close(p[0]);
+	close(p[1]);
+	printf("# fault injection: %d random calls, %d ENOMEM, %d short\n", calls, enomem, shorter);
+	ASSERT_GT(enomem + shorter, 0);
+	ASSERT_EQ(0, stat_value("pages_held"));
+}
+
+TEST_HARNESS_MAIN

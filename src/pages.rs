@@ -187,6 +187,9 @@ impl VMap {
         };
         let addr = NonNull::new(p.cast::<u8>()).ok_or(ENOMEM)?;
         STATS.vmaps.fetch_add(1, Ordering::Relaxed);
+        if mode == MapMode::VmMapRam {
+            STATS.vm_map_ram_maps.fetch_add(1, Ordering::Relaxed);
+        }
         // INVARIANT: the mapping succeeded for `n` pages.
         Ok(Self {
             addr,

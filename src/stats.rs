@@ -44,9 +44,11 @@ counters! {
     bytes_spliced,
     /// Bytes delivered by `trace`'s read.
     bytes_read,
-    /// `vmap` calls.
+    /// Mappings made (`vmap` or `vm_map_ram`).
     vmaps,
-    /// `vunmap` calls.
+    /// Of those, made with `vm_map_ram`.
+    vm_map_ram_maps,
+    /// Mappings removed (`vunmap` or `vm_unmap_ram`).
     vunmaps,
     /// Splices that started inside a page already given to a pipe.
     tail_continuations,

@@ -14,12 +14,14 @@
 FLAVOUR ?= release
 export FLAVOUR
 KDIR ?= $(shell scripts/kernel.sh --dir)
+DEBUG_KDIR = $(shell FLAVOUR=debug scripts/kernel.sh --dir)
 RUSTC ?= /usr/bin/rustc
-KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1 RUSTC=/usr/bin/rustc \
-	RUSTDOC=/usr/bin/rustdoc CLIPPY_DRIVER=/usr/bin/clippy-driver \
-	BINDGEN=$(HOME)/.cargo/bin/bindgen
+KVARS = LLVM=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
+	CLIPPY_DRIVER=/usr/bin/clippy-driver BINDGEN=$(HOME)/.cargo/bin/bindgen
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(KVARS)
 
-.PHONY: all modules deps kernel clippy fmt fmt-check clean rust-analyzer tools \
+PHONY_DEBUG = debug-kernel debug-module
+.PHONY: $(PHONY_DEBUG) all modules deps kernel clippy fmt fmt-check clean rust-analyzer tools \
 	host-test runner-test selftests demo check bench soak
 
 all modules: kernel
@@ -27,6 +29,18 @@ all modules: kernel
 
 deps:
 	scripts/deps.sh
+
+# The debug flavour (KASAN, lockdep, kmemleak, fault injection; see
+# scripts/kconfig/debug.config) builds the same sources in build/debug so
+# both flavours' objects and generated bindings coexist.
+debug-kernel: deps
+	FLAVOUR=debug scripts/kernel.sh
+
+debug-module: debug-kernel
+	mkdir -p build/debug
+	rsync -a --delete --exclude bindings_generated.rs --exclude '*.o' --exclude '.*.cmd' \
+		Kbuild src build/debug/
+	$(MAKE) -C $(DEBUG_KDIR) M=$(CURDIR)/build/debug $(KVARS) modules
 
 kernel: deps
 	scripts/kernel.sh
@@ -62,6 +76,7 @@ tools:
 selftests: kernel
 	$(MAKE) -C tests/selftests KSRC=$(KDIR)/source O=$(CURDIR)/build/selftests
 	gcc $(SELFTEST_CFLAGS) -o build/selftests/leak_test tests/leak/leak_test.c
+	gcc $(SELFTEST_CFLAGS) -o build/selftests/fault_test tests/fault/fault_test.c
 
 demo: deps modules
 	scripts/guest.sh demo
@@ -69,9 +84,11 @@ demo: deps modules
 runner-test:
 	tests/runner/run.sh
 
-check: deps clippy fmt-check host-test runner-test selftests tools
+check: deps clippy fmt-check host-test runner-test selftests tools debug-module
 	scripts/guest.sh check
 	scripts/guest.sh leak
+	FLAVOUR=debug scripts/guest.sh check
+	FLAVOUR=debug scripts/guest.sh leak
 
 bench: deps modules
 	scripts/bench.sh

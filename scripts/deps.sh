@@ -15,7 +15,7 @@ PKGS=(
 	gcc make flex bison bc libelf-dev libssl-dev dwarves python3
 	cpio kmod xz-utils zstd
 	qemu-system-x86 busybox-static
-	pv gnuplot-nox
+	pv gnuplot-nox rsync
 )
 
 missing=()

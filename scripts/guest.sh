@@ -11,7 +11,7 @@ set -euo pipefail
 mode=${1:?usage: guest.sh check|demo|bench|leak}
 top=$SEQSPLICE_TOP
 KDIR=$(kernel_dir)
-out=$top/build/guest-$mode
+out=$top/build/guest-$mode-$FLAVOUR
 rm -rf "$out"
 mkdir -p "$out/root"/{bin,sbin,usr/bin,proc,sys,dev,tmp,tests,tools,guest,lib64,lib/x86_64-linux-gnu}
 root=$out/root
@@ -20,7 +20,10 @@ cp /bin/busybox "$root/bin/busybox"
 for app in $("$root/bin/busybox" --list); do
 	[ -e "$root/bin/$app" ] || ln -s busybox "$root/bin/$app"
 done
-cp "$top/seqsplice.ko" "$root/seqsplice.ko"
+# Each flavour has its own build of the module (Makefile: debug-module).
+ko=$top/seqsplice.ko
+[ "$FLAVOUR" = debug ] && ko=$top/build/debug/seqsplice.ko
+cp "$ko" "$root/seqsplice.ko"
 cp "$top/scripts/guest/init" "$root/init"
 cp "$top"/scripts/guest/*.sh "$root/guest/"
 # Debian's pv is dynamically linked: carry its loader and libraries.
@@ -35,7 +38,10 @@ done
 accel=${ACCEL:-tcg}
 cpu=${CPU:-max}
 timeout=${TIMEOUT:-900}
-append="console=ttyS0 panic=-1 oops=panic quiet seqsplice.mode=$mode ${APPEND:-}"
+append="console=ttyS0 panic=-1 oops=panic quiet seqsplice.mode=$mode seqsplice.flavour=$FLAVOUR ${APPEND:-}"
+# Debug runs: unmap freed pages (use after free faults), sample every slab
+# object with KFENCE, kmemleak scanned by the guest at the end.
+[ "$FLAVOUR" = debug ] && append+=" debug_pagealloc=on kfence.sample_interval=1"
 # The exact leak oracle: per-call-site live bytes in /proc/allocinfo.  Only
 # in its own boot: with profiling on, rmmod while a pipe still holds module
 # pages WARNs by design (lib/alloc_tag.c:171), which the main suite does.

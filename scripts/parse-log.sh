@@ -20,7 +20,7 @@ if ! grep -q '^SEQSPLICE-GUEST-DONE rc=0$' "$clean"; then
 	echo "guest: no 'SEQSPLICE-GUEST-DONE rc=0' marker ($(grep -o 'SEQSPLICE-GUEST-DONE.*' "$clean" || echo 'guest did not finish'))"
 	bad=1
 fi
-splat='(BUG:|WARNING:|Oops|KASAN|kmemleak|UBSAN|circular locking|possible recursive locking|INFO: possible|lockdep|Kernel panic|general protection|still alive, cannot unload|allocated at module unload)'
+splat='(BUG:|WARNING:|Oops|UBSAN:|kmemleak: [0-9]+ new suspected|SEQSPLICE: kmemleak|possible circular locking|possible recursive locking|inconsistent lock state|INFO: possible|Kernel panic|general protection fault|still alive, cannot unload|allocated at module unload)'
 if grep -E "$splat" "$clean" | grep -v '^# ' >"$log.splat"; then
 	echo "guest: kernel splat in the log:"
 	head -20 "$log.splat"

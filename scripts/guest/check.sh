@@ -10,3 +10,7 @@ if /tools/ssfuzz --ops 100000; then
 else
 	echo "not ok 1 ssfuzz_100000_ops_trace_and_trace_copy_match_the_record_stream"
 fi
+# Debug kernel only: allocation failures injected (needs FAIL_PAGE_ALLOC).
+if grep -q seqsplice.flavour=debug /proc/cmdline; then
+	./fault_test
+fi

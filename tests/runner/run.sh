@@ -29,6 +29,14 @@ SEQSPLICE-DMESG-END}"
 SEQSPLICE-DMESG-END}"
 	[lockdep]="fail|${ok/SEQSPLICE-DMESG-END/[    2.0] WARNING: possible circular locking dependency detected
 SEQSPLICE-DMESG-END}"
+	[benign-debug-boot]="pass|${ok/SEQSPLICE-DMESG-END/[    0.0] rcu: 	RCU lockdep checking is enabled.
+[    4.2] kmemleak: Kernel memory leak detector initialized (mem pool available: 11573)
+[    4.3] KernelAddressSanitizer initialized (generic)
+SEQSPLICE-DMESG-END}"
+	[kmemleak]="fail|${ok/SEQSPLICE-DMESG-END/[   60.0] kmemleak: 2 new suspected memory leaks (see \/sys\/kernel\/debug\/kmemleak)
+SEQSPLICE-DMESG-END}"
+	[ubsan]="fail|${ok/SEQSPLICE-DMESG-END/[    2.0] UBSAN: array-index-out-of-bounds in src\/x.c:1:2
+SEQSPLICE-DMESG-END}"
 	[alloc-tag]="fail|${ok/SEQSPLICE-DMESG-END/[    2.0] seqsplice: memory allocation(s) from the module still alive, cannot unload cleanly
 SEQSPLICE-DMESG-END}"
 )

@@ -38,7 +38,8 @@ debug-kernel: deps
 
 debug-module: debug-kernel
 	mkdir -p build/debug
-	rsync -a --delete --exclude bindings_generated.rs --exclude '*.o' --exclude '.*.cmd' \
+	rsync -r --checksum --delete --exclude bindings_generated.rs --exclude '*.o' \
+		--exclude '.*.cmd' --exclude '*.ko' --exclude '*.mod*' --exclude '*.symvers' \
 		Kbuild src build/debug/
 	$(MAKE) -C $(DEBUG_KDIR) M=$(CURDIR)/build/debug $(KVARS) modules
 

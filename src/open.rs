@@ -5,6 +5,7 @@
 
 use core::sync::atomic::Ordering;
 
+use kernel::bindings;
 use kernel::prelude::*;
 
 use crate::knob::{MapMode, Mode};
@@ -12,7 +13,7 @@ use crate::pages::{PageSet, VMap};
 use crate::record;
 use crate::seq::Locked;
 use crate::stats::STATS;
-use crate::window::{discard_split, pages_for, PAGE_SIZE};
+use crate::window::{discard_split, pages_for, Segments, PAGE_SIZE};
 
 /// The record source's shape, fixed for the life of an open.
 #[derive(Clone, Copy)]
@@ -141,6 +142,42 @@ impl TraceBuf {
         l.set_buf(map.addr(), size);
         self.map = Some(map);
         Ok(size)
+    }
+
+    /// Copies `count` bytes of the window at buffer offset `from` to `iter`:
+    /// from the mapping in one go while it exists (a window only `read()`
+    /// has touched), page by page once the pages went to a pipe and the
+    /// mapping is gone. Returns the bytes copied (fewer on a fault).
+    pub(crate) fn copy_out(
+        &self,
+        from: usize,
+        count: usize,
+        iter: *mut bindings::iov_iter,
+    ) -> usize {
+        if let Some(map) = &self.map {
+            if from + count <= map.pages() * PAGE_SIZE {
+                // SAFETY: `[from, from + count)` lies inside the live mapping
+                // (checked above, type invariants); `iter` is the caller's
+                // destination, which handles faults by copying less.
+                return unsafe {
+                    bindings::_copy_to_iter(map.addr().add(from).cast(), count, iter)
+                };
+            }
+        }
+        let mut done = 0;
+        for seg in Segments::new(from, count, count, usize::MAX) {
+            let Some(&page) = self.pages.as_slice().get(seg.page) else {
+                break;
+            };
+            // SAFETY: `page` is held by the buffer; copy_page_to_iter maps
+            // it itself (lib/iov_iter.c:349) and copies less on a fault.
+            let n = unsafe { bindings::copy_page_to_iter(page, seg.offset, seg.len, iter) };
+            done += n;
+            if n < seg.len {
+                break;
+            }
+        }
+        done
     }
 
     /// Releases every page and the mapping (close).

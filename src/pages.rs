@@ -132,22 +132,43 @@ impl PageSet {
         STATS.pages_released.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    /// Takes one more reference on page `i` for a pipe buffer.
-    ///
-    /// Returns the page pointer, whose new reference the caller must hand
-    /// over or drop.
-    pub(crate) fn get(&self, i: usize) -> Option<*mut bindings::page> {
+    /// Takes one more reference on page `i`, for a pipe buffer.
+    pub(crate) fn get(&self, i: usize) -> Option<PageRef> {
         let p = *self.slots[..self.len].get(i)?;
         // SAFETY: By the type invariants `p` is a valid page we hold a
         // reference on, so its count is positive and may be raised.
         unsafe { ffi::seqsplice_get_page(p) };
-        Some(p)
+        // INVARIANT: the reference just taken belongs to the new value.
+        Some(PageRef(p))
     }
 }
 
 impl Drop for PageSet {
     fn drop(&mut self) {
         self.release_front(self.len);
+    }
+}
+
+/// One reference on a page, to hand over to a pipe buffer.
+///
+/// # Invariants
+///
+/// The pointer is a valid page on which this value owns one reference.
+pub(crate) struct PageRef(*mut bindings::page);
+
+impl PageRef {
+    /// Gives the reference up: the caller now owns it (a pipe buffer).
+    pub(crate) fn into_raw(self) -> *mut bindings::page {
+        let p = self.0;
+        core::mem::forget(self);
+        p
+    }
+}
+
+impl Drop for PageRef {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants we own one reference on the page.
+        unsafe { ffi::seqsplice_put_page(self.0) };
     }
 }
 

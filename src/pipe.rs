@@ -10,6 +10,7 @@ use kernel::bindings;
 use kernel::prelude::*;
 
 use crate::ffi;
+use crate::pages::PageRef;
 
 /// The pipe a `->splice_read` was called for.
 ///
@@ -40,21 +41,12 @@ impl Pipe {
         unsafe { ffi::seqsplice_pipe_free_slots(self.pipe) as usize }
     }
 
-    /// Inserts a buffer of `len` bytes at `offset` of `page`, handing over
-    /// one page reference the caller took. On failure the reference has
-    /// been dropped by `add_to_pipe` itself (fs/splice.c:263).
-    ///
-    /// # Safety
-    ///
-    /// The caller owns one reference on `page` and gives it up.
-    pub(crate) unsafe fn add(
-        &mut self,
-        page: *mut bindings::page,
-        offset: usize,
-        len: usize,
-    ) -> Result {
+    /// Inserts a buffer of `len` bytes at `offset` of the page, handing the
+    /// reference over to the pipe. On failure `add_to_pipe` has dropped the
+    /// reference itself (fs/splice.c:263).
+    pub(crate) fn add(&mut self, page: PageRef, offset: usize, len: usize) -> Result {
         let mut buf = ffi::pipe_buffer {
-            page: page.cast(),
+            page: page.into_raw().cast(),
             offset: offset as u32,
             len: len as u32,
             // Kernel-resident ops: pipes outlive the file and the module
@@ -65,7 +57,8 @@ impl Pipe {
             private: 0,
         };
         // SAFETY: By the type invariants the pipe is locked; `buf` is fully
-        // initialised and carries the reference the caller handed over.
+        // initialised and carries the page reference given up above, which
+        // add_to_pipe keeps in the pipe or drops.
         let r = unsafe { ffi::add_to_pipe(self.pipe, &mut buf) };
         if r < 0 {
             Err(Error::from_errno(r as i32))

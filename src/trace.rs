@@ -20,11 +20,6 @@ use crate::seq::Locked;
 use crate::stats::STATS;
 use crate::window::{self, gifted_after, grow, rewind_from, Segments, PAGE_SIZE};
 
-fn fatal_signal_pending() -> bool {
-    // SAFETY: Reads the current task's signal state.
-    unsafe { ffi::seqsplice_fatal_signal_pending() }
-}
-
 /// Fills an empty window with records, at most `size` bytes (mapped), stopping once
 /// `want` bytes are there, exactly like `seq_read_iter` (fs/seq_file.c:224-280):
 /// skip, empty records, rollback of the record that overflows, growth when
@@ -111,7 +106,7 @@ fn traverse(l: &mut Locked<'_>, tb: &mut TraceBuf, offset: u64) -> Result {
         let mut err = 0;
         let mut overflow = false;
         while !p.is_end() {
-            if fatal_signal_pending() {
+            if ffi::fatal_signal_pending() {
                 err = -(bindings::EINTR as i32);
                 break;
             }
@@ -198,25 +193,6 @@ fn seek(l: &mut Locked<'_>, tb: &mut TraceBuf, pos: i64) -> Result {
     }
 }
 
-/// Copies the window out page by page (the mapping may be gone).
-fn copy_out(tb: &TraceBuf, from: usize, count: usize, iter: *mut bindings::iov_iter) -> usize {
-    let mut done = 0;
-    for seg in Segments::new(from, count, count, usize::MAX) {
-        let Some(&page) = tb.pages().as_slice().get(seg.page) else {
-            break;
-        };
-        // SAFETY: `page` is held by the buffer; `iter` is the caller's
-        // destination; copy_page_to_iter maps the page itself
-        // (lib/iov_iter.c:349) and handles faults by copying less.
-        let n = unsafe { bindings::copy_page_to_iter(page, seg.offset, seg.len, iter) };
-        done += n;
-        if n < seg.len {
-            break;
-        }
-    }
-    done
-}
-
 /// `read_iter` of `trace`: `seq_read_iter` over the page buffer.
 pub(crate) fn read_iter(
     l: &mut Locked<'_>,
@@ -232,7 +208,7 @@ pub(crate) fn read_iter(
     seek(l, tb, *pos)?;
     let mut copied = 0;
     if l.count() > 0 {
-        let n = copy_out(tb, l.from(), l.count(), iter);
+        let n = tb.copy_out(l.from(), l.count(), iter);
         l.set_count(l.count() - n);
         l.set_from(l.from() + n);
         copied += n;
@@ -247,7 +223,7 @@ pub(crate) fn read_iter(
         }
         return finish_read(l, pos, copied);
     }
-    let n = copy_out(tb, 0, l.count(), iter);
+    let n = tb.copy_out(0, l.count(), iter);
     l.set_count(l.count() - n);
     l.set_from(n);
     copied += n;
@@ -286,8 +262,7 @@ fn gift(
         };
         // Mark first: from here on the page may be in a pipe.
         tb.set_gifted(gifted_after(tb.gifted(), &seg));
-        // SAFETY: `get` took the reference handed over here.
-        if let Err(e) = unsafe { pipe.add(page, seg.offset, seg.len) } {
+        if let Err(e) = pipe.add(page, seg.offset, seg.len) {
             err = Some(e);
             break;
         }

@@ -28,3 +28,9 @@ mod generated {
 }
 
 pub(crate) use generated::*;
+
+/// `fatal_signal_pending(current)`.
+pub(crate) fn fatal_signal_pending() -> bool {
+    // SAFETY: Only reads the current task's pending signals.
+    unsafe { seqsplice_fatal_signal_pending() }
+}

@@ -183,6 +183,19 @@ unsafe extern "C" fn knob_open<const K: usize>(
     unsafe { bindings::single_open(file, Some(knob_show::<K>), ptr::null_mut()) }
 }
 
+/// Copies a knob write from user space into `buf`; longer than `buf` is
+/// `EINVAL` (no valid value is that long).
+fn read_user(ubuf: *const kernel::ffi::c_char, count: usize, buf: &mut [u8]) -> Result<&[u8]> {
+    let dst = buf.get_mut(..count).ok_or_else(|| {
+        pr_info!("knob write of {} bytes refused: too long\n", count);
+        EINVAL
+    })?;
+    UserSlice::new(ubuf as usize, count)
+        .reader()
+        .read_slice(dst)?;
+    Ok(dst)
+}
+
 /// `->write` of a knob file: a valid value or `EINVAL`, nothing changed.
 ///
 /// # Safety
@@ -198,14 +211,7 @@ unsafe extern "C" fn knob_write<const K: usize>(
 ) -> isize {
     from_result(|| {
         let mut buf = [0u8; 32];
-        if count > buf.len() {
-            pr_info!("knob write of {} bytes refused: not a number\n", count);
-            return Err(EINVAL);
-        }
-        UserSlice::new(ubuf as usize, count)
-            .reader()
-            .read_slice(&mut buf[..count])?;
-        let input = &buf[..count];
+        let input = read_user(ubuf, count, &mut buf)?;
         let k = &KNOB_TABLE[K];
         let v = match k.kind {
             Kind::Num { min, max } => knob::parse_u64(input, min, max).map(|v| v as usize),
@@ -297,13 +303,7 @@ unsafe extern "C" fn purge_write(
 ) -> isize {
     from_result(|| {
         let mut buf = [0u8; 2];
-        if count > buf.len() {
-            return Err(EINVAL);
-        }
-        UserSlice::new(ubuf as usize, count)
-            .reader()
-            .read_slice(&mut buf[..count])?;
-        knob::parse_u64(&buf[..count], 1, 1).map_err(|_| EINVAL)?;
+        knob::parse_u64(read_user(ubuf, count, &mut buf)?, 1, 1).map_err(|_| EINVAL)?;
         // SAFETY: May sleep; we are in process context without locks.
         unsafe { ffi::vm_unmap_aliases() };
         STATS.purges.fetch_add(1, Ordering::Relaxed);

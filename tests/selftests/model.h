@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Reference model of the seqsplice record stream (INTERFACE.md, "Record
+ * Reference model of the seqsplice record stream (README.md, "Record
  * format"): the bytes every read, pread, splice, sendfile, tee, ... of
  * `trace` and `trace_copy` must produce, computed from the offset alone.
  *

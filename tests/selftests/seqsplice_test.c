@@ -3,7 +3,7 @@
  * seqsplice_test - in-guest kselftest-harness suite for the seqsplice module.
  *
  * Runs as root in the test guest with the module loaded from /seqsplice.ko
- * and its filesystem mounted at /sys/kernel/seqsplice (INTERFACE.md). Every
+ * and its filesystem mounted at /sys/kernel/seqsplice (README.md). Every
  * test compares what `trace` (vmapped pages gifted to pipes) returns against
  * the reference model in model.h and, where it says so, against `trace_copy`
  * (stock seq_read_iter + copy_splice_read) doing the same sequence.
@@ -18,7 +18,7 @@
  * the test process itself or from processes it forks (never from threads:
  * the thread workers below report failures through their own structs).
  *
- * Where INTERFACE.md leaves room, this suite asserts:
+ * Where README.md leaves room, this suite asserts:
  * - A single read/pread/splice/sendfile-to-pipe call may return fewer bytes
  *   than asked, but never 0 before EOF; exactly the bytes it returned are in
  *   the pipe (FIONREAD), and they are the model's bytes at the call's offset.
@@ -103,7 +103,7 @@
 #define MAX_OP_LEN	MIB
 #define SCRATCH_LEN	(MAX_OP_LEN + 2 * PG)
 
-/* Defaults from INTERFACE.md. */
+/* Defaults from README.md. */
 #define DEF_BUF_KB	1024
 #define DEF_COPY_KB	4
 #define DEF_COUNT	10000U
@@ -451,7 +451,7 @@ static bool proc_modules_lists_us(void)
 	return found;
 }
 
-/* The module creates MNT when it loads (INTERFACE.md). */
+/* The module creates MNT when it loads (README.md). */
 static bool module_loaded(void)
 {
 	return path_exists(MNT) || proc_modules_lists_us();
@@ -1288,7 +1288,7 @@ FIXTURE(seqsplice) {
 SEQSPLICE_FIXTURE_HOOKS(seqsplice)
 
 /* ------------------------------------------------------------------ */
-/* Model sanity: the model agrees with INTERFACE.md's literal format    */
+/* Model sanity: the model agrees with README.md's literal format    */
 /* ------------------------------------------------------------------ */
 
 TEST_F(seqsplice, model_headers_are_83_bytes_and_match_trace_copy)
@@ -1325,7 +1325,7 @@ TEST_F(seqsplice, model_headers_are_83_bytes_and_match_trace_copy)
 	ASSERT_EQ((size_t)MODEL_HEADER_LEN, pread_full(_metadata, fd, got,
 					       MODEL_HEADER_LEN, 9999 * 100));
 	ASSERT_EQ(0, memcmp(h9999, got, MODEL_HEADER_LEN)) {
-		TH_LOG("trace_copy record 9999 header differs from INTERFACE.md");
+		TH_LOG("trace_copy record 9999 header differs from README.md");
 	}
 	close(fd);
 }

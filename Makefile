@@ -73,6 +73,8 @@ tools:
 	mkdir -p build/tools
 	$(TOOL_CARGO) tools/ssfuzz/Cargo.toml
 	cp tools/ssfuzz/target/x86_64-unknown-linux-gnu/release/ssfuzz build/tools/
+	$(TOOL_CARGO) tools/spbench/Cargo.toml
+	cp tools/spbench/target/x86_64-unknown-linux-gnu/release/spbench build/tools/
 
 selftests: kernel
 	$(MAKE) -C tests/selftests KSRC=$(KDIR)/source O=$(CURDIR)/build/selftests
@@ -91,7 +93,7 @@ check: deps clippy fmt-check host-test runner-test selftests tools debug-module
 	FLAVOUR=debug scripts/guest.sh check
 	FLAVOUR=debug scripts/guest.sh leak
 
-bench: deps modules
+bench: deps modules tools
 	scripts/bench.sh
 
 # A long fuzzer run: make soak OPS=2000000 [SEED=n] (a seed replays a failure).

@@ -216,7 +216,11 @@ pub(crate) fn read_iter(
             return finish_read(l, pos, copied);
         }
     }
-    let size = window::pages_for(want.max(1)).min(tb.buf_pages()) * PAGE_SIZE;
+    // One page more than asked for, as a big seq buffer gives: the fill can
+    // run past `want` to the end of a record (a record that ends exactly at
+    // the end of the buffer counts as an overflow, fs/seq_file.c:274), so a
+    // read returns all it asked for instead of stopping a record short.
+    let size = window::read_fill_pages(want, tb.buf_pages()) * PAGE_SIZE;
     if let Err(e) = fill(l, tb, want - copied, size) {
         if copied == 0 {
             return Err(e);
@@ -297,7 +301,11 @@ pub(crate) fn splice_read(
     while done < len && slots > 0 {
         if l.count() == 0 {
             let target = window::splice_fill_target(len - done, slots, tb.buf_pages());
-            if let Err(e) = fill(l, tb, target, target) {
+            // One byte more than the pipe can take: seq_file reads a record
+            // that ends exactly at the end of the buffer as an overflow
+            // (`count == size`), which would roll back the last record of
+            // every fill when the width divides the target.
+            if let Err(e) = fill(l, tb, target, target + 1) {
                 err = Some(e);
                 break;
             }

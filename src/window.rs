@@ -78,6 +78,12 @@ pub(crate) fn splice_fill_target(len: usize, slots: usize, buf_pages: usize) -> 
     want.min(slots).min(buf_pages).max(1) * PAGE_SIZE
 }
 
+/// Pages a fill for a `read()` of `want` bytes maps: enough for `want` and
+/// one page to finish the last record, within the buffer (`buf_pages`).
+pub(crate) fn read_fill_pages(want: usize, buf_pages: usize) -> usize {
+    (pages_for(want.max(1)) + 1).min(buf_pages).max(1)
+}
+
 /// A call at offset `pos` while the file is at `read_pos` with `from` bytes
 /// of already delivered data still held in the buffer: if `pos` falls inside
 /// that held data (the sendfile rewind after a short write,

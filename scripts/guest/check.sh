@@ -4,11 +4,17 @@
 cd /tests || exit 1
 ./seqsplice_test
 echo "TAP version 13"
-echo "1..1"
+echo "1..2"
 if /tools/ssfuzz --ops 100000; then
 	echo "ok 1 ssfuzz_100000_ops_trace_and_trace_copy_match_the_record_stream"
 else
 	echo "not ok 1 ssfuzz_100000_ops_trace_and_trace_copy_match_the_record_stream"
+fi
+# The benchmark's every path on a few KiB, bytes checked, so it cannot rot.
+if /tools/spbench --smoke; then
+	echo "ok 2 spbench_smoke_every_benchmark_path_moves_the_right_bytes"
+else
+	echo "not ok 2 spbench_smoke_every_benchmark_path_moves_the_right_bytes"
 fi
 # Debug kernel only: allocation failures injected (needs FAIL_PAGE_ALLOC).
 if grep -q seqsplice.flavour=debug /proc/cmdline; then

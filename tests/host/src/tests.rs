@@ -125,6 +125,15 @@ proptest! {
         prop_assert!(t >= len.min(slots.min(buf) * PAGE_SIZE));
     }
 
+    #[test]
+    fn read_fill_covers_want_plus_a_record(want in 0usize..(4 << 20), buf in 1usize..4096) {
+        let n = read_fill_pages(want, buf);
+        prop_assert!(n >= 1 && n <= buf);
+        if pages_for(want) < buf {
+            prop_assert!(n * PAGE_SIZE > want);
+        }
+    }
+
     /// A rewind lands on the byte that holds `pos`, inside held data.
     #[test]
     fn rewind_stays_in_held_data(read_pos in 0u64..1_000_000, from in 0usize..300_000,

@@ -17,6 +17,7 @@ const MODULE_KEYS: &[&str] = &[
     "pages_released",
     "pages_gifted",
     "vmaps",
+    "vm_map_ram_maps",
     "vunmaps",
     "fills",
     "purges",

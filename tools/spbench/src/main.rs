@@ -6,6 +6,8 @@
 //!   spbench run   --mode raw|printf --width W --buf-kb K --size BYTES
 //!                 --volume BYTES [--reps R] [--warmup BYTES]
 //!                 [--paths id,id,...] [--tag T] [--dir D]
+//!                 [--tcp-receiver auto|thread|inline]  (auto: a receiver
+//!                 thread on CPU 1 when there are 2+ CPUs, else inline)
 //!       one configuration: every path once per round, rounds interleaved
 //!       (ABAB), one `BENCH {"type":"run",...}` line per timed run
 //!   spbench --smoke [--dir D]
@@ -186,6 +188,18 @@ fn cmd_run(a: &Args) {
     let wcount = warmup.div_ceil(cfg.width as u64).clamp(1, 10_000_000);
     sys::pin(0);
     let mut b = Bench::new(cfg.clone()).unwrap_or_else(|e| die(&format!("setup: {e}")));
+    match a.kv.get("tcp-receiver").map(String::as_str) {
+        None | Some("auto") => {}
+        Some("thread") => b.tcp_receiver = paths::TcpReceiver::Thread,
+        Some("inline") => b.tcp_receiver = paths::TcpReceiver::Inline,
+        Some(x) => die(&format!(
+            "--tcp-receiver: auto, thread or inline, not '{x}'"
+        )),
+    }
+    let tcp_receiver = match b.tcp_receiver {
+        paths::TcpReceiver::Thread => "thread",
+        paths::TcpReceiver::Inline => "inline",
+    };
     if warmup > 0 {
         for &p in &paths {
             if let Err(e) = b.run(p, wcount, None) {
@@ -203,13 +217,23 @@ fn cmd_run(a: &Args) {
                 paths::Source::Copy4 => 4,
                 _ => 0,
             };
+            let map_mode = match p.source {
+                paths::Source::TraceVmap => "vmap",
+                paths::Source::Trace
+                    if std::path::Path::new(&format!("{}/map_mode", cfg.dir)).exists() =>
+                {
+                    "vm_map_ram"
+                }
+                paths::Source::Trace => "vmap",
+                _ => "",
+            };
             let d: Vec<String> = o
                 .delta
                 .iter()
                 .map(|(k, v)| format!("{}:{v}", js(k)))
                 .collect();
             println!(
-                "BENCH {{\"type\":\"run\",\"tag\":{},\"path\":{},\"method\":{},\"sink\":{},\"source\":{},\"mode\":{},\"width\":{},\"buf_kb\":{},\"copy_kb\":{},\"size\":{},\"pipe_bytes\":{},\"rep\":{rep},\"bytes\":{},\"ns\":{},\"calls\":{},\"d\":{{{}}}}}",
+                "BENCH {{\"type\":\"run\",\"tag\":{},\"path\":{},\"method\":{},\"sink\":{},\"source\":{},\"mode\":{},\"width\":{},\"buf_kb\":{},\"copy_kb\":{},\"map_mode\":{},\"tcp_receiver\":{},\"size\":{},\"pipe_bytes\":{},\"rep\":{rep},\"bytes\":{},\"ns\":{},\"calls\":{},\"d\":{{{}}}}}",
                 js(&tag),
                 js(&p.id()),
                 js(&format!("{:?}", p.method).to_lowercase()),
@@ -219,6 +243,8 @@ fn cmd_run(a: &Args) {
                 cfg.width,
                 cfg.buf_kb,
                 copy_kb,
+                js(map_mode),
+                js(if p.sink == paths::Sink::Tcp { tcp_receiver } else { "" }),
                 cfg.size,
                 o.pipe_bytes,
                 o.bytes,
@@ -246,7 +272,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: spbench --smoke [--dir D]\n       spbench env [--dir D]\n       spbench run --mode raw|printf --width W --buf-kb K --size BYTES --volume BYTES [--reps R] [--warmup BYTES] [--paths a,b] [--tag T]\n       spbench paths"
+                "usage: spbench --smoke [--dir D]\n       spbench env [--dir D]\n       spbench run --mode raw|printf --width W --buf-kb K --size BYTES --volume BYTES [--reps R] [--warmup BYTES] [--paths a,b] [--tag T] [--tcp-receiver auto|thread|inline]\n       spbench paths"
             );
             exit(2);
         }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The measured paths and one timed run of a path.
 //!
-//! A timed run is: open the source, move the whole stream (record_count *
+//! A timed run is (the source already open): move the whole stream (record_count *
 //! record_width bytes, fixed before the run) to the sink in calls of
 //! `size` bytes, close the source, write `1` to `purge` (so the deferred
 //! vunmap / TLB-flush work is charged to the path that caused it), and for
@@ -17,8 +17,11 @@ use crate::sys::{self, Buf, Fd};
 /// Where the bytes come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
-    /// `trace`: gift splice, page-buffer read.
+    /// `trace`: gift splice, page-buffer read (map_mode=vm_map_ram, the
+    /// module's default, when the knob exists).
     Trace,
+    /// `trace` with map_mode=vmap (one vmalloc area per mapping).
+    TraceVmap,
     /// `trace_copy` at the stock seq buffer (copy_buffer_size_kb=4).
     Copy4,
     /// `trace_copy` with copy_buffer_size_kb = buffer_size_kb.
@@ -34,6 +37,9 @@ pub enum Method {
     Read,
     Sendfile,
     Vmsplice,
+    /// lseek to the end: seq_lseek's traverse formats every record and
+    /// copies nothing, the formatting floor every path pays.
+    Seek,
 }
 
 /// Where spliced bytes go.
@@ -61,6 +67,7 @@ impl Source {
     pub fn name(self) -> &'static str {
         match self {
             Source::Trace => "trace",
+            Source::TraceVmap => "tracevmap",
             Source::Copy4 => "copy4",
             Source::CopyEq => "copyeq",
             Source::User => "user",
@@ -75,6 +82,7 @@ impl Path {
             Method::Read => "read",
             Method::Sendfile => "sendfile",
             Method::Vmsplice => "vmsplice",
+            Method::Seek => "seek",
         };
         let s = match self.sink {
             Sink::Null => "null",
@@ -84,6 +92,7 @@ impl Path {
         };
         match self.method {
             Method::Read => format!("read.{}", self.source.name()),
+            Method::Seek => format!("seek.{}", self.source.name()),
             Method::Sendfile => format!("sendfile.null.{}", self.source.name()),
             _ => format!("{m}.{s}.{}", self.source.name()),
         }
@@ -97,7 +106,11 @@ impl Path {
 /// Every path, in the order a round runs them.
 pub fn all_paths() -> Vec<Path> {
     let srcs = [Source::Trace, Source::Copy4, Source::CopyEq];
-    let mut v = Vec::new();
+    let mut v = vec![Path {
+        method: Method::Splice,
+        sink: Sink::Null,
+        source: Source::TraceVmap,
+    }];
     for sink in [Sink::Null, Sink::PipeRead, Sink::Tcp] {
         for source in srcs {
             v.push(Path {
@@ -121,6 +134,11 @@ pub fn all_paths() -> Vec<Path> {
             source,
         });
     }
+    v.push(Path {
+        method: Method::Seek,
+        sink: Sink::Direct,
+        source: Source::Copy4,
+    });
     v.push(Path {
         method: Method::Vmsplice,
         sink: Sink::Null,
@@ -172,12 +190,19 @@ pub fn set_knobs(cfg: &Config, source: Source, count: u64) -> Result<()> {
         cfg,
         "copy_buffer_size_kb",
         &copy_kb(cfg, source).to_string(),
-    )
+    )?;
+    let map_mode = format!("{}/map_mode", cfg.dir);
+    match source {
+        Source::TraceVmap => knob(cfg, "map_mode", "vmap"),
+        // Older modules have no map_mode knob: their only mode is vmap.
+        _ if std::path::Path::new(&map_mode).exists() => knob(cfg, "map_mode", "vm_map_ram"),
+        _ => Ok(()),
+    }
 }
 
 fn source_path(cfg: &Config, s: Source) -> String {
     match s {
-        Source::Trace => format!("{}/trace", cfg.dir),
+        Source::Trace | Source::TraceVmap => format!("{}/trace", cfg.dir),
         _ => format!("{}/trace_copy", cfg.dir),
     }
 }
@@ -190,9 +215,22 @@ fn drain(
     buf: &mut [u8],
     mut n: usize,
     cap: &mut Option<&mut Vec<u8>>,
+    inline: &mut Option<Inline>,
 ) -> Result<()> {
     while n > 0 {
         let m = match sink {
+            Sink::Tcp if inline.is_some() => {
+                let rx = inline.as_mut().unwrap();
+                match sys::splice(r, out.expect("sink fd"), n, 0) {
+                    Ok(m) => m,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        // Send buffer full: be the receiver for a while.
+                        rx.pump(false)?;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
             Sink::Null | Sink::Tcp => sys::splice(r, out.expect("sink fd"), n, 0)?,
             Sink::PipeRead => {
                 let k = n.min(buf.len());
@@ -212,6 +250,54 @@ fn drain(
     Ok(())
 }
 
+/// The TCP receiver run inline by the sending thread (one CPU): the sender
+/// is non-blocking, and whenever its send buffer is full it drains the
+/// receiving socket with recv(MSG_TRUNC | MSG_DONTWAIT). Loopback TCP
+/// delivers and acknowledges in the sender's softirq, so no scheduler
+/// decision sits between the two ends and the instruction count repeats.
+pub struct Inline {
+    rx: Fd,
+    got: u64,
+    copy: bool,
+    keep: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl Inline {
+    /// Receives what is queued; with `block`, waits for at least one byte.
+    fn pump(&mut self, block: bool) -> Result<()> {
+        let mut flags = if self.copy { 0 } else { libc::MSG_TRUNC };
+        if !block {
+            flags |= libc::MSG_DONTWAIT;
+        }
+        loop {
+            match sys::recv(&self.rx, &mut self.buf, flags) {
+                Ok(0) => return Err(Error::new(ErrorKind::UnexpectedEof, "TCP peer closed")),
+                Ok(n) => {
+                    if self.copy {
+                        self.keep.extend_from_slice(&self.buf[..n]);
+                    }
+                    self.got += n as u64;
+                    if block {
+                        return Ok(());
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// How the TCP sink's receiver runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpReceiver {
+    /// A thread pinned to CPU 1 (blocking recv).
+    Thread,
+    /// The sending thread itself (see [`Inline`]).
+    Inline,
+}
+
 /// Resources reused across runs of one configuration.
 pub struct Bench {
     pub cfg: Config,
@@ -222,6 +308,20 @@ pub struct Bench {
     /// after setup (gifted pages must not change).
     gift: Buf,
     pub cpus: usize,
+    pub tcp_receiver: TcpReceiver,
+}
+
+/// A fresh port pair for every TCP run, from a counter kept in /tmp across
+/// invocations: no TIME_WAIT collisions, and the same ports in every boot.
+fn next_port() -> u16 {
+    const FILE: &str = "/tmp/spbench.port";
+    let p = std::fs::read_to_string(FILE)
+        .ok()
+        .and_then(|s| s.trim().parse::<u16>().ok())
+        .filter(|p| (20000..60000).contains(p))
+        .unwrap_or(20000);
+    let _ = std::fs::write(FILE, format!("{}", p + 2));
+    p
 }
 
 impl Bench {
@@ -240,6 +340,11 @@ impl Bench {
             buf,
             gift,
             cpus: sys::online_cpus(),
+            tcp_receiver: if sys::online_cpus() > 1 {
+                TcpReceiver::Thread
+            } else {
+                TcpReceiver::Inline
+            },
         })
     }
 
@@ -270,7 +375,7 @@ impl Bench {
             (None, None, 0)
         };
         let (tx, rx) = if path.sink == Sink::Tcp {
-            let (s, r) = sys::tcp_pair()?;
+            let (s, r) = sys::tcp_pair(next_port())?;
             (Some(s), Some(r))
         } else {
             (None, None)
@@ -286,6 +391,22 @@ impl Bench {
         };
         let want_tcp_copy = cap.is_some();
         let cpus = self.cpus;
+        let (rx, mut inline) = match rx {
+            Some(rx) if self.tcp_receiver == TcpReceiver::Inline => {
+                sys::set_nonblock(tx.as_ref().unwrap())?;
+                (
+                    None,
+                    Some(Inline {
+                        rx,
+                        got: 0,
+                        copy: want_tcp_copy,
+                        keep: Vec::new(),
+                        buf: vec![0u8; 1 << 20],
+                    }),
+                )
+            }
+            rx => (rx, None),
+        };
         let receiver = rx.map(|rx| {
             thread::spawn(move || -> Result<(u64, Vec<u8>)> {
                 if cpus > 1 {
@@ -311,6 +432,13 @@ impl Bench {
                 Ok((got, keep))
             })
         });
+        // open() is outside the timed segment: it is a per-file constant
+        // (raw mode preformats its table there), not streaming cost.
+        let src = if path.method == Method::Vmsplice {
+            None
+        } else {
+            Some(sys::open(&source_path(&cfg, path.source), libc::O_RDONLY)?)
+        };
         let before = Snapshot::take(&cfg.dir);
         let t0 = sys::now_ns();
         let mut bytes = 0u64;
@@ -330,12 +458,30 @@ impl Bench {
                     expect_user.extend_from_slice(&self.gift.as_slice()[..n]);
                 }
                 calls += 1;
-                drain(r, path.sink, sink_fd, self.buf.as_mut_slice(), n, &mut cap)?;
+                drain(
+                    r,
+                    path.sink,
+                    sink_fd,
+                    self.buf.as_mut_slice(),
+                    n,
+                    &mut cap,
+                    &mut inline,
+                )?;
                 bytes += n as u64;
             }
-        } else {
-            let src = sys::open(&source_path(&cfg, path.source), libc::O_RDONLY)?;
-            loop {
+        } else if let Some(src) = src {
+            if path.method == Method::Seek {
+                let at = sys::lseek(&src, total as i64)?;
+                calls += 1;
+                if at != total || sys::read(&src, &mut self.buf.as_mut_slice()[..1])? != 0 {
+                    return Err(Error::other(format!(
+                        "lseek to {total} gave {at}, or data after it"
+                    )));
+                }
+                bytes = at;
+            }
+            let mut eof = path.method == Method::Seek;
+            while !eof {
                 let n = match path.method {
                     Method::Splice => {
                         let n =
@@ -347,6 +493,7 @@ impl Bench {
                             self.buf.as_mut_slice(),
                             n,
                             &mut cap,
+                            &mut inline,
                         )?;
                         n
                     }
@@ -360,17 +507,26 @@ impl Bench {
                     Method::Sendfile => {
                         sys::sendfile(sf_out.as_ref().unwrap_or(&self.null), &src, cfg.size)?
                     }
-                    Method::Vmsplice => unreachable!(),
+                    Method::Vmsplice | Method::Seek => unreachable!(),
                 };
-                if n == 0 {
-                    break;
+                eof = n == 0;
+                if n > 0 {
+                    calls += 1;
+                    bytes += n as u64;
                 }
-                calls += 1;
-                bytes += n as u64;
             }
             src.close()?;
         }
         let mut got_tcp = None;
+        if let Some(mut rx) = inline.take() {
+            while rx.got < bytes {
+                rx.pump(true)?;
+            }
+            got_tcp = Some(rx.got);
+            if let Some(c) = cap.as_deref_mut() {
+                c.extend_from_slice(&rx.keep);
+            }
+        }
         if let Some(h) = receiver {
             let (got, keep) = h.join().map_err(|_| Error::other("receiver panicked"))??;
             got_tcp = Some(got);
@@ -403,7 +559,7 @@ impl Bench {
             let _ = std::fs::remove_file("/tmp/spbench.sendfile");
         }
         if path.source == Source::User && path.sink == Sink::PipeRead {
-            if let Some(c) = cap.as_deref_mut() {
+            if let Some(c) = cap {
                 if *c != expect_user {
                     return Err(Error::other(
                         "vmsplice: bytes drained differ from bytes gifted",

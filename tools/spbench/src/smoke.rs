@@ -5,7 +5,7 @@
 //! /dev/null are checked for the byte count. Knobs are restored after.
 //! Output lines start with "# " so a TAP consumer treats them as comments.
 
-use crate::paths::{all_paths, Bench, Config, Method, Path, Sink, Source};
+use crate::paths::{all_paths, Bench, Config, Method, Path, Sink, Source, TcpReceiver};
 use crate::sys;
 
 const KNOBS: &[&str] = &[
@@ -14,6 +14,7 @@ const KNOBS: &[&str] = &[
     "record_count",
     "buffer_size_kb",
     "copy_buffer_size_kb",
+    "map_mode",
 ];
 
 /// (mode, width, buffer_size_kb, call/pipe size, records)
@@ -27,8 +28,8 @@ const CASES: &[(&str, usize, usize, usize, u64)] = &[
 fn visible(p: &Path) -> Path {
     // The /dev/null variants are also run as themselves (count check);
     // here the same source and method with a sink we can read back.
-    match p.method {
-        Method::Vmsplice => Path {
+    match (p.method, p.source) {
+        (Method::Vmsplice, _) | (Method::Splice, Source::TraceVmap) => Path {
             sink: Sink::PipeRead,
             ..*p
         },
@@ -45,7 +46,7 @@ pub fn run(dir: &str) -> i32 {
                 .map(|v| (*k, v.trim().to_string()))
         })
         .collect();
-    if saved.len() != KNOBS.len() {
+    if saved.len() < KNOBS.len() - 1 {
         println!("# spbench smoke: cannot read the knobs in {dir} (module mounted?)");
         return 1;
     }
@@ -93,10 +94,17 @@ pub fn run(dir: &str) -> i32 {
             if visible(&p) != p {
                 runs.push(visible(&p));
             }
-            for q in runs {
+            // The TCP sink runs with both receivers (thread and inline).
+            let modes: &[TcpReceiver] = if p.sink == Sink::Tcp {
+                &[TcpReceiver::Thread, TcpReceiver::Inline]
+            } else {
+                &[TcpReceiver::Thread]
+            };
+            for (q, &rcv) in runs.iter().flat_map(|q| modes.iter().map(move |m| (*q, m))) {
+                b.tcp_receiver = rcv;
                 let mut got = Vec::new();
                 let res = b.run(q, count, Some(&mut got));
-                let seen = q.sink != Sink::Null;
+                let seen = q.sink != Sink::Null && q.method != Method::Seek;
                 let verdict = match res {
                     Err(e) => Err(format!("{e}")),
                     Ok(o) if o.bytes != reference.len() as u64 => {
@@ -126,6 +134,8 @@ pub fn run(dir: &str) -> i32 {
                             "piperead"
                         }
                     )
+                } else if q.sink == Sink::Tcp {
+                    format!("{} ({rcv:?} receiver)", q.id())
                 } else {
                     q.id()
                 };

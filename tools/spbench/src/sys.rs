@@ -62,6 +62,20 @@ pub fn pipe_sized(bytes: usize) -> Result<(Fd, Fd, usize)> {
     Ok((r, w, sz))
 }
 
+pub fn set_nonblock(fd: &Fd) -> Result<()> {
+    // SAFETY: plain fcntl on an owned descriptor.
+    let fl = check(
+        unsafe { libc::fcntl(fd.0, libc::F_GETFL) } as isize,
+        "F_GETFL",
+    )?;
+    // SAFETY: as above.
+    check(
+        unsafe { libc::fcntl(fd.0, libc::F_SETFL, fl as c_int | libc::O_NONBLOCK) } as isize,
+        "F_SETFL",
+    )
+    .map(|_| ())
+}
+
 pub fn splice(from: &Fd, to: &Fd, len: usize, flags: u32) -> Result<usize> {
     loop {
         // SAFETY: NULL offsets use and update the file positions.
@@ -97,6 +111,12 @@ pub fn pread(fd: &Fd, buf: &mut [u8], off: i64) -> Result<usize> {
     // SAFETY: `buf` is valid for `buf.len()` bytes.
     let r = unsafe { libc::pread(fd.0, buf.as_mut_ptr().cast(), buf.len(), off) };
     check(r, "pread")
+}
+
+pub fn lseek(fd: &Fd, off: i64) -> Result<u64> {
+    // SAFETY: plain lseek on an owned descriptor.
+    let r = unsafe { libc::lseek(fd.0, off, libc::SEEK_SET) };
+    check(r as isize, "lseek").map(|v| v as u64)
 }
 
 pub fn write_all(fd: &Fd, mut buf: &[u8]) -> Result<()> {
@@ -228,7 +248,10 @@ impl Drop for Buf {
 unsafe impl Send for Buf {}
 
 /// A connected TCP pair on 127.0.0.1: (sender with TCP_NODELAY, receiver).
-pub fn tcp_pair() -> Result<(Fd, Fd)> {
+/// Both ports are chosen by the caller (`port` for the listener, `port + 1`
+/// for the sender), not by the kernel's randomised ephemeral-port search,
+/// so an `-icount` boot repeats the same instruction counts.
+pub fn tcp_pair(port: u16) -> Result<(Fd, Fd)> {
     // SAFETY: plain socket calls on owned descriptors with valid sockaddrs.
     unsafe {
         let l = Fd(check(
@@ -238,8 +261,19 @@ pub fn tcp_pair() -> Result<(Fd, Fd)> {
         let mut addr: libc::sockaddr_in = std::mem::zeroed();
         addr.sin_family = libc::AF_INET as libc::sa_family_t;
         addr.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
-        addr.sin_port = 0;
+        addr.sin_port = port.to_be();
         let alen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let one: c_int = 1;
+        check(
+            libc::setsockopt(
+                l.0,
+                libc::SOL_SOCKET,
+                libc::SO_REUSEADDR,
+                (&one as *const c_int).cast(),
+                std::mem::size_of::<c_int>() as libc::socklen_t,
+            ) as isize,
+            "SO_REUSEADDR",
+        )?;
         check(
             libc::bind(l.0, (&addr as *const libc::sockaddr_in).cast(), alen) as isize,
             "bind 127.0.0.1",
@@ -254,7 +288,22 @@ pub fn tcp_pair() -> Result<(Fd, Fd)> {
             libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) as isize,
             "socket",
         )? as c_int);
-        let one: c_int = 1;
+        check(
+            libc::setsockopt(
+                s.0,
+                libc::SOL_SOCKET,
+                libc::SO_REUSEADDR,
+                (&one as *const c_int).cast(),
+                std::mem::size_of::<c_int>() as libc::socklen_t,
+            ) as isize,
+            "SO_REUSEADDR",
+        )?;
+        let mut me = addr;
+        me.sin_port = (port + 1).to_be();
+        check(
+            libc::bind(s.0, (&me as *const libc::sockaddr_in).cast(), alen) as isize,
+            "bind sender port",
+        )?;
         check(
             libc::setsockopt(
                 s.0,

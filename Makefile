@@ -55,6 +55,8 @@ fmt:
 fmt-check:
 	/usr/bin/rustfmt --check --edition 2021 src/*.rs src/ffi/mod.rs
 	cd tests/host && cargo fmt --check
+	cd tools/ssfuzz && cargo fmt --check
+	cd tools/spbench && cargo fmt --check
 
 rust-analyzer:
 	python3 $(KDIR)/source/scripts/generate_rust_analyzer.py \

@@ -221,7 +221,11 @@ fn knob_parse_cases() {
     assert_eq!(parse_choice(b"printf", Mode::NAMES), Ok(0));
     assert_eq!(Mode::from_raw(0), Mode::Printf);
     for bad in [&b"RAW"[..], b"raw ", b"", b"\n", b"raw\n\n", b"printfx"] {
-        assert_eq!(parse_choice(bad, Mode::NAMES), Err(KnobError::Syntax), "{bad:?}");
+        assert_eq!(
+            parse_choice(bad, Mode::NAMES),
+            Err(KnobError::Syntax),
+            "{bad:?}"
+        );
     }
     assert_eq!(parse_choice(b"vm_map_ram\n", MapMode::NAMES), Ok(1));
     assert_eq!(MapMode::from_raw(1), MapMode::VmMapRam);

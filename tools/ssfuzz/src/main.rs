@@ -30,7 +30,11 @@ impl Stream {
     }
 
     fn record(&self, i: u64, out: &mut Vec<u8>) {
-        let i = if self.raw { i % (65536 / self.width as u64).max(1) } else { i };
+        let i = if self.raw {
+            i % (65536 / self.width as u64).max(1)
+        } else {
+            i
+        };
         let t = i * 1237;
         let h = format!(
             "{:>16}-{:<7} [{:03}] d..1. {:>5}.{:06}: seqsplice_event: seq={:010} ",
@@ -62,7 +66,11 @@ impl Stream {
         while i * w < end {
             rec.clear();
             self.record(i, &mut rec);
-            let s = if i * w < off { (off - i * w) as usize } else { 0 };
+            let s = if i * w < off {
+                (off - i * w) as usize
+            } else {
+                0
+            };
             let e = ((end - i * w).min(w)) as usize;
             v.extend_from_slice(&rec[s..e]);
             i += 1;
@@ -197,15 +205,30 @@ impl Fuzz {
             let count = count.min(4_000_000 / width as u64).max(1);
             sys_write(&format!("{}/record_count", self.dir), &count.to_string());
             sys_write(&format!("{}/record_width", self.dir), &width.to_string());
-            let mode = if self.rng.below(2) == 0 { "raw" } else { "printf" };
+            let mode = if self.rng.below(2) == 0 {
+                "raw"
+            } else {
+                "printf"
+            };
             sys_write(&format!("{}/record_mode", self.dir), mode);
             let kb = self.rng.pick(&[4usize, 8, 64, 1024]);
             sys_write(&format!("{}/buffer_size_kb", self.dir), &kb.to_string());
-            let map = if self.rng.below(2) == 0 { "vmap" } else { "vm_map_ram" };
+            let map = if self.rng.below(2) == 0 {
+                "vmap"
+            } else {
+                "vm_map_ram"
+            };
             sys_write(&format!("{}/map_mode", self.dir), map);
             let ckb = self.rng.pick(&[4usize, 8, 64]);
-            sys_write(&format!("{}/copy_buffer_size_kb", self.dir), &ckb.to_string());
-            self.stream = Stream { count, width, raw: mode == "raw" };
+            sys_write(
+                &format!("{}/copy_buffer_size_kb", self.dir),
+                &ckb.to_string(),
+            );
+            self.stream = Stream {
+                count,
+                width,
+                raw: mode == "raw",
+            };
         }
         for s in &mut self.sides {
             s.fd = open_ro(&format!("{}/{}", self.dir, s.name));
@@ -236,7 +259,14 @@ impl Fuzz {
         }
     }
 
-    fn verify(&self, what: &str, side: usize, off: u64, got: &[u8], asked: usize) -> Result<(), Failure> {
+    fn verify(
+        &self,
+        what: &str,
+        side: usize,
+        off: u64,
+        got: &[u8],
+        asked: usize,
+    ) -> Result<(), Failure> {
         let want = self.stream.bytes(off, got.len());
         check!(
             want.len() == got.len() && want == got,
@@ -297,7 +327,14 @@ impl Fuzz {
         let s = &self.sides[side];
         // SAFETY: reading into our own buffer of `n` bytes.
         let r = unsafe { libc::pread(s.fd, buf.as_mut_ptr().cast(), n, off as i64) };
-        check!(r >= 0, "pread({}, {}) on {}: errno {}", n, off, s.name, errno());
+        check!(
+            r >= 0,
+            "pread({}, {}) on {}: errno {}",
+            n,
+            off,
+            s.name,
+            errno()
+        );
         buf.truncate(r as usize);
         self.verify("pread", side, off, &buf, n)?;
         // seq_file's pread moves the iterator, not f_pos: the next read at
@@ -308,7 +345,12 @@ impl Fuzz {
     /// seq_lseek's rules: SEEK_SET and SEEK_CUR (relative to f_pos), any
     /// non-negative offset (past the end too), EINVAL for the rest.
     fn op_lseek(&mut self, side: usize) -> Result<(), Failure> {
-        let whence = self.rng.pick(&[libc::SEEK_SET, libc::SEEK_SET, libc::SEEK_CUR, libc::SEEK_END]);
+        let whence = self.rng.pick(&[
+            libc::SEEK_SET,
+            libc::SEEK_SET,
+            libc::SEEK_CUR,
+            libc::SEEK_END,
+        ]);
         let off = match whence {
             libc::SEEK_CUR => self.rng.below(20_000) as i64 - 10_000,
             _ => self.random_off() as i64,
@@ -323,9 +365,26 @@ impl Fuzz {
             _ => -1,
         };
         if expect < 0 {
-            check!(r == -1 && e == libc::EINVAL, "lseek({}, {}) on {}: {} errno {}, want EINVAL", off, whence, s.name, r, e);
+            check!(
+                r == -1 && e == libc::EINVAL,
+                "lseek({}, {}) on {}: {} errno {}, want EINVAL",
+                off,
+                whence,
+                s.name,
+                r,
+                e
+            );
         } else {
-            check!(r == expect, "lseek({}, {}) on {}: {} (errno {}), want {}", off, whence, s.name, r, e, expect);
+            check!(
+                r == expect,
+                "lseek({}, {}) on {}: {} (errno {}), want {}",
+                off,
+                whence,
+                s.name,
+                r,
+                e,
+                expect
+            );
             s.pos = r as u64;
         }
         Ok(())
@@ -340,29 +399,69 @@ impl Fuzz {
         let mut off = self.random_off() as i64;
         let s = &self.sides[side];
         let start = if with_off { off as u64 } else { s.pos };
-        let offp: *mut i64 = if with_off { &mut off } else { std::ptr::null_mut() };
+        let offp: *mut i64 = if with_off {
+            &mut off
+        } else {
+            std::ptr::null_mut()
+        };
         // SAFETY: splice from our fd into our pipe, `offp` NULL or valid.
-        let r = unsafe { libc::splice(s.fd, offp, wr, std::ptr::null_mut(), len, libc::SPLICE_F_NONBLOCK) };
+        let r = unsafe {
+            libc::splice(
+                s.fd,
+                offp,
+                wr,
+                std::ptr::null_mut(),
+                len,
+                libc::SPLICE_F_NONBLOCK,
+            )
+        };
         if len == 0 {
             check!(r == 0, "splice len 0 on {}: {}", s.name, r);
         }
-        check!(r >= 0, "splice({}, off {:?}) on {} into {} slots: errno {}", len, with_off.then_some(start), s.name, slots, errno());
+        check!(
+            r >= 0,
+            "splice({}, off {:?}) on {} into {} slots: errno {}",
+            len,
+            with_off.then_some(start),
+            s.name,
+            slots,
+            errno()
+        );
         let r = r as usize;
         check!(r <= len, "splice returned {} > {}", r, len);
         if with_off {
-            check!(off as u64 == start + r as u64, "splice off_in not advanced: {} + {} != {}", start, r, off);
+            check!(
+                off as u64 == start + r as u64,
+                "splice off_in not advanced: {} + {} != {}",
+                start,
+                r,
+                off
+            );
         } else {
             self.sides[side].pos += r as u64;
         }
         let expect = self.stream.bytes(start, r);
-        check!(expect.len() == r, "splice on {} returned {} bytes past the end (offset {})", self.sides[side].name, r, start);
+        check!(
+            expect.len() == r,
+            "splice on {} returned {} bytes past the end (offset {})",
+            self.sides[side].name,
+            r,
+            start
+        );
         if r == 0 && len > 0 {
-            check!(start >= self.stream.len(), "splice on {}: 0 at offset {} before the end", self.sides[side].name, start);
+            check!(
+                start >= self.stream.len(),
+                "splice on {}: 0 at offset {} before the end",
+                self.sides[side].name,
+                start
+            );
         }
         self.bytes += r as u64;
         // Leave it in the pipe for later, sometimes, so regeneration,
         // reopen and other splices happen while the pages sit there.
-        self.sides[side].pending.push_back(Pending { rd, wr, expect });
+        self.sides[side]
+            .pending
+            .push_back(Pending { rd, wr, expect });
         if self.rng.below(3) != 0 {
             self.drain_oldest(side)?;
         }
@@ -409,7 +508,11 @@ impl Fuzz {
         }
         check!(r >= 0, "tee: errno {}", errno());
         let expect = p.expect[..r as usize].to_vec();
-        self.sides[side].pending.push_back(Pending { rd: rd2, wr: wr2, expect });
+        self.sides[side].pending.push_back(Pending {
+            rd: rd2,
+            wr: wr2,
+            expect,
+        });
         Ok(())
     }
 
@@ -422,7 +525,11 @@ impl Fuzz {
         let mut off = self.random_off() as i64;
         let s = &self.sides[side];
         let start = if with_off { off as u64 } else { s.pos };
-        let offp: *mut i64 = if with_off { &mut off } else { std::ptr::null_mut() };
+        let offp: *mut i64 = if with_off {
+            &mut off
+        } else {
+            std::ptr::null_mut()
+        };
         let got;
         let r;
         if to_pipe {
@@ -430,18 +537,36 @@ impl Fuzz {
             let len = len.min(256 * 4096);
             // SAFETY: sendfile from our fd into our pipe.
             r = unsafe { libc::sendfile(wr, s.fd, offp, len) };
-            check!(r >= 0, "sendfile({}) to pipe on {}: errno {}", len, s.name, errno());
+            check!(
+                r >= 0,
+                "sendfile({}) to pipe on {}: errno {}",
+                len,
+                s.name,
+                errno()
+            );
             got = drain(rd, r as usize);
             close(rd);
             close(wr);
         } else {
             let path = CString::new("/tmp/ssfuzz.out").unwrap_or_default();
             // SAFETY: creating a scratch file.
-            let out = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC, 0o600) };
+            let out = unsafe {
+                libc::open(
+                    path.as_ptr(),
+                    libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC,
+                    0o600,
+                )
+            };
             check!(out >= 0, "open scratch: errno {}", errno());
             // SAFETY: sendfile from our fd into our file.
             r = unsafe { libc::sendfile(out, s.fd, offp, len) };
-            check!(r >= 0, "sendfile({}) to file on {}: errno {}", len, s.name, errno());
+            check!(
+                r >= 0,
+                "sendfile({}) to file on {}: errno {}",
+                len,
+                s.name,
+                errno()
+            );
             let mut v = vec![0u8; r as usize];
             // SAFETY: reading back our own file.
             let n = unsafe { libc::pread(out, v.as_mut_ptr().cast(), r as usize, 0) };
@@ -449,10 +574,19 @@ impl Fuzz {
             close(out);
             got = v;
         }
-        check!(got.len() == r as usize, "sendfile on {}: {} returned, {} arrived", self.sides[side].name, r, got.len());
+        check!(
+            got.len() == r as usize,
+            "sendfile on {}: {} returned, {} arrived",
+            self.sides[side].name,
+            r,
+            got.len()
+        );
         self.verify("sendfile", side, start, &got, len)?;
         if with_off {
-            check!(off as u64 == start + r as u64, "sendfile offset not advanced");
+            check!(
+                off as u64 == start + r as u64,
+                "sendfile offset not advanced"
+            );
         } else {
             self.sides[side].pos += r as u64;
         }
@@ -481,7 +615,10 @@ fn main() {
         i += 2;
     }
     if seed == 0 {
-        let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
         // SAFETY: `t` is valid.
         unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
         seed = (t.tv_sec as u64).wrapping_mul(1_000_000_007) ^ t.tv_nsec as u64 | 1;
@@ -489,17 +626,34 @@ fn main() {
     println!("ssfuzz: seed {seed}, {ops} ops (replay: ssfuzz --seed {seed} --ops {ops})");
     // SAFETY: ignoring SIGPIPE so a closed pipe is an error, not death.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    let knob = |n: &str| std::fs::read_to_string(format!("{dir}/{n}")).unwrap_or_default().trim().to_string();
-    let saved: Vec<(String, String)> = ["record_count", "record_width", "record_mode", "map_mode", "buffer_size_kb", "copy_buffer_size_kb"]
-        .iter()
-        .map(|n| (n.to_string(), knob(n)))
-        .collect();
+    let knob = |n: &str| {
+        std::fs::read_to_string(format!("{dir}/{n}"))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let saved: Vec<(String, String)> = [
+        "record_count",
+        "record_width",
+        "record_mode",
+        "map_mode",
+        "buffer_size_kb",
+        "copy_buffer_size_kb",
+    ]
+    .iter()
+    .map(|n| (n.to_string(), knob(n)))
+    .collect();
     let stream = Stream {
         count: knob("record_count").parse().unwrap_or(0),
         width: knob("record_width").parse().unwrap_or(100),
         raw: knob("record_mode") == "raw",
     };
-    let side = |name| Side { name, fd: -1, pos: 0, pending: VecDeque::new() };
+    let side = |name| Side {
+        name,
+        fd: -1,
+        pos: 0,
+        pending: VecDeque::new(),
+    };
     let mut f = Fuzz {
         dir: dir.clone(),
         rng: Rng(seed),
@@ -527,7 +681,10 @@ fn main() {
         sys_write(&format!("{dir}/{n}"), v);
     }
     match result {
-        Ok(()) => println!("ssfuzz: ok, {} ops, {} bytes checked, seed {}", f.ops, f.bytes, seed),
+        Ok(()) => println!(
+            "ssfuzz: ok, {} ops, {} bytes checked, seed {}",
+            f.ops, f.bytes, seed
+        ),
         Err(e) => {
             println!("ssfuzz: FAILED at op {}: {}", f.ops, e);
             println!("ssfuzz: replay with: ssfuzz --seed {seed} --ops {}", f.ops);

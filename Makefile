@@ -11,6 +11,9 @@
 # KDIR=/path/to/your/rust-enabled/kernel/build to use your own kernel; it must
 # have been built with the same LLVM/RUSTC settings (scripts/env.sh).
 
+# rustup's cargo (host tests, tools) and cargo-installed bindgen.
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
 FLAVOUR ?= release
 export FLAVOUR
 KDIR ?= $(shell scripts/kernel.sh --dir)

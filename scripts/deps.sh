@@ -7,6 +7,7 @@
 set -euo pipefail
 
 BINDGEN_VERSION=0.69.5
+export PATH=${CARGO_HOME:-$HOME/.cargo}/bin:$PATH
 
 PKGS=(
 	linux-source-6.12

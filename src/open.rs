@@ -107,14 +107,17 @@ impl TraceBuf {
     }
 
     /// Drops the gifted pages (the pipes keep theirs) and keeps the clean
-    /// ones for reuse. The window must be empty or about to be reset.
-    pub(crate) fn discard_gifted(&mut self, l: &mut Locked<'_>) {
+    /// ones for reuse, moved to the front; returns how many pages went. The
+    /// window must not be in a dropped page (empty, about to be reset, or
+    /// moved down by that many pages by the caller).
+    pub(crate) fn discard_gifted(&mut self, l: &mut Locked<'_>) -> usize {
         let (discard, _keep) = discard_split(self.pages.len(), self.gifted);
         if discard > 0 {
             self.unmap(l);
             self.pages.release_front(discard);
         }
         self.gifted = 0;
+        discard
     }
 
     /// Makes `m->buf` a mapping of at least `size` bytes of clean pages,
@@ -178,6 +181,31 @@ impl TraceBuf {
             }
         }
         done
+    }
+
+    /// Maps clean pages for a window at buffer offset `from` and points
+    /// `m->buf` at `from` inside the mapping, `m->size` at most `size`, so
+    /// that records are appended behind the window's `m->count` bytes.
+    /// Undone by [`TraceBuf::rebase`].
+    pub(crate) fn map_window(&mut self, l: &mut Locked<'_>, from: usize, size: usize) -> Result {
+        let mapped = self.map(l, from + size)?;
+        let map = self.map.as_ref().ok_or(ENOMEM)?;
+        if mapped <= from + l.count() {
+            self.rebase(l);
+            return Err(ENOMEM);
+        }
+        // SAFETY: `from < mapped`, so the pointer stays inside the mapping.
+        let buf = unsafe { map.addr().add(from) };
+        l.set_buf(buf, mapped - from);
+        Ok(())
+    }
+
+    /// Points `m->buf` back at the start of the mapping (or NULL).
+    pub(crate) fn rebase(&mut self, l: &mut Locked<'_>) {
+        match &self.map {
+            Some(map) => l.set_buf(map.addr(), map.pages() * PAGE_SIZE),
+            None => l.set_buf(core::ptr::null_mut(), 0),
+        }
     }
 
     /// Releases every page and the mapping (close).

@@ -52,6 +52,9 @@ counters! {
     vunmaps,
     /// Splices that started inside a page already given to a pipe.
     tail_continuations,
+    /// Records appended behind a window in pages no pipe holds, so a small
+    /// pipe gets whole pages.
+    appends,
     /// Calls that went back into held, already delivered data (sendfile's
     /// rewind after a short write) and gifted it again.
     rewinds,

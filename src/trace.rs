@@ -16,7 +16,7 @@ use kernel::prelude::*;
 use crate::ffi;
 use crate::open::TraceBuf;
 use crate::pipe::Pipe;
-use crate::seq::Locked;
+use crate::seq::{Locked, Token};
 use crate::stats::STATS;
 use crate::window::{self, gifted_after, grow, rewind_from, Segments, PAGE_SIZE};
 
@@ -64,6 +64,14 @@ fn fill(l: &mut Locked<'_>, tb: &mut TraceBuf, want: usize, mut size: usize) -> 
             continue 'grow;
         }
     }
+    fill_rest(l, p, want);
+    Ok(())
+}
+
+/// The rest of a fill after record `p` was shown (fs/seq_file.c:254-280):
+/// more records until `want` bytes or the one that overflows, which is
+/// rolled back and shown again by the next fill.
+fn fill_rest(l: &mut Locked<'_>, mut p: Token, want: usize) {
     loop {
         let offs = l.count();
         let pos = l.index();
@@ -84,7 +92,37 @@ fn fill(l: &mut Locked<'_>, tb: &mut TraceBuf, want: usize, mut size: usize) -> 
     }
     l.stop(p);
     STATS.fills.fetch_add(1, Ordering::Relaxed);
-    Ok(())
+}
+
+/// Appends records behind a window that lies in pages no pipe holds, up to
+/// `want` bytes of window in at most `size` bytes: a splice into a small
+/// pipe then gives whole pages instead of a page of leftover plus a fresh
+/// page of records. Pages already given to a pipe are dropped first.
+fn append(l: &mut Locked<'_>, tb: &mut TraceBuf, want: usize, size: usize) -> Result {
+    let shift = tb.discard_gifted(l) * PAGE_SIZE;
+    l.set_from(l.from() - shift);
+    tb.map_window(l, l.from(), size)?;
+    let p = l.start();
+    let result = if p.is_end() {
+        l.stop(p);
+        Ok(())
+    } else {
+        let offs = l.count();
+        let err = l.show(p);
+        if err > 0 {
+            l.set_count(offs);
+        } else if err != 0 || l.overflowed() {
+            // No room for this record: it starts the next fill.
+            l.set_count(offs);
+            l.stop(p);
+            tb.rebase(l);
+            return Ok(());
+        }
+        fill_rest(l, p, want);
+        Ok(())
+    };
+    tb.rebase(l);
+    result
 }
 
 /// Regenerates up to `offset` on clean pages, as `traverse`
@@ -301,16 +339,21 @@ pub(crate) fn splice_read(
     while done < len && slots > 0 {
         if l.count() == 0 {
             let target = window::splice_fill_target(len - done, slots, tb.buf_pages());
-            // One byte more than the pipe can take: seq_file reads a record
-            // that ends exactly at the end of the buffer as an overflow
-            // (`count == size`), which would roll back the last record of
-            // every fill when the width divides the target.
-            if let Err(e) = fill(l, tb, target, target + 1) {
+            // A page more than the pipe can take: the record that crosses
+            // the last page the pipe takes is finished in a page of slack,
+            // which no pipe holds, and the next call appends behind it.
+            if let Err(e) = fill(l, tb, target, target + PAGE_SIZE) {
                 err = Some(e);
                 break;
             }
             if l.count() == 0 {
                 break;
+            }
+        } else if l.from() / PAGE_SIZE >= tb.gifted() {
+            let want = window::append_target(l.from(), len - done, slots);
+            // Best effort: on failure the window is intact and goes as is.
+            if want > l.count() && append(l, tb, want, want + PAGE_SIZE).is_ok() {
+                STATS.appends.fetch_add(1, Ordering::Relaxed);
             }
         }
         let (n, used, e) = gift(l, tb, pipe, len - done, slots);

@@ -84,6 +84,13 @@ pub(crate) fn read_fill_pages(want: usize, buf_pages: usize) -> usize {
     (pages_for(want.max(1)) + 1).min(buf_pages).max(1)
 }
 
+/// How many bytes of window a splice wants when the window starts at
+/// buffer offset `from` in a page no pipe holds: what `slots` pages from
+/// that page on can carry, at most `len`.
+pub(crate) fn append_target(from: usize, len: usize, slots: usize) -> usize {
+    (slots * PAGE_SIZE - from % PAGE_SIZE).min(len)
+}
+
 /// A call at offset `pos` while the file is at `read_pos` with `from` bytes
 /// of already delivered data still held in the buffer: if `pos` falls inside
 /// that held data (the sendfile rewind after a short write,

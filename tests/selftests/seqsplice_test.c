@@ -357,14 +357,14 @@ enum stat_id {
 	ST_OPENS, ST_FILLS, ST_PAGES_ALLOCATED, ST_PAGES_RELEASED,
 	ST_PAGES_HELD, ST_PAGES_GIFTED, ST_BYTES_SPLICED, ST_BYTES_READ,
 	ST_VMAPS, ST_VM_MAP_RAM_MAPS, ST_VUNMAPS, ST_TAIL_CONTINUATIONS,
-	ST_REWINDS, ST_REGENERATIONS, ST_GROWS, ST_ALLOC_SHORTFALLS, ST_PURGES,
+	ST_APPENDS, ST_REWINDS, ST_REGENERATIONS, ST_GROWS, ST_ALLOC_SHORTFALLS, ST_PURGES,
 	NR_STATS
 };
 
 static const char *const stat_names[NR_STATS] = {
 	"opens", "fills", "pages_allocated", "pages_released", "pages_held",
 	"pages_gifted", "bytes_spliced", "bytes_read", "vmaps",
-	"vm_map_ram_maps", "vunmaps", "tail_continuations", "rewinds",
+	"vm_map_ram_maps", "vunmaps", "tail_continuations", "appends", "rewinds",
 	"regenerations", "grows", "alloc_shortfalls", "purges",
 };
 

@@ -134,6 +134,14 @@ proptest! {
         }
     }
 
+    #[test]
+    fn append_target_fits_the_pipe(from in 0usize..(1 << 20), len in 0usize..(2 << 20), slots in 1usize..=256) {
+        let t = append_target(from, len, slots);
+        prop_assert!(t <= len);
+        // the window from `from` on, `t` bytes long, needs at most `slots` pages
+        prop_assert!(t == 0 || pages_for(from % PAGE_SIZE + t) <= slots);
+    }
+
     /// A rewind lands on the byte that holds `pos`, inside held data.
     #[test]
     fn rewind_stays_in_held_data(read_pos in 0u64..1_000_000, from in 0usize..300_000,

@@ -61,10 +61,8 @@ fmt-check:
 	cd tools/ssfuzz && cargo fmt --check
 	cd tools/spbench && cargo fmt --check
 
-rust-analyzer:
-	python3 $(KDIR)/source/scripts/generate_rust_analyzer.py \
-		--cfgs='core=--cfg no_fp_fmt_parse' 2024 $(KDIR)/source $(KDIR) /usr \
-		/usr/src/rustc-1.96.0/library $(CURDIR) > rust-project.json
+rust-analyzer: kernel
+	KDIR=$(KDIR) scripts/rust-analyzer.sh
 
 host-test:
 	cd tests/host && cargo test --quiet

@@ -83,6 +83,7 @@ selftests: kernel
 	$(MAKE) -C tests/selftests KSRC=$(KDIR)/source O=$(CURDIR)/build/selftests
 	gcc $(SELFTEST_CFLAGS) -o build/selftests/leak_test tests/leak/leak_test.c
 	gcc $(SELFTEST_CFLAGS) -o build/selftests/fault_test tests/fault/fault_test.c
+	gcc $(SELFTEST_CFLAGS) -o build/selftests/memcg_test tests/memcg/memcg_test.c
 
 demo: deps modules
 	scripts/guest.sh demo

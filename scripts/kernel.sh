@@ -14,6 +14,13 @@ if [ "${1:-}" = --dir ]; then
 fi
 [ -f "$OUT/.seqsplice-complete" ] && exit 0
 
+# One build per directory at a time: a second `make` waits here, then finds
+# the kernel built (two makes in one O= directory corrupt each other).
+mkdir -p "$CACHE"
+exec 9>"$OUT.lock"
+flock 9
+[ -f "$OUT/.seqsplice-complete" ] && exit 0
+
 SRC=$CACHE/src/linux-source-$(ksrc_version)
 if [ ! -f "$SRC/.unpacked" ]; then
 	echo "kernel: unpacking $KSRC_TARBALL"

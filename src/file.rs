@@ -90,7 +90,12 @@ unsafe extern "C" fn trace_open(_inode: *mut bindings::inode, file: *mut binding
         let kb = crate::fs::KNOBS
             .buffer_size_kb
             .load(core::sync::atomic::Ordering::Relaxed);
-        let tb = TraceBuf::new(pages_for(kb * 1024), MAX_BUF_BYTES, open::map_mode())?;
+        let tb = TraceBuf::new(
+            pages_for(kb * 1024),
+            MAX_BUF_BYTES,
+            open::map_mode(),
+            open::memcg_account(),
+        )?;
         // SAFETY: Called by the VFS as `->open`.
         unsafe { open_with(file, tb) }?;
         open::count_open();
@@ -216,7 +221,12 @@ unsafe extern "C" fn copy_open(_inode: *mut bindings::inode, file: *mut bindings
             .copy_buffer_size_kb
             .load(core::sync::atomic::Ordering::Relaxed);
         // SAFETY: Called by the VFS as `->open`.
-        let m = unsafe { open_with(file, TraceBuf::new(1, 0, open::map_mode())?) }?;
+        let m = unsafe {
+            open_with(
+                file,
+                TraceBuf::new(1, 0, open::map_mode(), open::memcg_account())?,
+            )
+        }?;
         let size = kb * 1024;
         if size > PAGE_SIZE {
             // A caller-supplied seq buffer, as single_open_size() does

@@ -38,6 +38,8 @@ pub(crate) struct Knobs {
     pub(crate) record_mode: AtomicUsize,
     /// Index in [`MapMode::NAMES`] of how `trace` maps its pages.
     pub(crate) map_mode: AtomicUsize,
+    /// 1: charge `trace`'s pages to the opener's memory cgroup.
+    pub(crate) memcg_account: AtomicUsize,
 }
 
 /// The knobs, with their defaults.
@@ -50,6 +52,9 @@ pub(crate) static KNOBS: Knobs = Knobs {
     // vm_map_ram: measured cheaper than vmap for small fills and equal for
     // large ones (README, "Benchmark").
     map_mode: AtomicUsize::new(1),
+    // Off: `__GFP_ACCOUNT` turns the bulk allocator into one page per call
+    // (mm/page_alloc.c:4688); README, "Memory", has the measurement.
+    memcg_account: AtomicUsize::new(0),
 };
 
 /// What a knob accepts.
@@ -67,7 +72,7 @@ struct Knob {
 }
 
 /// The knob files, in the order of [`KNOB_FOPS`].
-static KNOB_TABLE: [Knob; 6] = [
+static KNOB_TABLE: [Knob; 7] = [
     Knob {
         value: &KNOBS.buffer_size_kb,
         kind: Kind::Num { min: 4, max: 16384 },
@@ -97,6 +102,10 @@ static KNOB_TABLE: [Knob; 6] = [
     Knob {
         value: &KNOBS.map_mode,
         kind: Kind::Choice(MapMode::NAMES),
+    },
+    Knob {
+        value: &KNOBS.memcg_account,
+        kind: Kind::Num { min: 0, max: 1 },
     },
 ];
 
@@ -239,13 +248,14 @@ const fn knob_fops<const K: usize>() -> Fops {
     })
 }
 
-static KNOB_FOPS: [Fops; 6] = [
+static KNOB_FOPS: [Fops; 7] = [
     knob_fops::<0>(),
     knob_fops::<1>(),
     knob_fops::<2>(),
     knob_fops::<3>(),
     knob_fops::<4>(),
     knob_fops::<5>(),
+    knob_fops::<6>(),
 ];
 
 /// `->show` of `stats`.
@@ -325,7 +335,7 @@ const MODE_WRITE: c_int = 0o640;
 /// The file table of `simple_fill_super`: index = inode number, 1 is the
 /// root, a NULL name is skipped, an empty name ends the table.
 #[repr(transparent)]
-struct Files([bindings::tree_descr; 13]);
+struct Files([bindings::tree_descr; 14]);
 
 // SAFETY: Immutable after construction; only read by simple_fill_super.
 unsafe impl Sync for Files {}
@@ -359,6 +369,7 @@ static FILES: Files = Files([
     entry(c"record_width", &KNOB_FOPS[3], MODE_WRITE),
     entry(c"record_mode", &KNOB_FOPS[4], MODE_WRITE),
     entry(c"map_mode", &KNOB_FOPS[5], MODE_WRITE),
+    entry(c"memcg_account", &KNOB_FOPS[6], MODE_WRITE),
     entry(c"stats", &STATS_FOPS, MODE_READ),
     entry(c"purge", &PURGE_FOPS, 0o200),
     entry(c"", &STATS_FOPS, 0),

@@ -56,12 +56,19 @@ pub(crate) struct TraceBuf {
     cap_bytes: usize,
     /// How pages are mapped (`map_mode` at open).
     map_mode: MapMode,
+    /// Charge pages to the memory cgroup (`memcg_account` at open).
+    account: bool,
 }
 
 impl TraceBuf {
     /// An empty buffer of `buf_pages` pages at most, growable to `cap_bytes`
     /// for a record that does not fit. Allocates no page.
-    pub(crate) fn new(buf_pages: usize, cap_bytes: usize, map_mode: MapMode) -> Result<Self> {
+    pub(crate) fn new(
+        buf_pages: usize,
+        cap_bytes: usize,
+        map_mode: MapMode,
+        account: bool,
+    ) -> Result<Self> {
         Ok(Self {
             map: None,
             pages: PageSet::new(0)?,
@@ -69,6 +76,7 @@ impl TraceBuf {
             buf_pages: buf_pages.max(1),
             cap_bytes,
             map_mode,
+            account,
         })
     }
 
@@ -135,7 +143,7 @@ impl TraceBuf {
         }
         self.unmap(l);
         self.pages.reserve(need)?;
-        let got = self.pages.fill_to(need);
+        let got = self.pages.fill_to(need, self.account);
         if got == 0 {
             return Err(ENOMEM);
         }
@@ -244,6 +252,11 @@ pub(crate) fn snapshot() -> Knobs {
 /// `map_mode` for a new open of `trace`.
 pub(crate) fn map_mode() -> MapMode {
     MapMode::from_raw(crate::fs::KNOBS.map_mode.load(Ordering::Relaxed))
+}
+
+/// `memcg_account` for a new open of `trace`.
+pub(crate) fn memcg_account() -> bool {
+    crate::fs::KNOBS.memcg_account.load(Ordering::Relaxed) == 1
 }
 
 /// Counts an open of `trace`.

@@ -70,7 +70,17 @@ impl PageSet {
     /// bulk allocator and an `alloc_page` fallback when a bulk call makes no
     /// progress. Stops short, counting a shortfall, when memory or the
     /// global cap runs out. Returns the number of pages now held.
-    pub(crate) fn fill_to(&mut self, want: usize) -> usize {
+    ///
+    /// With `account`, the pages are charged to the current task's memory
+    /// cgroup (`__GFP_ACCOUNT`), as upstream charges its seq buffer
+    /// (fs/seq_file.c:38); the bulk allocator then hands out one page per
+    /// call (mm/page_alloc.c:4688).
+    pub(crate) fn fill_to(&mut self, want: usize, account: bool) -> usize {
+        let gfp = if account {
+            PAGE_GFP | (1 << bindings::___GFP_ACCOUNT_BIT)
+        } else {
+            PAGE_GFP
+        };
         let want = want.min(self.slots.len());
         while self.len < want {
             let held = STATS.pages_held.load(Ordering::Relaxed) as usize;
@@ -85,11 +95,11 @@ impl PageSet {
             // NULL slots of the array it is given and returns the count of
             // populated slots from its start.
             let got =
-                unsafe { ffi::seqsplice_alloc_pages_bulk(PAGE_GFP, n as _, tail.as_mut_ptr()) }
-                    as usize;
+                unsafe { ffi::seqsplice_alloc_pages_bulk(gfp, n as _, tail.as_mut_ptr()) } as usize;
+            STATS.bulk_calls.fetch_add(1, Ordering::Relaxed);
             let got = if got == 0 {
                 // SAFETY: Plain order-0 allocation.
-                let p = unsafe { ffi::seqsplice_alloc_page(PAGE_GFP) };
+                let p = unsafe { ffi::seqsplice_alloc_page(gfp) };
                 if p.is_null() {
                     break;
                 }

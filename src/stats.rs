@@ -34,6 +34,9 @@ counters! {
     fills,
     /// Pages obtained from the page allocator.
     pages_allocated,
+    /// Calls to the bulk allocator (pages_allocated / bulk_calls is the
+    /// batch it managed).
+    bulk_calls,
     /// Page references the module dropped (discard, close).
     pages_released,
     /// Pages the module holds a reference on right now, all opens together.

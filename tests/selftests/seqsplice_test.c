@@ -314,6 +314,7 @@ static const struct knob_default knob_defaults[] = {
 	{ "buffer_size_kb", "1024" },
 	{ "copy_buffer_size_kb", "4" },
 	{ "map_mode", "vm_map_ram" },
+	{ "memcg_account", "0" },
 };
 
 /* Writes every default; returns the number of knobs that failed. */
@@ -354,7 +355,7 @@ static void use_stream(struct __test_metadata *_metadata, struct stream *s,
 }
 
 enum stat_id {
-	ST_OPENS, ST_FILLS, ST_PAGES_ALLOCATED, ST_PAGES_RELEASED,
+	ST_OPENS, ST_FILLS, ST_PAGES_ALLOCATED, ST_BULK_CALLS, ST_PAGES_RELEASED,
 	ST_PAGES_HELD, ST_PAGES_GIFTED, ST_BYTES_SPLICED, ST_BYTES_READ,
 	ST_VMAPS, ST_VM_MAP_RAM_MAPS, ST_VUNMAPS, ST_TAIL_CONTINUATIONS,
 	ST_APPENDS, ST_REWINDS, ST_REGENERATIONS, ST_GROWS, ST_ALLOC_SHORTFALLS, ST_PURGES,
@@ -362,7 +363,8 @@ enum stat_id {
 };
 
 static const char *const stat_names[NR_STATS] = {
-	"opens", "fills", "pages_allocated", "pages_released", "pages_held",
+	"opens", "fills", "pages_allocated", "bulk_calls", "pages_released",
+	"pages_held",
 	"pages_gifted", "bytes_spliced", "bytes_read", "vmaps",
 	"vm_map_ram_maps", "vunmaps", "tail_continuations", "appends", "rewinds",
 	"regenerations", "grows", "alloc_shortfalls", "purges",
@@ -3743,7 +3745,8 @@ static const struct {
 	{ "trace", 0440 }, { "trace_copy", 0440 },
 	{ "buffer_size_kb", 0640 }, { "copy_buffer_size_kb", 0640 },
 	{ "record_count", 0640 }, { "record_width", 0640 },
-	{ "record_mode", 0640 }, { "map_mode", 0640 }, { "stats", 0440 },
+	{ "record_mode", 0640 }, { "map_mode", 0640 },
+	{ "memcg_account", 0640 }, { "stats", 0440 },
 	{ "purge", 0200 },
 };
 

@@ -24,46 +24,16 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "../common/util.h"
 #include "../selftests/model.h"
 
-#define DIR "/sys/kernel/seqsplice/"
+#define DIR SEQSPLICE_DIR
 #define DBG "/sys/kernel/debug/"
 #define WIDTH 100
 #define COUNT 3000
 #define BIG (1 << 20)
 
 static unsigned char got[BIG], want[BIG];
-
-static int put(const char *path, const char *v)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, v, strlen(v));
-	close(fd);
-	return n == (ssize_t)strlen(v) ? 0 : -1;
-}
-
-static long stat_value(const char *name)
-{
-	char buf[4096], *p;
-	int fd = open(DIR "stats", O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
-		if (!strncmp(p, name, strlen(name)) && p[strlen(name)] == ' ')
-			return atol(p + strlen(name) + 1);
-	return -1;
-}
 
 static int setup_attrs(const char *dir, int page)
 {
@@ -250,7 +220,7 @@ TEST_F(fault, systematic_fail_nth_every_call_partial_or_enomem)
 TEST_F(fault, random_10_percent_page_and_slab_failures)
 {
 	int t, p[2], i, enomem = 0, shorter = 0, calls = 0;
-	long shortfalls = stat_value("alloc_shortfalls");
+	long long shortfalls = stat_value("alloc_shortfalls");
 	uint64_t pos = 0;
 	ssize_t r;
 
@@ -303,7 +273,7 @@ TEST_F(fault, random_10_percent_page_and_slab_failures)
 	close(p[0]);
 	close(p[1]);
 	shortfalls = stat_value("alloc_shortfalls") - shortfalls;
-	printf("# fault injection: %d random calls, %d ENOMEM, %d short, %ld allocation shortfalls\n",
+	printf("# fault injection: %d random calls, %d ENOMEM, %d short, %lld allocation shortfalls\n",
 	       calls, enomem, shorter, shortfalls);
 	ASSERT_GT(enomem + shortfalls, 0);
 	ASSERT_EQ(0, stat_value("pages_held"));

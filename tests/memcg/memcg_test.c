@@ -20,22 +20,11 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "../common/util.h"
 
-#define DIR "/sys/kernel/seqsplice/"
+#define DIR SEQSPLICE_DIR
 #define CG "/sys/fs/cgroup"
 #define MIB (1 << 20)
-
-static int put(const char *path, const char *v)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, v, strlen(v));
-	close(fd);
-	return n == (ssize_t)strlen(v) ? 0 : -1;
-}
 
 static long long read_ll(const char *path)
 {
@@ -48,25 +37,6 @@ static long long read_ll(const char *path)
 		buf[0] = 0;
 	close(fd);
 	return atoll(buf);
-}
-
-static long long stat_value(const char *name)
-{
-	char buf[4096], *p;
-	int fd = open(DIR "stats", O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
-		if (!strncmp(p, name, strlen(name)) && p[strlen(name)] == ' ')
-			return atoll(p + strlen(name) + 1);
-	return -1;
 }
 
 static double now(void)

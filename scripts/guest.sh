@@ -44,9 +44,10 @@ append="console=ttyS0 panic=-1 oops=panic quiet seqsplice.mode=$mode seqsplice.f
 # with -cpu max's LA57, an interrupt during early boot (identify_cpu)
 # hit a KASAN wild-memory-access in handle_edge_irq once in six boots.
 [ "$FLAVOUR" = debug ] && append+=" debug_pagealloc=on kfence.sample_interval=1 no5lvl"
-# The exact leak oracle: per-call-site live bytes in /proc/allocinfo.  Only
-# in its own boot: with profiling on, rmmod while a pipe still holds module
-# pages WARNs by design (lib/alloc_tag.c:171), which the main suite does.
+# The exact leak oracle, in its own boot: with profiling on, the kernel
+# counts the live pages of the module's allocation tag (stats: pages_alive)
+# and /proc/allocinfo the module's other allocations.  The leak suite also
+# unloads the module with pages in a pipe under profiling (it must not warn).
 [ "$mode" = leak ] && append+=" sysctl.vm.mem_profiling=1"
 qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "${SMP:-2}" -m "${MEM:-1G}"
 	-nodefaults -no-reboot -nographic -serial stdio -bios /usr/share/qemu/qboot.rom

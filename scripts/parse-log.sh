@@ -20,7 +20,9 @@ if ! grep -q '^SEQSPLICE-GUEST-DONE rc=0$' "$clean"; then
 	echo "guest: no 'SEQSPLICE-GUEST-DONE rc=0' marker ($(grep -o 'SEQSPLICE-GUEST-DONE.*' "$clean" || echo 'guest did not finish'))"
 	bad=1
 fi
-splat='(BUG:|WARNING:|Oops|UBSAN:|kmemleak: [0-9]+ new suspected|SEQSPLICE: kmemleak|possible circular locking|possible recursive locking|inconsistent lock state|INFO: possible|Kernel panic|general protection fault|still alive, cannot unload|allocated at module unload)'
+# Lockups count as splats: soft lockup watchdog, hung tasks, RCU stalls
+# (self-detected and detected on other CPUs).
+splat='(BUG:|WARNING:|Oops|UBSAN:|kmemleak: [0-9]+ new suspected|SEQSPLICE: kmemleak|possible circular locking|possible recursive locking|inconsistent lock state|INFO: possible|Kernel panic|general protection fault|still alive, cannot unload|allocated at module unload|soft lockup|hard LOCKUP|blocked for more than|self-detected stall|detected stalls on CPUs|detected expedited stalls)'
 if grep -E "$splat" "$clean" | grep -v '^# ' >"$log.splat"; then
 	echo "guest: kernel splat in the log:"
 	head -20 "$log.splat"

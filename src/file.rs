@@ -6,7 +6,7 @@
 
 use core::ffi::{c_int, c_uint};
 use core::mem::MaybeUninit;
-use core::ptr;
+use core::ptr::{self, addr_of_mut};
 
 use kernel::bindings;
 use kernel::error::from_result;
@@ -14,14 +14,12 @@ use kernel::prelude::*;
 
 use crate::ffi;
 use crate::open::{self, Open, TraceBuf};
+use crate::pages::MetaCharge;
 use crate::pipe::Pipe;
-use crate::seq::Locked;
+use crate::seq::SeqGuard;
 use crate::source::SEQ_OPS;
 use crate::trace;
-use crate::window::{pages_for, PAGE_SIZE};
-
-/// Largest buffer of one open of `trace`, growth for a record included.
-pub(crate) const MAX_BUF_BYTES: usize = 16 << 20;
+use crate::window::{pages_for, MAX_OPEN_BYTES, PAGE_SIZE};
 
 /// A `file_operations` table that may live in a `static`.
 #[repr(transparent)]
@@ -44,10 +42,13 @@ pub(crate) const fn zeroed_fops() -> bindings::file_operations {
 /// `file` is being opened by the VFS (`->open`).
 unsafe fn open_with(file: *mut bindings::file, tb: TraceBuf) -> Result<*mut bindings::seq_file> {
     let knobs = open::snapshot();
+    let (raw, charge) = open::raw_table(&knobs)?;
     let state = KBox::new(
         Open {
             knobs,
-            raw: open::raw_table(&knobs)?,
+            raw,
+            _raw_charge: charge,
+            _buf_charge: MetaCharge::none(),
             tb,
         },
         GFP_KERNEL,
@@ -92,7 +93,7 @@ unsafe extern "C" fn trace_open(_inode: *mut bindings::inode, file: *mut binding
             .load(core::sync::atomic::Ordering::Relaxed);
         let tb = TraceBuf::new(
             pages_for(kb * 1024),
-            MAX_BUF_BYTES,
+            MAX_OPEN_BYTES,
             open::map_mode(),
             open::memcg_account(),
         )?;
@@ -118,7 +119,8 @@ unsafe extern "C" fn trace_read_iter(
         // SAFETY: The VFS passes a valid kiocb of an open `trace` file.
         let file = unsafe { (*iocb).ki_filp };
         // SAFETY: `file` is an open `trace` (set up by `trace_open`).
-        let (mut l, tb) = unsafe { Locked::lock(file) };
+        let mut guard = unsafe { SeqGuard::lock(file) };
+        let (mut l, tb) = guard.parts();
         // SAFETY: `iter` is the caller's valid destination.
         let want = unsafe { ffi::seqsplice_iov_iter_count(iter.cast()) };
         // SAFETY: `ki_pos` belongs to the kiocb the VFS passed us.
@@ -144,11 +146,14 @@ unsafe extern "C" fn trace_splice_read(
 ) -> isize {
     from_result(|| {
         // SAFETY: `file` is an open `trace`.
-        let (mut l, tb) = unsafe { Locked::lock(file) };
-        // SAFETY: `->splice_read` gets the locked pipe (fs/splice.c:1295) or
-        // the private sendfile pipe.
+        let mut guard = unsafe { SeqGuard::lock(file) };
+        let (mut l, tb) = guard.parts();
+        // SAFETY: `->splice_read` gets the locked pipe
+        // (`splice_file_to_pipe()`) or the private sendfile pipe.
         let mut pipe = unsafe { Pipe::new(pipe) };
-        // SAFETY: `ppos` is the caller's position for this call.
+        // SAFETY: `ppos` is the caller's position for this call: a local of
+        // `do_splice()`, `do_sendfile()` or `splice_direct_to_actor()`
+        // (never `&file->f_pos`), so no other task touches it.
         let pos = unsafe { &mut *ppos };
         let n = trace::splice_read(&mut l, tb, pos, &mut pipe, len)?;
         Ok(n as isize)
@@ -169,10 +174,21 @@ unsafe extern "C" fn trace_llseek(
 ) -> bindings::loff_t {
     from_result(|| {
         // SAFETY: `file` is an open `trace`.
-        let (mut l, tb) = unsafe { Locked::lock(file) };
-        // SAFETY: `->llseek` may update `f_pos`; the VFS holds f_pos_lock.
-        let f_pos = unsafe { &mut (*file).f_pos };
-        trace::llseek(&mut l, tb, f_pos, offset, whence as u32)
+        let mut guard = unsafe { SeqGuard::lock(file) };
+        let (mut l, tb) = guard.parts();
+        // SAFETY: `file` is live (VFS contract); only the address is taken.
+        let f_pos = unsafe { addr_of_mut!((*file).f_pos) };
+        // `f_pos` is never borrowed: lseek holds `f_pos_lock`, but
+        // `do_splice()` writes `in->f_pos` without it. Plain loads and stores
+        // through the pointer, as `seq_lseek()` does, once each.
+        // SAFETY: `f_pos` points into the live file (VFS contract).
+        let cur = unsafe { ptr::read_volatile(f_pos) };
+        let (new, result) = trace::llseek(&mut l, tb, cur, offset, whence as u32);
+        if let Some(v) = new {
+            // SAFETY: As above.
+            unsafe { ptr::write_volatile(f_pos, v) };
+        }
+        result
     })
 }
 
@@ -189,7 +205,8 @@ unsafe extern "C" fn trace_release(
 ) -> c_int {
     {
         // SAFETY: `file` is an open `trace`, released once.
-        let (mut l, tb) = unsafe { Locked::lock(file) };
+        let mut guard = unsafe { SeqGuard::lock(file) };
+        let (mut l, tb) = guard.parts();
         trace::release(&mut l, tb);
     }
     // SAFETY: `m->buf` is NULL after `release`.
@@ -229,19 +246,36 @@ unsafe extern "C" fn copy_open(_inode: *mut bindings::inode, file: *mut bindings
         }?;
         let size = kb * 1024;
         if size > PAGE_SIZE {
-            // A caller-supplied seq buffer, as single_open_size() does
-            // (fs/seq_file.c:605-606); seq_release kvfree()s it.
-            // SAFETY: Plain allocation.
-            let buf = unsafe { ffi::seqsplice_kvmalloc(size) };
-            if buf.is_null() {
-                // SAFETY: Undo `open_with`; `m->buf` is NULL.
-                unsafe { release_with(ptr::null_mut(), file) };
-                return Err(ENOMEM);
-            }
-            // SAFETY: `m` is ours and not yet shared.
+            // A caller-supplied seq buffer, as single_open_size() does;
+            // seq_release kvfree()s it. Charged to the global cap (the
+            // stock seq_read_iter() may still replace it by a bigger one
+            // for a record that does not fit: that growth is upstream's).
+            let charged = MetaCharge::new(size).and_then(|c| {
+                // SAFETY: Plain allocation.
+                let buf = unsafe { ffi::seqsplice_kvmalloc(size) };
+                if buf.is_null() {
+                    Err(ENOMEM)
+                } else {
+                    Ok((c, buf))
+                }
+            });
+            let (c, buf) = match charged {
+                Ok(v) => v,
+                Err(e) => {
+                    // SAFETY: Undo `open_with`; `m->buf` is NULL.
+                    unsafe { release_with(ptr::null_mut(), file) };
+                    // SAFETY: The seq_file is freed: leave no dangling
+                    // pointer in the file the VFS is about to discard.
+                    unsafe { (*file).private_data = ptr::null_mut() };
+                    return Err(e);
+                }
+            };
+            // SAFETY: `m` is ours and not yet shared; its `private` is the
+            // `Open` set by `open_with`.
             unsafe {
                 (*m).buf = buf.cast();
                 (*m).size = size;
+                (*(*m).private.cast::<Open>())._buf_charge = c;
             }
         }
         Ok(0)

@@ -18,8 +18,11 @@ use kernel::uaccess::UserSlice;
 use crate::ffi;
 use crate::file::{zeroed_fops, Fops, TRACE_COPY_FOPS, TRACE_FOPS};
 use crate::knob::{self, MapMode, Mode};
+use crate::pages::{BUDGET, GLOBAL_PAGE_CAP};
 use crate::record;
+use crate::seq::SeqWriter;
 use crate::stats::STATS;
+use crate::window::PAGE_SIZE;
 
 /// `statfs` magic of the filesystem ("SQSP").
 const MAGIC: usize = 0x5351_5350;
@@ -38,8 +41,11 @@ pub(crate) struct Knobs {
     pub(crate) record_mode: AtomicUsize,
     /// Index in [`MapMode::NAMES`] of how `trace` maps its pages.
     pub(crate) map_mode: AtomicUsize,
-    /// 1: charge `trace`'s pages to the opener's memory cgroup.
+    /// 1: charge `trace`'s pages to the memory cgroup of the task whose
+    /// call allocates them.
     pub(crate) memcg_account: AtomicUsize,
+    /// The global cap on what all opens together hold, KiB.
+    pub(crate) buffer_total_kb: AtomicUsize,
 }
 
 /// The knobs, with their defaults.
@@ -55,6 +61,7 @@ pub(crate) static KNOBS: Knobs = Knobs {
     // Off: `__GFP_ACCOUNT` turns the bulk allocator into one page per call
     // (mm/page_alloc.c:4688); README, "Memory", has the measurement.
     memcg_account: AtomicUsize::new(0),
+    buffer_total_kb: AtomicUsize::new(GLOBAL_PAGE_CAP * PAGE_SIZE / 1024),
 };
 
 /// What a knob accepts.
@@ -65,21 +72,29 @@ enum Kind {
     Choice(&'static [&'static str]),
 }
 
-/// A knob file: its value and what it accepts.
+/// A knob file: its value, what it accepts and what a write also does.
 struct Knob {
     value: &'static AtomicUsize,
     kind: Kind,
+    on_write: Option<fn(usize)>,
+}
+
+/// `buffer_total_kb` was written: the new cap, and a new high-water mark.
+fn set_total(kb: usize) {
+    BUDGET.set_cap(kb * 1024 / PAGE_SIZE);
 }
 
 /// The knob files, in the order of [`KNOB_FOPS`].
-static KNOB_TABLE: [Knob; 7] = [
+static KNOB_TABLE: [Knob; 8] = [
     Knob {
         value: &KNOBS.buffer_size_kb,
         kind: Kind::Num { min: 4, max: 16384 },
+        on_write: None,
     },
     Knob {
         value: &KNOBS.copy_buffer_size_kb,
         kind: Kind::Num { min: 4, max: 16384 },
+        on_write: None,
     },
     Knob {
         value: &KNOBS.record_count,
@@ -87,6 +102,7 @@ static KNOB_TABLE: [Knob; 7] = [
             min: 1,
             max: record::MAX_COUNT,
         },
+        on_write: None,
     },
     Knob {
         value: &KNOBS.record_width,
@@ -94,63 +110,32 @@ static KNOB_TABLE: [Knob; 7] = [
             min: record::MIN_WIDTH as u64,
             max: record::MAX_WIDTH as u64,
         },
+        on_write: None,
     },
     Knob {
         value: &KNOBS.record_mode,
         kind: Kind::Choice(Mode::NAMES),
+        on_write: None,
     },
     Knob {
         value: &KNOBS.map_mode,
         kind: Kind::Choice(MapMode::NAMES),
+        on_write: None,
     },
     Knob {
         value: &KNOBS.memcg_account,
         kind: Kind::Num { min: 0, max: 1 },
+        on_write: None,
+    },
+    Knob {
+        value: &KNOBS.buffer_total_kb,
+        kind: Kind::Num {
+            min: 64,
+            max: 1 << 20,
+        },
+        on_write: Some(set_total),
     },
 ];
-
-/// A fixed buffer implementing `fmt::Write`.
-struct Text {
-    buf: [u8; 1024],
-    len: usize,
-}
-
-impl Text {
-    fn new() -> Self {
-        Self {
-            buf: [0; 1024],
-            len: 0,
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-impl Write for Text {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let end = self.len.checked_add(s.len()).ok_or(core::fmt::Error)?;
-        self.buf
-            .get_mut(self.len..end)
-            .ok_or(core::fmt::Error)?
-            .copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
-/// `seq_write` of text into a `single_open` seq_file.
-///
-/// # Safety
-///
-/// `m` is the live, locked seq_file of a `->show` call.
-unsafe fn show_text(m: *mut bindings::seq_file, t: &Text) -> c_int {
-    let b = t.as_bytes();
-    // SAFETY: Per the contract; `b` is valid for its length.
-    unsafe { ffi::seq_write(m, b.as_ptr().cast(), b.len()) };
-    0
-}
 
 /// `->show` of a knob file.
 ///
@@ -163,18 +148,18 @@ unsafe extern "C" fn knob_show<const K: usize>(
     m: *mut bindings::seq_file,
     _v: *mut c_void,
 ) -> c_int {
-    let mut t = Text::new();
+    // SAFETY: Called by seq_read_iter with its locked seq_file.
+    let mut w = unsafe { SeqWriter::new(m) };
     let k = &KNOB_TABLE[K];
     let v = k.value.load(Ordering::Relaxed);
     let r = match k.kind {
-        Kind::Num { .. } => writeln!(t, "{v}"),
-        Kind::Choice(names) => writeln!(t, "{}", names.get(v).copied().unwrap_or("?")),
+        Kind::Num { .. } => writeln!(w, "{v}"),
+        Kind::Choice(names) => writeln!(w, "{}", names.get(v).copied().unwrap_or("?")),
     };
     if r.is_err() {
         return -(bindings::EINVAL as c_int);
     }
-    // SAFETY: Called by seq_read_iter with its locked seq_file.
-    unsafe { show_text(m, &t) }
+    0
 }
 
 /// `->open` of a knob file.
@@ -231,6 +216,9 @@ unsafe extern "C" fn knob_write<const K: usize>(
             EINVAL
         })?;
         k.value.store(v, Ordering::Relaxed);
+        if let Some(f) = k.on_write {
+            f(v);
+        }
         Ok(count as isize)
     })
 }
@@ -248,7 +236,7 @@ const fn knob_fops<const K: usize>() -> Fops {
     })
 }
 
-static KNOB_FOPS: [Fops; 7] = [
+static KNOB_FOPS: [Fops; 8] = [
     knob_fops::<0>(),
     knob_fops::<1>(),
     knob_fops::<2>(),
@@ -256,6 +244,7 @@ static KNOB_FOPS: [Fops; 7] = [
     knob_fops::<4>(),
     knob_fops::<5>(),
     knob_fops::<6>(),
+    knob_fops::<7>(),
 ];
 
 /// `->show` of `stats`.
@@ -266,12 +255,12 @@ static KNOB_FOPS: [Fops; 7] = [
 /// seq_file core, with the valid, live arguments that interface
 /// guarantees.
 unsafe extern "C" fn stats_show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
-    let mut t = Text::new();
-    if STATS.write_to(&mut t).is_err() {
+    // SAFETY: Called by seq_read_iter with its locked seq_file.
+    let mut w = unsafe { SeqWriter::new(m) };
+    if STATS.write_to(&mut w).is_err() {
         return -(bindings::EINVAL as c_int);
     }
-    // SAFETY: Called by seq_read_iter with its locked seq_file.
-    unsafe { show_text(m, &t) }
+    0
 }
 
 /// `->open` of `stats`.
@@ -335,7 +324,7 @@ const MODE_WRITE: c_int = 0o640;
 /// The file table of `simple_fill_super`: index = inode number, 1 is the
 /// root, a NULL name is skipped, an empty name ends the table.
 #[repr(transparent)]
-struct Files([bindings::tree_descr; 14]);
+struct Files([bindings::tree_descr; 15]);
 
 // SAFETY: Immutable after construction; only read by simple_fill_super.
 unsafe impl Sync for Files {}
@@ -370,6 +359,7 @@ static FILES: Files = Files([
     entry(c"record_mode", &KNOB_FOPS[4], MODE_WRITE),
     entry(c"map_mode", &KNOB_FOPS[5], MODE_WRITE),
     entry(c"memcg_account", &KNOB_FOPS[6], MODE_WRITE),
+    entry(c"buffer_total_kb", &KNOB_FOPS[7], MODE_WRITE),
     entry(c"stats", &STATS_FOPS, MODE_READ),
     entry(c"purge", &PURGE_FOPS, 0o200),
     entry(c"", &STATS_FOPS, 0),

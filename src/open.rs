@@ -8,12 +8,16 @@ use core::sync::atomic::Ordering;
 use kernel::bindings;
 use kernel::prelude::*;
 
+use crate::ffi;
 use crate::knob::{MapMode, Mode};
-use crate::pages::{PageSet, VMap};
+use crate::pages::{MetaCharge, PageRef, PageSet, VMap};
 use crate::record;
 use crate::seq::Locked;
 use crate::stats::STATS;
-use crate::window::{discard_split, pages_for, Segments, PAGE_SIZE};
+use crate::window::{
+    discard_split, gifted_after, pages_for, Segment, Segments, MAX_OPEN_BYTES, MAX_OPEN_PAGES,
+    PAGE_SIZE,
+};
 
 /// The record source's shape, fixed for the life of an open.
 #[derive(Clone, Copy)]
@@ -32,6 +36,10 @@ pub(crate) struct Open {
     pub(crate) knobs: Knobs,
     /// Raw mode: the first `raw_period(width)` records, preformatted.
     pub(crate) raw: KVVec<u8>,
+    /// The global cap's charge for `raw`.
+    pub(crate) _raw_charge: MetaCharge,
+    /// The global cap's charge for `trace_copy`'s preallocated seq buffer.
+    pub(crate) _buf_charge: MetaCharge,
     /// The gifting buffer (unused by `trace_copy`).
     pub(crate) tb: TraceBuf,
 }
@@ -41,12 +49,22 @@ pub(crate) struct Open {
 /// # Invariants
 ///
 /// - `map`, when present, maps the first `map.pages()` pages of `pages`, and
-///   `m->buf` is its address; when absent `m->buf` is NULL. (Maintained by
-///   the methods, which all take the locked seq_file.)
+///   `m->buf` is its address; when absent `m->buf` is NULL. The one
+///   exception is [`TraceBuf::map_window`], which points `m->buf` inside the
+///   mapping for the records [`crate::trace`]'s `append` adds behind a
+///   window, and which [`TraceBuf::rebase`] undoes before that function
+///   returns. (Maintained by the methods, which all take the locked
+///   seq_file.)
 /// - Pages `[0, gifted)` may be referenced by a pipe: nothing writes them.
 ///   A mapping exists only when `gifted == 0`.
+/// - No mapping exists while the seq_file is unlocked: the lock's guard
+///   unmaps before it unlocks ([`crate::seq::SeqGuard`]), so a mapping never
+///   outlives the call that made it (`vm_map_ram()` is for short-lived
+///   mappings).
+/// - `pages` holds at most [`MAX_OPEN_PAGES`] pages.
 pub(crate) struct TraceBuf {
-    // Field order matters: the mapping goes before the pages it maps.
+    // Dropped before `pages` (declaration order), though every method that
+    // releases pages unmaps first anyway.
     map: Option<VMap>,
     pages: PageSet,
     gifted: usize,
@@ -69,12 +87,13 @@ impl TraceBuf {
         map_mode: MapMode,
         account: bool,
     ) -> Result<Self> {
+        // INVARIANT: no page, no mapping, nothing gifted.
         Ok(Self {
             map: None,
-            pages: PageSet::new(0)?,
+            pages: PageSet::new(),
             gifted: 0,
-            buf_pages: buf_pages.max(1),
-            cap_bytes,
+            buf_pages: buf_pages.clamp(1, MAX_OPEN_PAGES),
+            cap_bytes: cap_bytes.min(MAX_OPEN_BYTES),
             map_mode,
             account,
         })
@@ -95,23 +114,40 @@ impl TraceBuf {
         self.gifted
     }
 
-    /// The pages (for copying out and gifting).
-    pub(crate) fn pages(&self) -> &PageSet {
-        &self.pages
+    /// A reference on the page of `seg`, for a pipe buffer: unmaps first and
+    /// marks the page as gifted, so no reference leaves the module while the
+    /// page is mapped and the page is never written again. `None` past the
+    /// held pages or when the page's count cannot be raised.
+    pub(crate) fn take_for_pipe(&mut self, l: &mut Locked<'_>, seg: &Segment) -> Option<PageRef> {
+        self.unmap(l);
+        let page = self.pages.get(seg.page)?;
+        // INVARIANT: no mapping (above); the mark only grows and now covers
+        // the page whose reference leaves.
+        self.gifted = gifted_after(self.gifted, seg);
+        Some(page)
     }
 
-    /// Records that pages up to `mark` may now be in a pipe.
-    pub(crate) fn set_gifted(&mut self, mark: usize) {
-        // Gifting needs the mapping gone (`unmap` before any reference
-        // leaves the module).
-        self.gifted = self.gifted.max(mark);
-    }
-
-    /// Removes the mapping; `m->buf = NULL`. Must run before any page
-    /// reference is given away.
+    /// Removes the mapping; `m->buf = NULL`. Runs before any page reference
+    /// is given away ([`TraceBuf::take_for_pipe`]) and before the lock is
+    /// dropped.
     pub(crate) fn unmap(&mut self, l: &mut Locked<'_>) {
+        // INVARIANT: `m->buf` NULL and no mapping, together.
         l.set_buf(core::ptr::null_mut(), 0);
         self.map = None;
+    }
+
+    /// Drops the first `n` pages, delivered data no rewind will ask for
+    /// again (the pipes keep their own references), and moves the rest to
+    /// the front. The caller moves the window down by `n` pages.
+    pub(crate) fn release_front(&mut self, l: &mut Locked<'_>, n: usize) {
+        let n = n.min(self.pages.len());
+        if n == 0 {
+            return;
+        }
+        self.unmap(l);
+        self.pages.release_front(n);
+        // INVARIANT: the gifted prefix moves down with the pages.
+        self.gifted = self.gifted.saturating_sub(n);
     }
 
     /// Drops the gifted pages (the pipes keep theirs) and keeps the clean
@@ -124,6 +160,7 @@ impl TraceBuf {
             self.unmap(l);
             self.pages.release_front(discard);
         }
+        // INVARIANT: every page that may be in a pipe is gone.
         self.gifted = 0;
         discard
     }
@@ -132,8 +169,10 @@ impl TraceBuf {
     /// with `m->size = size`. Reuses the current mapping when it is big
     /// enough. Fails with `ENOMEM` when no page or mapping can be had; with
     /// fewer pages than asked, maps what it got (and `m->size` shrinks).
+    /// Never more than [`MAX_OPEN_PAGES`]: a larger `size` maps that many.
     pub(crate) fn map(&mut self, l: &mut Locked<'_>, size: usize) -> Result<usize> {
         self.discard_gifted(l);
+        let size = size.min(MAX_OPEN_BYTES);
         let need = pages_for(size).max(1);
         if let Some(map) = &self.map {
             if map.pages() >= need {
@@ -150,6 +189,8 @@ impl TraceBuf {
         let n = got.min(need);
         let map = VMap::new(&self.pages, n, self.map_mode)?;
         let size = size.min(n * PAGE_SIZE);
+        // INVARIANT: `m->buf` is the new mapping of the first `n` pages;
+        // nothing is gifted (`discard_gifted` above).
         l.set_buf(map.addr(), size);
         self.map = Some(map);
         Ok(size)
@@ -170,8 +211,10 @@ impl TraceBuf {
                 // SAFETY: `[from, from + count)` lies inside the live mapping
                 // (checked above, type invariants); `iter` is the caller's
                 // destination, which handles faults by copying less.
+                // copy_to_iter() (not _copy_to_iter()) runs the hardened
+                // usercopy checks.
                 return unsafe {
-                    bindings::_copy_to_iter(map.addr().add(from).cast(), count, iter)
+                    ffi::seqsplice_copy_to_iter(map.addr().add(from).cast(), count, iter.cast())
                 };
             }
         }
@@ -204,12 +247,14 @@ impl TraceBuf {
         }
         // SAFETY: `from < mapped`, so the pointer stays inside the mapping.
         let buf = unsafe { map.addr().add(from) };
+        // INVARIANT: the documented exception, undone by `rebase`.
         l.set_buf(buf, mapped - from);
         Ok(())
     }
 
     /// Points `m->buf` back at the start of the mapping (or NULL).
     pub(crate) fn rebase(&mut self, l: &mut Locked<'_>) {
+        // INVARIANT: `m->buf` back at the mapping's start, or NULL.
         match &self.map {
             Some(map) => l.set_buf(map.addr(), map.pages() * PAGE_SIZE),
             None => l.set_buf(core::ptr::null_mut(), 0),
@@ -221,22 +266,26 @@ impl TraceBuf {
         self.unmap(l);
         let n = self.pages.len();
         self.pages.release_front(n);
+        // INVARIANT: no page left.
         self.gifted = 0;
     }
 }
 
 /// The raw mode's table of preformatted records for `k` (empty in printf
-/// mode).
-pub(crate) fn raw_table(k: &Knobs) -> Result<KVVec<u8>> {
+/// mode), with its charge against the global cap (`ENOMEM` when the cap has
+/// no room).
+pub(crate) fn raw_table(k: &Knobs) -> Result<(KVVec<u8>, MetaCharge)> {
     if k.mode != Mode::Raw {
-        return Ok(KVVec::new());
+        return Ok((KVVec::new(), MetaCharge::none()));
     }
     let period = record::raw_period(k.width);
-    let mut t = KVVec::from_elem(0u8, period as usize * k.width, GFP_KERNEL)?;
+    let len = period as usize * k.width;
+    let charge = MetaCharge::new(len)?;
+    let mut t = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
     for (i, rec) in t.chunks_exact_mut(k.width).enumerate() {
         record::write_record(i as u64, rec);
     }
-    Ok(t)
+    Ok((t, charge))
 }
 
 /// Snapshot of the knobs for a new open.

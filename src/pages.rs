@@ -1,30 +1,184 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A compact set of bulk-allocated order-0 pages and their `vmap` mapping.
+//! A compact set of bulk-allocated order-0 pages, their `vmap` mapping, the
+//! global cap they are charged to and the allocation tag they carry.
 
 use core::ptr::{self, NonNull};
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use kernel::bindings;
 use kernel::prelude::*;
 
+use crate::budget::Budget;
 use crate::ffi;
 use crate::knob::MapMode;
 use crate::stats::STATS;
-use crate::window::{bulk_chunk, PAGE_SIZE};
+use crate::window::{bulk_chunk, pages_for, MAX_OPEN_PAGES, PAGE_SIZE};
 
-/// Pages asked of the bulk allocator in one call (vmalloc's cap,
-/// mm/vmalloc.c:3617: bounds the time spent with preemption off).
+/// Pages asked of the bulk allocator in one call (vmalloc's cap in
+/// `vm_area_alloc_pages()`: bounds the time spent with preemption off).
 const BULK_CAP: usize = 100;
 
-/// Global cap on pages held by all open files together (64 MiB).
+/// Default global cap on pages held by all open files together (64 MiB;
+/// the `buffer_total_kb` knob).
 pub(crate) const GLOBAL_PAGE_CAP: usize = (64 << 20) / PAGE_SIZE;
 
+/// Everything the opens hold, in pages: buffer pages, page arrays, raw
+/// tables and `trace_copy`'s preallocated seq buffers.
+pub(crate) static BUDGET: Budget = Budget::new(GLOBAL_PAGE_CAP);
+
 /// Flags of every page the module allocates: `GFP_USER`, as
-/// `copy_splice_read` uses (fs/splice.c:345). No `__GFP_ACCOUNT`: it turns
-/// the bulk allocator into one page per call under memcg
-/// (mm/page_alloc.c:4688).
+/// `copy_splice_read()` uses. No `__GFP_ACCOUNT`: it turns the bulk
+/// allocator into one page per call under memcg (`alloc_pages_bulk_noprof()`).
 const PAGE_GFP: bindings::gfp_t = bindings::GFP_KERNEL | (1 << bindings::___GFP_HARDWALL_BIT);
+
+/// The tag every page allocation of the module is accounted to while
+/// `vm.mem_profiling` is on (NULL without `CONFIG_MEM_ALLOC_PROFILING`).
+/// Published by [`PageTag::new`], cleared by its `drop`.
+static TAG: AtomicPtr<bindings::alloc_tag> = AtomicPtr::new(ptr::null_mut());
+
+/// The module's page allocation tag: its own memory, not the module's.
+///
+/// Pages outlive the module in pipes. A `DEFINE_ALLOC_TAG()` tag lives in
+/// the module, and 6.12 frees its per-CPU counters at rmmod even while pages
+/// still point to it (`free_module()` warns "cannot unload cleanly", then
+/// `percpu_modfree()`), so the pipe's last `put_page()` would write freed
+/// memory in `pgalloc_tag_sub()`. This tag is allocated at load and freed at
+/// unload only when no page carries it; otherwise it is left allocated (a
+/// few dozen bytes) for those pages, as 6.13 does for module tags.
+///
+/// # Invariants
+///
+/// `tag` is NULL (no `CONFIG_MEM_ALLOC_PROFILING`) or a live tag from
+/// `seqsplice_tag_alloc()`, published in [`TAG`] for the life of this value.
+pub(crate) struct PageTag {
+    tag: *mut bindings::alloc_tag,
+}
+
+// SAFETY: The tag is only read through the kernel's per-CPU accessors.
+unsafe impl Send for PageTag {}
+// SAFETY: As above.
+unsafe impl Sync for PageTag {}
+
+impl PageTag {
+    /// Allocates and publishes the tag.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: No arguments; reads a config constant.
+        if !unsafe { ffi::seqsplice_tag_needed() } {
+            // INVARIANT: no profiling, no tag.
+            return Ok(Self {
+                tag: ptr::null_mut(),
+            });
+        }
+        // SAFETY: Plain allocation; NULL on failure.
+        let tag = unsafe { ffi::seqsplice_tag_alloc() };
+        if tag.is_null() {
+            return Err(ENOMEM);
+        }
+        TAG.store(tag, Ordering::Release);
+        // INVARIANT: allocated and published above.
+        Ok(Self { tag })
+    }
+
+    /// Bytes of live pages carrying the tag (exact while profiling is on).
+    fn bytes(&self) -> u64 {
+        if self.tag.is_null() {
+            return 0;
+        }
+        // SAFETY: By the type invariants `tag` is live.
+        unsafe { ffi::seqsplice_tag_bytes(self.tag) }
+    }
+}
+
+impl Drop for PageTag {
+    fn drop(&mut self) {
+        if self.tag.is_null() {
+            return;
+        }
+        // The module is going: no open exists, so no allocation is in
+        // flight. Frees only subtract, so a zero read means no page points
+        // to the tag any more.
+        TAG.store(ptr::null_mut(), Ordering::Release);
+        let bytes = self.bytes();
+        if bytes == 0 {
+            // SAFETY: By the type invariants `tag` is live; no page carries
+            // it (checked above) and it is unpublished, so nothing can use
+            // it again.
+            unsafe { ffi::seqsplice_tag_free(self.tag) };
+        } else {
+            pr_info!(
+                "{} bytes of pages still in pipes: their allocation tag stays allocated\n",
+                bytes
+            );
+            // SAFETY: `tag` is live and, deliberately, never freed.
+            unsafe { ffi::seqsplice_tag_keep(self.tag) };
+        }
+    }
+}
+
+/// Pages carrying the module's tag still alive anywhere (the module, pipes,
+/// their consumers): exact while `vm.mem_profiling` is on, from the
+/// kernel's own accounting at free time.
+pub(crate) fn pages_alive() -> u64 {
+    let tag = TAG.load(Ordering::Acquire);
+    if tag.is_null() {
+        return 0;
+    }
+    // SAFETY: A published tag is live until `PageTag::drop` unpublishes it,
+    // which runs only once no file of the module is open (`stats` is one).
+    let bytes = unsafe { ffi::seqsplice_tag_bytes(tag) };
+    bytes / PAGE_SIZE as u64
+}
+
+/// Room charged to [`BUDGET`] for metadata, given back on drop.
+///
+/// # Invariants
+///
+/// `pages` pages of metadata room are held in [`BUDGET`] by this value.
+pub(crate) struct MetaCharge {
+    pages: usize,
+}
+
+impl MetaCharge {
+    /// Charges room for `bytes` of metadata, rounded up to pages; `ENOMEM`
+    /// when the cap has no room.
+    pub(crate) fn new(bytes: usize) -> Result<Self> {
+        let pages = pages_for(bytes);
+        if !BUDGET.reserve_meta(pages) {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: reserved above.
+        Ok(Self { pages })
+    }
+
+    /// No room (for an open that allocates no metadata).
+    pub(crate) const fn none() -> Self {
+        // INVARIANT: nothing is held.
+        Self { pages: 0 }
+    }
+
+    /// Re-charges for `bytes` of metadata: `ENOMEM`, nothing changed, when
+    /// the cap has no room for the growth.
+    pub(crate) fn resize(&mut self, bytes: usize) -> Result {
+        let pages = pages_for(bytes);
+        if pages > self.pages {
+            if !BUDGET.reserve_meta(pages - self.pages) {
+                return Err(ENOMEM);
+            }
+        } else {
+            BUDGET.release_meta(self.pages - pages);
+        }
+        // INVARIANT: the difference was reserved or given back above.
+        self.pages = pages;
+        Ok(())
+    }
+}
+
+impl Drop for MetaCharge {
+    fn drop(&mut self) {
+        BUDGET.release_meta(self.pages);
+    }
+}
 
 /// An array of order-0 pages, `[0, len)` populated and the rest NULL.
 ///
@@ -32,19 +186,23 @@ const PAGE_GFP: bindings::gfp_t = bindings::GFP_KERNEL | (1 << bindings::___GFP_
 ///
 /// - `slots[..len]` are valid pages on each of which this set owns exactly
 ///   one reference; `slots[len..]` are NULL.
-/// - `len` pages are counted in `STATS.pages_held`.
+/// - `len` pages are charged to [`BUDGET`], and `slots_charge` covers the
+///   array itself; `slots.len() <= MAX_OPEN_PAGES`.
 pub(crate) struct PageSet {
-    slots: KVec<*mut bindings::page>,
+    slots: KVVec<*mut bindings::page>,
+    slots_charge: MetaCharge,
     len: usize,
 }
 
 impl PageSet {
-    /// An empty set with room for `cap` pages.
-    pub(crate) fn new(cap: usize) -> Result<Self> {
-        let mut slots = KVec::with_capacity(cap, GFP_KERNEL)?;
-        slots.extend_with(cap, ptr::null_mut(), GFP_KERNEL)?;
-        // INVARIANT: no page is populated yet.
-        Ok(Self { slots, len: 0 })
+    /// An empty set with no room.
+    pub(crate) fn new() -> Self {
+        // INVARIANT: no page, no array.
+        Self {
+            slots: KVVec::new(),
+            slots_charge: MetaCharge::none(),
+            len: 0,
+        }
     }
 
     /// Number of pages held.
@@ -57,10 +215,15 @@ impl PageSet {
         &self.slots[..self.len]
     }
 
-    /// Grows the capacity to `cap` pages (no allocation of pages).
+    /// Grows the capacity to `cap` pages, at most [`MAX_OPEN_PAGES`] (no
+    /// allocation of pages); `ENOMEM` when the array cannot be had.
     pub(crate) fn reserve(&mut self, cap: usize) -> Result {
+        let cap = cap.min(MAX_OPEN_PAGES);
         if cap > self.slots.len() {
+            let bytes = cap * core::mem::size_of::<*mut bindings::page>();
+            self.slots_charge.resize(bytes)?;
             let extra = cap - self.slots.len();
+            // INVARIANT: the new slots are NULL and charged above.
             self.slots.extend_with(extra, ptr::null_mut(), GFP_KERNEL)?;
         }
         Ok(())
@@ -68,24 +231,25 @@ impl PageSet {
 
     /// Allocates pages until `want` (at most the capacity) are held, with the
     /// bulk allocator and an `alloc_page` fallback when a bulk call makes no
-    /// progress. Stops short, counting a shortfall, when memory or the
-    /// global cap runs out. Returns the number of pages now held.
+    /// progress. Each batch's room is reserved in [`BUDGET`] first and what
+    /// the allocator did not deliver is given back, so concurrent fills never
+    /// overshoot the cap. Stops short, counting a shortfall, when memory or
+    /// the cap runs out. Returns the number of pages now held.
     ///
     /// With `account`, the pages are charged to the current task's memory
     /// cgroup (`__GFP_ACCOUNT`), as upstream charges its seq buffer
-    /// (fs/seq_file.c:38); the bulk allocator then hands out one page per
-    /// call (mm/page_alloc.c:4688).
+    /// (`seq_buf_alloc()`); the bulk allocator then hands out one page per
+    /// call.
     pub(crate) fn fill_to(&mut self, want: usize, account: bool) -> usize {
         let gfp = if account {
             PAGE_GFP | (1 << bindings::___GFP_ACCOUNT_BIT)
         } else {
             PAGE_GFP
         };
+        let tag = TAG.load(Ordering::Acquire);
         let want = want.min(self.slots.len());
         while self.len < want {
-            let held = STATS.pages_held.load(Ordering::Relaxed) as usize;
-            let room = GLOBAL_PAGE_CAP.saturating_sub(held);
-            let n = bulk_chunk(want - self.len, BULK_CAP).min(room);
+            let n = BUDGET.reserve(bulk_chunk(want - self.len, BULK_CAP));
             if n == 0 {
                 break;
             }
@@ -93,14 +257,16 @@ impl PageSet {
             // SAFETY: `tail` is `n` NULL slots of our array (type invariant:
             // everything past `len` is NULL); the bulk allocator fills only
             // NULL slots of the array it is given and returns the count of
-            // populated slots from its start.
+            // populated slots from its start. `tag` is NULL or published.
             let got =
-                unsafe { ffi::seqsplice_alloc_pages_bulk(gfp, n as _, tail.as_mut_ptr()) } as usize;
+                unsafe { ffi::seqsplice_alloc_pages_bulk(tag, gfp, n as _, tail.as_mut_ptr()) }
+                    as usize;
             STATS.bulk_calls.fetch_add(1, Ordering::Relaxed);
             let got = if got == 0 {
-                // SAFETY: Plain order-0 allocation.
-                let p = unsafe { ffi::seqsplice_alloc_page(gfp) };
+                // SAFETY: Plain order-0 allocation, tagged as above.
+                let p = unsafe { ffi::seqsplice_alloc_page(tag, gfp) };
                 if p.is_null() {
+                    BUDGET.release(n);
                     break;
                 }
                 self.slots[self.len] = p;
@@ -108,10 +274,10 @@ impl PageSet {
             } else {
                 got.min(n)
             };
+            BUDGET.release(n - got);
             // INVARIANT: the allocator populated `[len, len + got)` with
-            // pages whose single reference is now ours.
+            // pages whose single reference is now ours, charged above.
             self.len += got;
-            STATS.pages_held.fetch_add(got as u64, Ordering::Relaxed);
             STATS
                 .pages_allocated
                 .fetch_add(got as u64, Ordering::Relaxed);
@@ -125,6 +291,9 @@ impl PageSet {
     /// Drops our reference to pages `[0, n)` and moves the rest to the front.
     pub(crate) fn release_front(&mut self, n: usize) {
         let n = n.min(self.len);
+        if n == 0 {
+            return;
+        }
         for slot in &mut self.slots[..n] {
             // SAFETY: By the type invariants `*slot` is a valid page on which
             // we own one reference; it is dropped exactly once here and the
@@ -136,18 +305,24 @@ impl PageSet {
         for slot in &mut self.slots[self.len - n..self.len] {
             *slot = ptr::null_mut();
         }
-        // INVARIANT: `[0, len - n)` hold the kept pages, the rest is NULL.
+        // INVARIANT: `[0, len - n)` hold the kept pages, the rest is NULL;
+        // the dropped pages' charge is given back.
         self.len -= n;
-        STATS.pages_held.fetch_sub(n as u64, Ordering::Relaxed);
+        BUDGET.release(n);
         STATS.pages_released.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    /// Takes one more reference on page `i`, for a pipe buffer.
+    /// Takes one more reference on page `i`, for a pipe buffer; `None` past
+    /// the end or when the page's count cannot be raised (`try_get_page()`
+    /// refuses a count that would overflow, as the pipe's own `->get` does).
     pub(crate) fn get(&self, i: usize) -> Option<PageRef> {
         let p = *self.slots[..self.len].get(i)?;
         // SAFETY: By the type invariants `p` is a valid page we hold a
-        // reference on, so its count is positive and may be raised.
-        unsafe { ffi::seqsplice_get_page(p) };
+        // reference on.
+        if !unsafe { ffi::seqsplice_try_get_page(p) } {
+            STATS.get_page_failures.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
         // INVARIANT: the reference just taken belongs to the new value.
         Some(PageRef(p))
     }
@@ -199,7 +374,8 @@ impl VMap {
     /// Maps the first `n` pages of `set`.
     ///
     /// The returned mapping must be dropped before `set` releases any of
-    /// those pages (the owner orders its fields accordingly).
+    /// those pages ([`crate::open::TraceBuf`] unmaps first in every method
+    /// that releases pages).
     pub(crate) fn new(set: &PageSet, n: usize, mode: MapMode) -> Result<Self> {
         let pages = set.as_slice().get(..n).ok_or(EINVAL)?;
         if n == 0 {

@@ -17,8 +17,8 @@ use crate::pages::PageRef;
 /// # Invariants
 ///
 /// `pipe` is valid and its mutex is held by the caller of `->splice_read`
-/// (fs/splice.c:1295; the private sendfile pipe needs none,
-/// fs/pipe.c:89-93) for the life of this value.
+/// (`splice_file_to_pipe()`; the private pipe of `splice_direct_to_actor()`
+/// needs none, see `pipe_lock()`) for the life of this value.
 pub(crate) struct Pipe {
     pipe: *mut ffi::pipe_inode_info,
 }
@@ -41,16 +41,27 @@ impl Pipe {
         unsafe { ffi::seqsplice_pipe_free_slots(self.pipe) as usize }
     }
 
+    /// This is the calling task's direct-splice pipe (`current->splice_pipe`):
+    /// the call comes from sendfile, `copy_file_range` or a splice to a
+    /// file (`splice_direct_to_actor()`), which rewinds into delivered data
+    /// after a short write.
+    pub(crate) fn is_direct(&self) -> bool {
+        // SAFETY: By the type invariants the pipe is valid; only its address
+        // is compared with the current task's.
+        unsafe { ffi::seqsplice_pipe_is_direct(self.pipe) }
+    }
+
     /// Inserts a buffer of `len` bytes at `offset` of the page, handing the
     /// reference over to the pipe. On failure `add_to_pipe` has dropped the
-    /// reference itself (fs/splice.c:263).
+    /// reference itself (`add_to_pipe()`).
     pub(crate) fn add(&mut self, page: PageRef, offset: usize, len: usize) -> Result {
         let mut buf = ffi::pipe_buffer {
             page: page.into_raw().cast(),
             offset: offset as u32,
             len: len as u32,
             // Kernel-resident ops: pipes outlive the file and the module
-            // (fs/pipe.c:841-865). release = put_page, no try_steal.
+            // (`free_pipe_info()` runs whenever the last reader goes).
+            // release = put_page, no try_steal.
             ops: addr_of!(ffi::nosteal_pipe_buf_ops),
             // No CAN_MERGE: pipe_write must never append into our page.
             flags: 0,

@@ -38,47 +38,80 @@ impl Token {
     }
 }
 
-/// A `seq_file` whose `m->lock` this value holds; unlocks on drop.
+/// The lock of an open `trace` file's `seq_file`: `m->lock` held for the
+/// life of this value.
 ///
 /// # Invariants
 ///
-/// `m` points to a live `seq_file` of an open file whose `private` is a
-/// `KBox<Open>` leaked at open, and `m->lock` is held by this value for its
-/// whole life, which serialises every access to the fields below.
-pub(crate) struct Locked<'a> {
+/// `m` points to a live `seq_file` of an open `trace` file whose `private`
+/// is a `KBox<Open>` leaked at open, and `m->lock` is held by this value for
+/// its whole life, which serialises every access to the seq_file's fields
+/// and to the open's [`TraceBuf`].
+pub(crate) struct SeqGuard<'a> {
     m: *mut bindings::seq_file,
     _file: PhantomData<&'a bindings::file>,
 }
 
-impl<'a> Locked<'a> {
-    /// Locks the seq_file of `file`; returns the guard and the open's trace
-    /// buffer.
+impl<'a> SeqGuard<'a> {
+    /// Locks the seq_file of `file`.
     ///
     /// # Safety
     ///
-    /// `file` is an open file of this module whose `private_data` is a
-    /// `seq_file` set up by [`crate::file`], valid for `'a`. The returned
-    /// buffer reference must not be used after the guard is dropped.
-    pub(crate) unsafe fn lock(file: *mut bindings::file) -> (Self, &'a mut TraceBuf) {
+    /// `file` is an open `trace` file of this module whose `private_data` is
+    /// a `seq_file` set up by [`crate::file`], valid for `'a`.
+    pub(crate) unsafe fn lock(file: *mut bindings::file) -> Self {
         // SAFETY: Per the function's contract `private_data` is our seq_file.
         let m = unsafe { (*file).private_data }.cast::<bindings::seq_file>();
         // SAFETY: `m` is valid (contract); its mutex was initialised by
         // seq_open. Lock order: the caller may hold pipe->mutex, the order
         // copy_splice_read -> seq_read_iter also takes.
         unsafe { bindings::mutex_lock(addr_of_mut!((*m).lock)) };
-        // SAFETY: `private` is our `Open` (contract); the lock now held
-        // serialises access to its buffer. Only the `tb` field is borrowed
-        // mutably; `->show` reads only `knobs`, a disjoint field.
-        let tb = unsafe { &mut *addr_of_mut!((*(*m).private.cast::<Open>()).tb) };
         // INVARIANT: the lock is held until drop.
+        Self {
+            m,
+            _file: PhantomData,
+        }
+    }
+
+    /// The locked seq_file and the open's trace buffer, for as long as this
+    /// borrow of the guard lasts.
+    pub(crate) fn parts(&mut self) -> (Locked<'_>, &mut TraceBuf) {
+        // SAFETY: By the type invariants `private` is our `Open` and the lock
+        // serialises access to it; the `&mut self` borrow makes this the only
+        // borrow of its buffer until it ends, and it cannot outlive the
+        // guard. Only the `tb` field is borrowed mutably: the record source's
+        // `->show` (called through `Locked`) reads `knobs` and `raw`,
+        // disjoint fields that are never written after open.
+        let tb = unsafe { &mut *addr_of_mut!((*(*self.m).private.cast::<Open>()).tb) };
         (
-            Self {
-                m,
-                _file: PhantomData,
+            Locked {
+                m: self.m,
+                _guard: PhantomData,
             },
             tb,
         )
     }
+}
+
+impl Drop for SeqGuard<'_> {
+    fn drop(&mut self) {
+        // No mapping outlives the call that made it (TraceBuf invariants).
+        let (mut l, tb) = self.parts();
+        tb.unmap(&mut l);
+        // SAFETY: By the type invariants the lock is held by us.
+        unsafe { bindings::mutex_unlock(addr_of_mut!((*self.m).lock)) };
+    }
+}
+
+/// The fields and operations of a `seq_file` locked by a [`SeqGuard`].
+///
+/// # Invariants
+///
+/// `m` is the live seq_file of the guard this value borrows, locked for the
+/// life of this value.
+pub(crate) struct Locked<'g> {
+    m: *mut bindings::seq_file,
+    _guard: PhantomData<&'g mut ()>,
 }
 
 macro_rules! field {
@@ -172,9 +205,40 @@ impl Locked<'_> {
     }
 }
 
-impl Drop for Locked<'_> {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariants the lock is held by us.
-        unsafe { bindings::mutex_unlock(addr_of_mut!((*self.m).lock)) };
+/// `fmt::Write` into the seq_file of a `->show` call: each piece with
+/// `seq_write()`, straight into the seq buffer. An overflow is the seq_file
+/// core's business (`seq_read_iter()` retries with a bigger buffer).
+///
+/// # Invariants
+///
+/// `m` is the live seq_file of the `->show` call that made this value,
+/// locked by the seq_file core for the life of the value.
+pub(crate) struct SeqWriter<'a> {
+    m: *mut bindings::seq_file,
+    _show: PhantomData<&'a mut bindings::seq_file>,
+}
+
+impl SeqWriter<'_> {
+    /// A writer for `m`.
+    ///
+    /// # Safety
+    ///
+    /// `m` is the seq_file a `->show` callback was given, and the value is
+    /// used only during that call.
+    pub(crate) unsafe fn new(m: *mut bindings::seq_file) -> Self {
+        // INVARIANT: per the function's contract.
+        Self {
+            m,
+            _show: PhantomData,
+        }
+    }
+}
+
+impl core::fmt::Write for SeqWriter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        // SAFETY: By the type invariants `m` is live and locked; `s` is
+        // valid for its length.
+        unsafe { crate::ffi::seq_write(self.m, s.as_ptr().cast(), s.len()) };
+        Ok(())
     }
 }

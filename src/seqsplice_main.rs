@@ -7,6 +7,7 @@
 
 use kernel::prelude::*;
 
+mod budget;
 mod ffi;
 mod file;
 mod fs;
@@ -29,14 +30,23 @@ module! {
     license: "GPL",
 }
 
+// The pure window arithmetic is written for the kernel's page size; a
+// kernel with another one must not build the module (Kbuild also refuses
+// anything but x86-64, the only architecture tested).
+const _: () = assert!(window::PAGE_SIZE == kernel::page::PAGE_SIZE);
+
 struct SeqSplice {
+    // Field order is drop order: no file can be opened once the filesystem
+    // is gone, and only then may the page tag go.
     _fs: fs::Registration,
+    _tag: pages::PageTag,
 }
 
 impl kernel::Module for SeqSplice {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let tag = pages::PageTag::new()?;
         let fs = fs::Registration::new()?;
         pr_info!("mount with: mount -t seqsplice nodev /sys/kernel/seqsplice\n");
-        Ok(Self { _fs: fs })
+        Ok(Self { _fs: fs, _tag: tag })
     }
 }

@@ -5,9 +5,11 @@
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use crate::pages::{pages_alive, BUDGET};
+
 macro_rules! counters {
     ($($(#[$doc:meta])* $name:ident,)*) => {
-        /// The counters; all monotonic except `pages_held`.
+        /// The counters, all monotonic.
         pub(crate) struct Stats {
             $($(#[$doc])* pub(crate) $name: AtomicU64,)*
         }
@@ -18,9 +20,14 @@ macro_rules! counters {
         };
 
         impl Stats {
-            /// Writes `name value` lines.
+            /// Writes `name value` lines: the counters, then the gauges of
+            /// the global cap and the page tag.
             pub(crate) fn write_to(&self, w: &mut impl Write) -> core::fmt::Result {
                 $(writeln!(w, "{} {}", stringify!($name), self.$name.load(Ordering::Relaxed))?;)*
+                writeln!(w, "pages_held {}", BUDGET.held())?;
+                writeln!(w, "pages_held_max {}", BUDGET.high())?;
+                writeln!(w, "meta_pages_held {}", BUDGET.meta())?;
+                writeln!(w, "pages_alive {}", pages_alive())?;
                 Ok(())
             }
         }
@@ -39,8 +46,6 @@ counters! {
     bulk_calls,
     /// Page references the module dropped (discard, close).
     pages_released,
-    /// Pages the module holds a reference on right now, all opens together.
-    pages_held,
     /// Pipe buffers inserted by `trace`'s splice, one page reference each.
     pages_gifted,
     /// Bytes delivered by `trace`'s splice (and sendfile).
@@ -69,4 +74,11 @@ counters! {
     alloc_shortfalls,
     /// Writes to `purge` (`vm_unmap_aliases`).
     purges,
+    /// Page references a gift could not take (`try_get_page()` refused).
+    get_page_failures,
+    /// Calls ended early by a fatal signal (`EINTR` or a short count).
+    interrupted,
+    /// Splices into a pipe other than sendfile's that dropped the pages they
+    /// had delivered before returning, instead of keeping them for a rewind.
+    idle_releases,
 }

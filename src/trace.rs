@@ -18,7 +18,24 @@ use crate::open::TraceBuf;
 use crate::pipe::Pipe;
 use crate::seq::{Locked, Token};
 use crate::stats::STATS;
-use crate::window::{self, gifted_after, grow, rewind_from, Segments, PAGE_SIZE};
+use crate::window::{
+    self, grow_after_overflow, idle_release, rewind_from, Pacer, Segments, PAGE_SIZE,
+};
+
+/// Between records: yields the CPU if another task needs it (the kernel may
+/// be built `PREEMPT_NONE`, and a regeneration can format 10^13 bytes) and
+/// fails with `EINTR` when the task has a fatal signal. A non-fatal signal
+/// does not interrupt, as for page cache reads (`filemap_read()`): the
+/// module's calls do bounded work per byte delivered, and a regeneration
+/// restarted on `-ERESTARTSYS` would begin again from the first record.
+fn checkpoint() -> Result {
+    ffi::cond_resched();
+    if ffi::fatal_signal_pending() {
+        STATS.interrupted.fetch_add(1, Ordering::Relaxed);
+        return Err(EINTR);
+    }
+    Ok(())
+}
 
 /// Fills an empty window with records, at most `size` bytes (mapped), stopping once
 /// `want` bytes are there, exactly like `seq_read_iter` (fs/seq_file.c:224-280):
@@ -28,8 +45,9 @@ fn fill(l: &mut Locked<'_>, tb: &mut TraceBuf, want: usize, mut size: usize) -> 
     l.set_count(0);
     l.set_from(0);
     let mut p;
+    let mut pace = Pacer::default();
     'grow: loop {
-        tb.map(l, size)?;
+        let mapped = tb.map(l, size)?;
         p = l.start();
         loop {
             if p.is_end() {
@@ -51,6 +69,12 @@ fn fill(l: &mut Locked<'_>, tb: &mut TraceBuf, want: usize, mut size: usize) -> 
             }
             if l.count() == 0 {
                 p = l.next(p);
+                if pace.tick(0) {
+                    if let Err(e) = checkpoint() {
+                        l.stop(p);
+                        return Err(e);
+                    }
+                }
                 continue;
             }
             if !l.overflowed() {
@@ -59,7 +83,8 @@ fn fill(l: &mut Locked<'_>, tb: &mut TraceBuf, want: usize, mut size: usize) -> 
             // The first record does not fit: a bigger buffer, same record.
             l.stop(p);
             l.set_count(0);
-            size = grow(size, tb.cap_bytes()).ok_or(ENOMEM)?;
+            checkpoint()?;
+            size = grow_after_overflow(size, mapped, tb.cap_bytes()).ok_or(ENOMEM)?;
             STATS.grows.fetch_add(1, Ordering::Relaxed);
             continue 'grow;
         }
@@ -70,8 +95,11 @@ fn fill(l: &mut Locked<'_>, tb: &mut TraceBuf, want: usize, mut size: usize) -> 
 
 /// The rest of a fill after record `p` was shown (fs/seq_file.c:254-280):
 /// more records until `want` bytes or the one that overflows, which is
-/// rolled back and shown again by the next fill.
+/// rolled back and shown again by the next fill. A fatal signal ends the
+/// fill early; what it holds is delivered.
 fn fill_rest(l: &mut Locked<'_>, mut p: Token, want: usize) {
+    let mut pace = Pacer::default();
+    let mut last = 0;
     loop {
         let offs = l.count();
         let pos = l.index();
@@ -82,6 +110,10 @@ fn fill_rest(l: &mut Locked<'_>, mut p: Token, want: usize) {
         if p.is_end() || l.count() >= want {
             break;
         }
+        if pace.tick(offs - last) && checkpoint().is_err() {
+            break;
+        }
+        last = offs;
         let err = l.show(p);
         if err > 0 {
             l.set_count(offs);
@@ -125,8 +157,10 @@ fn append(l: &mut Locked<'_>, tb: &mut TraceBuf, want: usize, size: usize) -> Re
     result
 }
 
-/// Regenerates up to `offset` on clean pages, as `traverse`
-/// (fs/seq_file.c:90-140), checking for fatal signals between records.
+/// Regenerates up to `offset` on clean pages, as `traverse()` in
+/// fs/seq_file.c, rescheduling and checking for fatal signals between
+/// records. A record that does not fit grows the buffer, at most to the
+/// open's cap; when the buffer got fewer pages than asked, `ENOMEM`.
 fn traverse(l: &mut Locked<'_>, tb: &mut TraceBuf, offset: u64) -> Result {
     l.set_index(0);
     l.set_count(0);
@@ -137,16 +171,20 @@ fn traverse(l: &mut Locked<'_>, tb: &mut TraceBuf, offset: u64) -> Result {
     }
     STATS.regenerations.fetch_add(1, Ordering::Relaxed);
     let mut size = PAGE_SIZE;
+    let mut pace = Pacer::default();
     loop {
-        size = tb.map(l, size)?;
+        let mapped = tb.map(l, size)?;
         let mut pos: u64 = 0;
         let mut p = l.start();
         let mut err = 0;
         let mut overflow = false;
+        let mut last = 0;
         while !p.is_end() {
-            if ffi::fatal_signal_pending() {
-                err = -(bindings::EINTR as i32);
-                break;
+            if pace.tick(last) {
+                if let Err(e) = checkpoint() {
+                    err = e.to_errno();
+                    break;
+                }
             }
             let e = l.show(p);
             if e < 0 {
@@ -162,6 +200,7 @@ fn traverse(l: &mut Locked<'_>, tb: &mut TraceBuf, offset: u64) -> Result {
             }
             p = l.next(p);
             let count = l.count() as u64;
+            last = count as usize;
             if pos + count > offset {
                 let from = (offset - pos) as usize;
                 l.set_from(from);
@@ -180,7 +219,7 @@ fn traverse(l: &mut Locked<'_>, tb: &mut TraceBuf, offset: u64) -> Result {
         l.stop(p);
         if overflow {
             l.set_count(0);
-            size = grow(size, tb.cap_bytes()).ok_or(ENOMEM)?;
+            size = grow_after_overflow(size, mapped, tb.cap_bytes()).ok_or(ENOMEM)?;
             STATS.grows.fetch_add(1, Ordering::Relaxed);
             l.set_index(0);
             continue;
@@ -295,15 +334,14 @@ fn gift(
     if l.from() / PAGE_SIZE < tb.gifted() {
         STATS.tail_continuations.fetch_add(1, Ordering::Relaxed);
     }
-    // No reference may leave the module while the pages are mapped.
-    tb.unmap(l);
     let (mut done, mut used, mut err) = (0, 0, None);
     for seg in Segments::new(l.from(), l.count(), len, slots) {
-        let Some(page) = tb.pages().get(seg.page) else {
+        // Unmaps and marks the page gifted before the reference exists.
+        let Some(page) = tb.take_for_pipe(l, &seg) else {
+            // As link_pipe() when pipe_buf_get() fails.
+            err = Some(EFAULT);
             break;
         };
-        // Mark first: from here on the page may be in a pipe.
-        tb.set_gifted(gifted_after(tb.gifted(), &seg));
         if let Err(e) = pipe.add(page, seg.offset, seg.len) {
             err = Some(e);
             break;
@@ -363,6 +401,13 @@ pub(crate) fn splice_read(
             err = e;
             break;
         }
+        if n == 0 {
+            // Nothing left to give (bounds the loop).
+            break;
+        }
+    }
+    if !pipe.is_direct() {
+        release_delivered(l, tb);
     }
     if done == 0 {
         // Nothing at EOF is 0; an error with nothing delivered is the error.
@@ -375,30 +420,53 @@ pub(crate) fn splice_read(
     Ok(done)
 }
 
-/// `llseek` of `trace`: `seq_lseek` semantics (fs/seq_file.c:308-342).
+/// Drops the pages a splice delivered, unless a rewind may ask for them
+/// again (only sendfile's direct-splice pipe rewinds, on a short write:
+/// `splice_direct_to_actor()`), so an idle open does not keep pages the
+/// pipes already hold, using up the global cap. Pages wholly before the
+/// window go; an empty window gives up every gifted page and the delivered
+/// data (a later call at an earlier offset regenerates).
+fn release_delivered(l: &mut Locked<'_>, tb: &mut TraceBuf) {
+    let (front, empty) = idle_release(l.from(), l.count());
+    if empty {
+        l.set_from(0);
+        if tb.discard_gifted(l) > 0 {
+            STATS.idle_releases.fetch_add(1, Ordering::Relaxed);
+        }
+    } else if front > 0 {
+        tb.release_front(l, front);
+        l.set_from(l.from() - front * PAGE_SIZE);
+        STATS.idle_releases.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// `llseek` of `trace`: `seq_lseek()` semantics. `f_pos` is the file's
+/// position now; returns what to store there (if anything) and the result.
 pub(crate) fn llseek(
     l: &mut Locked<'_>,
     tb: &mut TraceBuf,
-    f_pos: &mut i64,
+    f_pos: i64,
     offset: i64,
     whence: u32,
-) -> Result<i64> {
+) -> (Option<i64>, Result<i64>) {
     let offset = match whence {
         bindings::SEEK_SET => offset,
-        bindings::SEEK_CUR => offset.checked_add(*f_pos).ok_or(EINVAL)?,
-        _ => return Err(EINVAL),
+        bindings::SEEK_CUR => match offset.checked_add(f_pos) {
+            Some(o) => o,
+            None => return (None, Err(EINVAL)),
+        },
+        _ => return (None, Err(EINVAL)),
     };
     if offset < 0 {
-        return Err(EINVAL);
+        return (None, Err(EINVAL));
     }
     if offset != l.read_pos() {
         if let Err(e) = seek(l, tb, offset) {
-            *f_pos = 0;
-            return Err(e);
+            // As seq_lseek: the position is lost with the window.
+            return (Some(0), Err(e));
         }
     }
-    *f_pos = offset;
-    Ok(offset)
+    (Some(offset), Ok(offset))
 }
 
 /// Frees everything the open still owns (pipes keep their references).

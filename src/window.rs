@@ -8,8 +8,18 @@
 //! again. The same file is compiled into the module and into the host test
 //! crate (`tests/host`), which checks these functions with property tests.
 
-/// Page size the module is built for (x86-64).
+/// Page size the module is built for: x86-64's. The module crate asserts at
+/// build time that it equals the kernel's `PAGE_SIZE` (`src/seqsplice_main.rs`),
+/// and Kbuild refuses any other architecture.
 pub(crate) const PAGE_SIZE: usize = 4096;
+
+/// Most bytes one open's buffer may hold, every page included: the growth
+/// for a record that does not fit, and the page of slack behind a splice
+/// fill.
+pub(crate) const MAX_OPEN_BYTES: usize = 16 << 20;
+
+/// [`MAX_OPEN_BYTES`] in pages.
+pub(crate) const MAX_OPEN_PAGES: usize = MAX_OPEN_BYTES / PAGE_SIZE;
 
 /// Number of pages needed to hold `bytes`.
 pub(crate) const fn pages_for(bytes: usize) -> usize {
@@ -123,6 +133,62 @@ pub(crate) fn grow(size: usize, cap: usize) -> Option<usize> {
     }
     let next = size.saturating_mul(2).min(cap);
     Some(pages_for(next) * PAGE_SIZE)
+}
+
+/// The next buffer size after the first record of a fill did not fit in the
+/// `mapped` bytes a buffer of `asked` bytes got. When the buffer got fewer
+/// bytes than asked (the global cap or memory ran out), a bigger request
+/// cannot do better: `None`, the caller fails with `ENOMEM`. Otherwise as
+/// [`grow`]. The sequence of sizes is strictly increasing and bounded by
+/// `cap`, so a fill or regeneration retries at most `log2(cap / PAGE_SIZE)`
+/// times.
+pub(crate) fn grow_after_overflow(asked: usize, mapped: usize, cap: usize) -> Option<usize> {
+    if mapped < asked {
+        return None;
+    }
+    grow(mapped, cap)
+}
+
+/// Decides when a loop over records stops to reschedule and look for a
+/// fatal signal: after every [`PACE_BYTES`] of output (a record counts as at
+/// least [`PACE_MIN`] bytes, so records that print nothing are paced too).
+/// A 1 MiB record is checked after each record, a 100-byte one every 41.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Pacer {
+    acc: usize,
+}
+
+/// Output between two checkpoints of a [`Pacer`].
+pub(crate) const PACE_BYTES: usize = 4096;
+/// What a record counts for at least.
+pub(crate) const PACE_MIN: usize = 64;
+
+impl Pacer {
+    /// Accounts a record of `bytes`; true when the loop should check now.
+    pub(crate) fn tick(&mut self, bytes: usize) -> bool {
+        self.acc = self.acc.saturating_add(bytes.max(PACE_MIN));
+        if self.acc >= PACE_BYTES {
+            self.acc = 0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Pages a splice into a pipe that is not the direct-splice pipe may drop
+/// once it is done: with the window `[from, from + count)`, pages wholly
+/// before `from` were delivered and are only needed for a rewind, which
+/// only sendfile's direct-splice pipe does; when the window is empty every
+/// page with data was delivered. Returns `(drop_front, empty)`: drop the
+/// first `drop_front` pages, or when `empty` the gifted ones
+/// ([`discard_split`]) and forget the delivered data.
+pub(crate) fn idle_release(from: usize, count: usize) -> (usize, bool) {
+    if count == 0 {
+        (0, true)
+    } else {
+        (from / PAGE_SIZE, false)
+    }
 }
 
 /// What to keep after the window is drained: pages `[gifted, held)` were

@@ -2,14 +2,21 @@
 /*
  * One-line wrappers for static inlines and macros the Rust side cannot reach.
  *
- * The allocation wrappers are the module's allocation sites: the
- * alloc_hooks() in the macros they expand gives each one its own tag in
- * /proc/allocinfo (with vm.mem_profiling=1), which is how the tests prove
- * that no page the module allocated outlives the pipes that hold it.
+ * Page allocations carry the tag made by seqsplice_tag_alloc(), not a
+ * DEFINE_ALLOC_TAG() of the module's own "alloc_tags" section: on 6.12 an
+ * rmmod frees the per-CPU counters of the module's tags even while pages
+ * carrying them are still in pipes (free_module() -> percpu_modfree(); the
+ * fix, 12ca42c23775, is in 6.13), and the pipe's final put_page() then
+ * writes freed memory in pgalloc_tag_sub().  This tag and its counters are
+ * freed only once no page carries it (src/pages.rs, PageTag).
  */
+#include <linux/alloc_tag.h>
 #include <linux/gfp.h>
+#include <linux/kmemleak.h>
 #include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/pipe_fs_i.h>
+#include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -17,15 +24,56 @@
 
 #include "helpers.h"
 
-unsigned long seqsplice_alloc_pages_bulk(gfp_t gfp, unsigned long nr,
-					 struct page **array)
+bool seqsplice_tag_needed(void)
 {
-	return alloc_pages_bulk_array(gfp, nr, array);
+	return IS_ENABLED(CONFIG_MEM_ALLOC_PROFILING);
 }
 
-struct page *seqsplice_alloc_page(gfp_t gfp)
+struct alloc_tag *seqsplice_tag_alloc(void)
 {
-	return alloc_page(gfp);
+	struct alloc_tag *tag = kzalloc(sizeof(*tag), GFP_KERNEL);
+
+	if (!tag)
+		return NULL;
+	tag->counters = alloc_percpu(struct alloc_tag_counters);
+	if (!tag->counters) {
+		kfree(tag);
+		return NULL;
+	}
+	return tag;
+}
+
+u64 seqsplice_tag_bytes(struct alloc_tag *tag)
+{
+#ifdef CONFIG_MEM_ALLOC_PROFILING
+	return alloc_tag_read(tag).bytes;
+#else
+	return 0;
+#endif
+}
+
+void seqsplice_tag_free(struct alloc_tag *tag)
+{
+	free_percpu(tag->counters);
+	kfree(tag);
+}
+
+void seqsplice_tag_keep(struct alloc_tag *tag)
+{
+	kmemleak_not_leak(tag);
+}
+
+unsigned long seqsplice_alloc_pages_bulk(struct alloc_tag *tag, gfp_t gfp,
+					 unsigned long nr,
+					 struct page **array)
+{
+	return alloc_hooks_tag(tag, alloc_pages_bulk_noprof(gfp, numa_mem_id(), NULL,
+							 nr, NULL, array));
+}
+
+struct page *seqsplice_alloc_page(struct alloc_tag *tag, gfp_t gfp)
+{
+	return alloc_hooks_tag(tag, alloc_pages_noprof(gfp, 0));
 }
 
 /* PAGE_KERNEL is not a constant expression on x86 (_ENC, pte mask). */
@@ -34,9 +82,9 @@ void *seqsplice_vmap(struct page **pages, unsigned int count)
 	return vmap(pages, count, VM_MAP, PAGE_KERNEL);
 }
 
-void seqsplice_get_page(struct page *page)
+bool seqsplice_try_get_page(struct page *page)
 {
-	get_page(page);
+	return try_get_page(page);
 }
 
 void seqsplice_put_page(struct page *page)
@@ -49,9 +97,19 @@ unsigned int seqsplice_pipe_free_slots(struct pipe_inode_info *pipe)
 	return pipe->max_usage - pipe_occupancy(pipe->head, pipe->tail);
 }
 
+bool seqsplice_pipe_is_direct(const struct pipe_inode_info *pipe)
+{
+	return current->splice_pipe == pipe;
+}
+
 bool seqsplice_fatal_signal_pending(void)
 {
 	return fatal_signal_pending(current);
+}
+
+void seqsplice_cond_resched(void)
+{
+	cond_resched();
 }
 
 void *seqsplice_kvmalloc(size_t size)
@@ -62,4 +120,10 @@ void *seqsplice_kvmalloc(size_t size)
 size_t seqsplice_iov_iter_count(const struct iov_iter *iter)
 {
 	return iov_iter_count(iter);
+}
+
+size_t seqsplice_copy_to_iter(const void *addr, size_t bytes,
+			      struct iov_iter *iter)
+{
+	return copy_to_iter(addr, bytes, iter);
 }

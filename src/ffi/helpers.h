@@ -8,19 +8,30 @@
 
 #include <linux/types.h>
 
+struct alloc_tag;
 struct page;
 struct pipe_inode_info;
 struct iov_iter;
 
-unsigned long seqsplice_alloc_pages_bulk(gfp_t gfp, unsigned long nr,
+bool seqsplice_tag_needed(void);
+struct alloc_tag *seqsplice_tag_alloc(void);
+u64 seqsplice_tag_bytes(struct alloc_tag *tag);
+void seqsplice_tag_free(struct alloc_tag *tag);
+void seqsplice_tag_keep(struct alloc_tag *tag);
+unsigned long seqsplice_alloc_pages_bulk(struct alloc_tag *tag, gfp_t gfp,
+					 unsigned long nr,
 					 struct page **array);
-struct page *seqsplice_alloc_page(gfp_t gfp);
+struct page *seqsplice_alloc_page(struct alloc_tag *tag, gfp_t gfp);
 void *seqsplice_vmap(struct page **pages, unsigned int count);
-void seqsplice_get_page(struct page *page);
+bool seqsplice_try_get_page(struct page *page);
 void seqsplice_put_page(struct page *page);
 unsigned int seqsplice_pipe_free_slots(struct pipe_inode_info *pipe);
+bool seqsplice_pipe_is_direct(const struct pipe_inode_info *pipe);
 bool seqsplice_fatal_signal_pending(void);
+void seqsplice_cond_resched(void);
 void *seqsplice_kvmalloc(size_t size);
 size_t seqsplice_iov_iter_count(const struct iov_iter *iter);
+size_t seqsplice_copy_to_iter(const void *addr, size_t bytes,
+			      struct iov_iter *iter);
 
 #endif

@@ -34,3 +34,11 @@ pub(crate) fn fatal_signal_pending() -> bool {
     // SAFETY: Only reads the current task's pending signals.
     unsafe { seqsplice_fatal_signal_pending() }
 }
+
+/// `cond_resched()`: yields if another task should run (a no-op with a
+/// preemptible kernel).
+pub(crate) fn cond_resched() {
+    // SAFETY: Called from process context without spinlocks held (only
+    // mutexes: the seq_file's and maybe the pipe's).
+    unsafe { seqsplice_cond_resched() }
+}

@@ -37,6 +37,14 @@ SEQSPLICE-DMESG-END}"
 SEQSPLICE-DMESG-END}"
 	[ubsan]="fail|${ok/SEQSPLICE-DMESG-END/[    2.0] UBSAN: array-index-out-of-bounds in src\/x.c:1:2
 SEQSPLICE-DMESG-END}"
+	[soft-lockup]="fail|${ok/SEQSPLICE-DMESG-END/[   40.0] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [hardening_test:91]
+SEQSPLICE-DMESG-END}"
+	[rcu-self-stall]="fail|${ok/SEQSPLICE-DMESG-END/[   40.0] rcu: INFO: rcu_sched self-detected stall on CPU
+SEQSPLICE-DMESG-END}"
+	[rcu-stall]="fail|${ok/SEQSPLICE-DMESG-END/[   40.0] rcu: INFO: rcu_sched detected stalls on CPUs\/tasks:
+SEQSPLICE-DMESG-END}"
+	[hung-task]="fail|${ok/SEQSPLICE-DMESG-END/[  150.0] INFO: task hardening_test:92 blocked for more than 120 seconds.
+SEQSPLICE-DMESG-END}"
 	[alloc-tag]="fail|${ok/SEQSPLICE-DMESG-END/[    2.0] seqsplice: memory allocation(s) from the module still alive, cannot unload cleanly
 SEQSPLICE-DMESG-END}"
 )

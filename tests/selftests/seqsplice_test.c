@@ -39,7 +39,7 @@
  *   one '\n'; a 0-byte write, a NUL, a sign, hex, spaces or a second newline
  *   are EINVAL; a leading zero is decimal or EINVAL, never octal. Reads give
  *   "<value>\n". record_mode takes "raw"/"printf" (+ optional '\n'), case
- *   sensitive. The directory holds exactly the 8 files of the table; mode
+ *   sensitive. The directory holds exactly the files of the table; mode
  *   bits as listed, so uid 65534 gets EACCES on every open.
  * - A fresh insmod starts with the default knobs and zeroed stats.
  */
@@ -315,6 +315,7 @@ static const struct knob_default knob_defaults[] = {
 	{ "copy_buffer_size_kb", "4" },
 	{ "map_mode", "vm_map_ram" },
 	{ "memcg_account", "0" },
+	{ "buffer_total_kb", "65536" },
 };
 
 /* Writes every default; returns the number of knobs that failed. */
@@ -359,6 +360,8 @@ enum stat_id {
 	ST_PAGES_HELD, ST_PAGES_GIFTED, ST_BYTES_SPLICED, ST_BYTES_READ,
 	ST_VMAPS, ST_VM_MAP_RAM_MAPS, ST_VUNMAPS, ST_TAIL_CONTINUATIONS,
 	ST_APPENDS, ST_REWINDS, ST_REGENERATIONS, ST_GROWS, ST_ALLOC_SHORTFALLS, ST_PURGES,
+	ST_GET_PAGE_FAILURES, ST_INTERRUPTED, ST_IDLE_RELEASES, ST_PAGES_HELD_MAX,
+	ST_META_PAGES_HELD, ST_PAGES_ALIVE,
 	NR_STATS
 };
 
@@ -368,6 +371,8 @@ static const char *const stat_names[NR_STATS] = {
 	"pages_gifted", "bytes_spliced", "bytes_read", "vmaps",
 	"vm_map_ram_maps", "vunmaps", "tail_continuations", "appends", "rewinds",
 	"regenerations", "grows", "alloc_shortfalls", "purges",
+	"get_page_failures", "interrupted", "idle_releases", "pages_held_max",
+	"meta_pages_held", "pages_alive",
 };
 
 struct stats {
@@ -3494,6 +3499,10 @@ FIXTURE_VARIANT_ADD(knob, record_width) {
 	.name = "record_width", .def = 100, .min = 84, .max = 1048576,
 	.valid = 256,
 };
+FIXTURE_VARIANT_ADD(knob, buffer_total_kb) {
+	.name = "buffer_total_kb", .def = 65536, .min = 64, .max = 1048576,
+	.valid = 8192,
+};
 
 static void expect_knob_value(struct __test_metadata *_metadata,
 			      const char *name, unsigned long long v)
@@ -3746,7 +3755,8 @@ static const struct {
 	{ "buffer_size_kb", 0640 }, { "copy_buffer_size_kb", 0640 },
 	{ "record_count", 0640 }, { "record_width", 0640 },
 	{ "record_mode", 0640 }, { "map_mode", 0640 },
-	{ "memcg_account", 0640 }, { "stats", 0440 },
+	{ "memcg_account", 0640 }, { "buffer_total_kb", 0640 },
+	{ "stats", 0440 },
 	{ "purge", 0200 },
 };
 

@@ -5,6 +5,8 @@
 // Only the tests use the included files on the host.
 #![allow(dead_code)]
 
+#[path = "../../../src/budget.rs"]
+pub mod budget;
 #[path = "../../../src/knob.rs"]
 pub mod knob;
 #[path = "../../../src/record.rs"]

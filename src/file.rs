@@ -119,7 +119,7 @@ unsafe extern "C" fn trace_read_iter(
         // SAFETY: The VFS passes a valid kiocb of an open `trace` file.
         let file = unsafe { (*iocb).ki_filp };
         // SAFETY: `file` is an open `trace` (set up by `trace_open`).
-        let mut guard = unsafe { SeqGuard::lock(file) };
+        let mut guard = unsafe { SeqGuard::lock(file, true) };
         let (mut l, tb) = guard.parts();
         // SAFETY: `iter` is the caller's valid destination.
         let want = unsafe { ffi::seqsplice_iov_iter_count(iter.cast()) };
@@ -146,7 +146,7 @@ unsafe extern "C" fn trace_splice_read(
 ) -> isize {
     from_result(|| {
         // SAFETY: `file` is an open `trace`.
-        let mut guard = unsafe { SeqGuard::lock(file) };
+        let mut guard = unsafe { SeqGuard::lock(file, false) };
         let (mut l, tb) = guard.parts();
         // SAFETY: `->splice_read` gets the locked pipe
         // (`splice_file_to_pipe()`) or the private sendfile pipe.
@@ -174,7 +174,7 @@ unsafe extern "C" fn trace_llseek(
 ) -> bindings::loff_t {
     from_result(|| {
         // SAFETY: `file` is an open `trace`.
-        let mut guard = unsafe { SeqGuard::lock(file) };
+        let mut guard = unsafe { SeqGuard::lock(file, true) };
         let (mut l, tb) = guard.parts();
         // SAFETY: `file` is live (VFS contract); only the address is taken.
         let f_pos = unsafe { addr_of_mut!((*file).f_pos) };
@@ -205,7 +205,7 @@ unsafe extern "C" fn trace_release(
 ) -> c_int {
     {
         // SAFETY: `file` is an open `trace`, released once.
-        let mut guard = unsafe { SeqGuard::lock(file) };
+        let mut guard = unsafe { SeqGuard::lock(file, false) };
         let (mut l, tb) = guard.parts();
         trace::release(&mut l, tb);
     }

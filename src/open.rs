@@ -57,10 +57,13 @@ pub(crate) struct Open {
 ///   seq_file.)
 /// - Pages `[0, gifted)` may be referenced by a pipe: nothing writes them.
 ///   A mapping exists only when `gifted == 0`.
-/// - No mapping exists while the seq_file is unlocked: the lock's guard
-///   unmaps before it unlocks ([`crate::seq::SeqGuard`]), so a mapping never
-///   outlives the call that made it (`vm_map_ram()` is for short-lived
-///   mappings).
+/// - No `vm_map_ram()` mapping exists while the seq_file is unlocked: the
+///   lock's guard ends every call with [`TraceBuf::end_call`]
+///   ([`crate::seq::SeqGuard`]), so such a mapping never outlives the call
+///   that made it (`vm_map_ram()` is for short-lived mappings, and pins a
+///   per-CPU vmap block). A mapping made for `read()` or `lseek()`, which
+///   the next `read()` reuses, is always a `vmap()` and may persist until a
+///   splice gifts the pages or the file is closed.
 /// - `pages` holds at most [`MAX_OPEN_PAGES`] pages.
 pub(crate) struct TraceBuf {
     // Dropped before `pages` (declaration order), though every method that
@@ -72,8 +75,11 @@ pub(crate) struct TraceBuf {
     buf_pages: usize,
     /// Largest size growth may reach for one record, in bytes.
     cap_bytes: usize,
-    /// How pages are mapped (`map_mode` at open).
+    /// How pages are mapped for a splice (`map_mode` at open).
     map_mode: MapMode,
+    /// The current call keeps its mapping for the next (`read()`, `lseek()`):
+    /// map with `vmap()`.
+    persist: bool,
     /// Charge pages to the memory cgroup (`memcg_account` at open).
     account: bool,
 }
@@ -95,6 +101,7 @@ impl TraceBuf {
             buf_pages: buf_pages.clamp(1, MAX_OPEN_PAGES),
             cap_bytes: cap_bytes.min(MAX_OPEN_BYTES),
             map_mode,
+            persist: false,
             account,
         })
     }
@@ -114,6 +121,11 @@ impl TraceBuf {
         self.gifted
     }
 
+    /// Pages held.
+    pub(crate) fn held(&self) -> usize {
+        self.pages.len()
+    }
+
     /// A reference on the page of `seg`, for a pipe buffer: unmaps first and
     /// marks the page as gifted, so no reference leaves the module while the
     /// page is mapped and the page is never written again. `None` past the
@@ -125,6 +137,21 @@ impl TraceBuf {
         // the page whose reference leaves.
         self.gifted = gifted_after(self.gifted, seg);
         Some(page)
+    }
+
+    /// Starts a call: `persist` for `read()` and `lseek()`, whose mapping
+    /// the next `read()` reuses; not for a splice, which gives the pages
+    /// away.
+    pub(crate) fn begin_call(&mut self, persist: bool) {
+        self.persist = persist;
+    }
+
+    /// Ends a call, with the seq_file still locked: removes a
+    /// `vm_map_ram()` mapping (TraceBuf invariants), keeps a `vmap()` one.
+    pub(crate) fn end_call(&mut self, l: &mut Locked<'_>) {
+        if self.map.as_ref().is_some_and(|m| m.mode() != MapMode::Vmap) {
+            self.unmap(l);
+        }
     }
 
     /// Removes the mapping; `m->buf = NULL`. Runs before any page reference
@@ -148,6 +175,17 @@ impl TraceBuf {
         self.pages.release_front(n);
         // INVARIANT: the gifted prefix moves down with the pages.
         self.gifted = self.gifted.saturating_sub(n);
+    }
+
+    /// Drops the pages from `keep` on: clean pages past the window, which an
+    /// idle open should not hold.
+    pub(crate) fn truncate(&mut self, l: &mut Locked<'_>, keep: usize) {
+        if keep < self.pages.len() {
+            self.unmap(l);
+            self.pages.truncate(keep);
+            // INVARIANT: the gifted prefix cannot be longer than the pages.
+            self.gifted = self.gifted.min(keep);
+        }
     }
 
     /// Drops the gifted pages (the pipes keep theirs) and keeps the clean
@@ -187,7 +225,12 @@ impl TraceBuf {
             return Err(ENOMEM);
         }
         let n = got.min(need);
-        let map = VMap::new(&self.pages, n, self.map_mode)?;
+        let mode = if self.persist {
+            MapMode::Vmap
+        } else {
+            self.map_mode
+        };
+        let map = VMap::new(&self.pages, n, mode)?;
         let size = size.min(n * PAGE_SIZE);
         // INVARIANT: `m->buf` is the new mapping of the first `n` pages;
         // nothing is gifted (`discard_gifted` above).

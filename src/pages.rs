@@ -312,6 +312,26 @@ impl PageSet {
         STATS.pages_released.fetch_add(n as u64, Ordering::Relaxed);
     }
 
+    /// Drops our reference to pages `[keep, len)`.
+    pub(crate) fn truncate(&mut self, keep: usize) {
+        if keep >= self.len {
+            return;
+        }
+        let n = self.len - keep;
+        for slot in &mut self.slots[keep..self.len] {
+            // SAFETY: By the type invariants `*slot` is a valid page on which
+            // we own one reference; it is dropped exactly once here and the
+            // slot cleared.
+            unsafe { ffi::seqsplice_put_page(*slot) };
+            *slot = ptr::null_mut();
+        }
+        // INVARIANT: `[0, keep)` are kept, the rest is NULL; the dropped
+        // pages' charge is given back.
+        self.len = keep;
+        BUDGET.release(n);
+        STATS.pages_released.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
     /// Takes one more reference on page `i`, for a pipe buffer; `None` past
     /// the end or when the page's count cannot be raised (`try_get_page()`
     /// refuses a count that would overflow, as the pipe's own `->get` does).
@@ -413,6 +433,11 @@ impl VMap {
     /// Number of pages mapped.
     pub(crate) fn pages(&self) -> usize {
         self.pages
+    }
+
+    /// How the pages are mapped.
+    pub(crate) fn mode(&self) -> MapMode {
+        self.mode
     }
 }
 

@@ -53,13 +53,15 @@ pub(crate) struct SeqGuard<'a> {
 }
 
 impl<'a> SeqGuard<'a> {
-    /// Locks the seq_file of `file`.
+    /// Locks the seq_file of `file` for a call that keeps its mapping for
+    /// the next one (`persist`: `read()`, `lseek()`) or not (a splice,
+    /// release).
     ///
     /// # Safety
     ///
     /// `file` is an open `trace` file of this module whose `private_data` is
     /// a `seq_file` set up by [`crate::file`], valid for `'a`.
-    pub(crate) unsafe fn lock(file: *mut bindings::file) -> Self {
+    pub(crate) unsafe fn lock(file: *mut bindings::file, persist: bool) -> Self {
         // SAFETY: Per the function's contract `private_data` is our seq_file.
         let m = unsafe { (*file).private_data }.cast::<bindings::seq_file>();
         // SAFETY: `m` is valid (contract); its mutex was initialised by
@@ -67,10 +69,12 @@ impl<'a> SeqGuard<'a> {
         // copy_splice_read -> seq_read_iter also takes.
         unsafe { bindings::mutex_lock(addr_of_mut!((*m).lock)) };
         // INVARIANT: the lock is held until drop.
-        Self {
+        let mut guard = Self {
             m,
             _file: PhantomData,
-        }
+        };
+        guard.parts().1.begin_call(persist);
+        guard
     }
 
     /// The locked seq_file and the open's trace buffer, for as long as this
@@ -95,9 +99,9 @@ impl<'a> SeqGuard<'a> {
 
 impl Drop for SeqGuard<'_> {
     fn drop(&mut self) {
-        // No mapping outlives the call that made it (TraceBuf invariants).
+        // No vm_map_ram() mapping outlives the call (TraceBuf invariants).
         let (mut l, tb) = self.parts();
-        tb.unmap(&mut l);
+        tb.end_call(&mut l);
         // SAFETY: By the type invariants the lock is held by us.
         unsafe { bindings::mutex_unlock(addr_of_mut!((*self.m).lock)) };
     }

@@ -59,6 +59,12 @@ wall)
 		done
 	done
 	;;
+quick)
+	# A development check of the headline ratios (one boot, a minute).
+	for s in 4096 65536 1048576; do
+		run raw 100 1024 $s --paths splice.null.trace,splice.null.copyeq,read.trace,read.copyeq
+	done
+	;;
 smoke) ;;
 *)
 	echo "bench: unknown sweep '$sweep'"

@@ -3,6 +3,7 @@
 # op-sequence fuzzer run, reported as one more TAP line of its own.
 cd /tests || exit 1
 ./seqsplice_test
+./hardening_test
 ./memcg_test
 echo "TAP version 13"
 echo "1..2"

@@ -311,7 +311,7 @@ proptest! {
     }
 
     #[test]
-    fn pacer_checks_every_4k_of_output(sizes in proptest::collection::vec(0usize..20_000, 1..500)) {
+    fn pacer_checks_every_pace_bytes_of_output(sizes in proptest::collection::vec(0usize..200_000, 1..2000)) {
         let mut p = Pacer::default();
         let mut since = 0usize;
         for &b in &sizes {
@@ -327,14 +327,15 @@ proptest! {
 
     #[test]
     fn idle_release_keeps_the_window(from in 0usize..(1 << 22), count in 0usize..(1 << 22)) {
-        let (front, empty) = idle_release(from, count);
-        prop_assert_eq!(empty, count == 0);
-        if !empty {
-            // The page the window starts in stays, and all after it.
-            prop_assert!(front * PAGE_SIZE <= from);
-            prop_assert!(from - front * PAGE_SIZE < PAGE_SIZE);
+        let (front, keep) = idle_release(from, count);
+        if count == 0 {
+            prop_assert_eq!((front, keep), (0, 0));
         } else {
-            prop_assert_eq!(front, 0);
+            // Exactly the pages the window touches stay.
+            prop_assert!(front * PAGE_SIZE <= from && from - front * PAGE_SIZE < PAGE_SIZE);
+            let end = from + count;
+            prop_assert!((front + keep) * PAGE_SIZE >= end);
+            prop_assert!((front + keep - 1) * PAGE_SIZE < end);
         }
     }
 

@@ -37,7 +37,10 @@ done
 
 accel=${ACCEL:-tcg}
 cpu=${CPU:-max}
+# The debug suite takes about 10 min under TCG (KASAN, every object in
+# KFENCE): twice that before the run counts as hung.
 timeout=${TIMEOUT:-900}
+[ "$FLAVOUR" = debug ] && timeout=${TIMEOUT:-1800}
 append="console=ttyS0 panic=-1 oops=panic quiet seqsplice.mode=$mode seqsplice.flavour=$FLAVOUR ${APPEND:-}"
 # Debug runs: unmap freed pages (use after free faults), sample every slab
 # object with KFENCE, kmemleak scanned by the guest at the end.  no5lvl:

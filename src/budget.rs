@@ -38,10 +38,21 @@ impl Budget {
     /// Takes up to `want` pages of room, as many as fit under the cap right
     /// now; returns how many were taken (0 when the cap is reached).
     pub(crate) fn reserve(&self, want: usize) -> usize {
+        self.take(|room| want.min(room))
+    }
+
+    /// Takes exactly `n` pages of room or nothing.
+    pub(crate) fn reserve_exact(&self, n: usize) -> bool {
+        n == 0 || self.take(|room| if n <= room { n } else { 0 }) == n
+    }
+
+    /// Atomically takes `pick(room)` pages (at most `room`, what the cap
+    /// leaves) and returns them; 0 takes nothing.
+    fn take(&self, pick: impl Fn(usize) -> usize) -> usize {
         let cap = self.cap.load(Ordering::Relaxed);
         let mut held = self.held.load(Ordering::Relaxed);
         loop {
-            let take = want.min(cap.saturating_sub(held));
+            let take = pick(cap.saturating_sub(held));
             if take == 0 {
                 return 0;
             }
@@ -54,32 +65,6 @@ impl Budget {
                 Ok(_) => {
                     self.high.fetch_max(held + take, Ordering::Relaxed);
                     return take;
-                }
-                Err(now) => held = now,
-            }
-        }
-    }
-
-    /// Takes exactly `n` pages of room or nothing.
-    pub(crate) fn reserve_exact(&self, n: usize) -> bool {
-        if n == 0 {
-            return true;
-        }
-        let cap = self.cap.load(Ordering::Relaxed);
-        let mut held = self.held.load(Ordering::Relaxed);
-        loop {
-            if held.checked_add(n).map_or(true, |h| h > cap) {
-                return false;
-            }
-            match self.held.compare_exchange_weak(
-                held,
-                held + n,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => {
-                    self.high.fetch_max(held + n, Ordering::Relaxed);
-                    return true;
                 }
                 Err(now) => held = now,
             }

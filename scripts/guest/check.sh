@@ -1,24 +1,32 @@
 #!/bin/sh
-# make check, in the guest: the kselftest suite (TAP), then a bounded
-# op-sequence fuzzer run, reported as one more TAP line of its own.
+# make check, in the guest: the kselftest suites (TAP), then a bounded
+# op-sequence fuzzer run, reported as one more TAP line of its own.  Each
+# step prints its duration (SEQSPLICE-STEP) for the host log.
 cd /tests || exit 1
-./seqsplice_test
-./hardening_test
-./memcg_test
+step() { # name command...
+	s=$(cut -d' ' -f1 /proc/uptime)
+	"$@"
+	r=$?
+	echo "SEQSPLICE-STEP $1 seconds=$(awk -v s="$s" '{print $1 - s}' /proc/uptime)"
+	return $r
+}
+step ./seqsplice_test
+step ./hardening_test
+step ./memcg_test
 echo "TAP version 13"
 echo "1..2"
-if /tools/ssfuzz --ops 100000; then
+if step /tools/ssfuzz --ops 100000; then
 	echo "ok 1 ssfuzz_100000_ops_trace_and_trace_copy_match_the_record_stream"
 else
 	echo "not ok 1 ssfuzz_100000_ops_trace_and_trace_copy_match_the_record_stream"
 fi
 # The benchmark's every path on a few KiB, bytes checked, so it cannot rot.
-if /tools/spbench --smoke; then
+if step /tools/spbench --smoke; then
 	echo "ok 2 spbench_smoke_every_benchmark_path_moves_the_right_bytes"
 else
 	echo "not ok 2 spbench_smoke_every_benchmark_path_moves_the_right_bytes"
 fi
 # Debug kernel only: allocation failures injected (needs FAIL_PAGE_ALLOC).
 if grep -q seqsplice.flavour=debug /proc/cmdline; then
-	./fault_test
+	step ./fault_test
 fi

@@ -29,13 +29,19 @@ bool seqsplice_tag_needed(void)
 	return IS_ENABLED(CONFIG_MEM_ALLOC_PROFILING);
 }
 
+/*
+ * The tag's own memory is deliberately untagged (the _noprof allocators, and
+ * no current->alloc_tag at module init): a module tag on it would still be
+ * alive whenever this tag has to outlive the module, and make that unload
+ * warn.  (With CONFIG_MEM_ALLOC_PROFILING_DEBUG the allocator says so once.)
+ */
 struct alloc_tag *seqsplice_tag_alloc(void)
 {
-	struct alloc_tag *tag = kzalloc(sizeof(*tag), GFP_KERNEL);
+	struct alloc_tag *tag = kzalloc_noprof(sizeof(*tag), GFP_KERNEL);
 
 	if (!tag)
 		return NULL;
-	tag->counters = alloc_percpu(struct alloc_tag_counters);
+	tag->counters = alloc_percpu_noprof(struct alloc_tag_counters);
 	if (!tag->counters) {
 		kfree(tag);
 		return NULL;

@@ -29,8 +29,9 @@
  * - stats count `trace` only: trace_copy leaves pages_gifted, bytes_spliced
  *   and bytes_read alone; one open of trace is opens + 1; bytes_read and
  *   bytes_spliced add exactly the bytes returned (sendfile, i.e. busybox cat,
- *   goes through splice_read and counts as spliced); pages_held counts the
- *   module's own page references, so it is 0 once every trace fd is closed
+ *   goes through splice_read and counts as spliced); pages_held counts what
+ *   the module holds (its page references and per-open metadata), so it is
+ *   0 once every trace fd is closed
  *   even while pipes still hold gifted pages; an lseek to the current
  *   position regenerates nothing; splice(2) then splice(100) on a fresh open
  *   are 2 pipe buffers and 1 tail continuation; `rewinds` is only checked to

@@ -34,6 +34,9 @@
  *   right bytes or ENOMEM, pages_held_max <= 1024 (reset by the knob
  *   write), alloc_shortfalls up. Defect: no knob; the cap was checked, then
  *   allocated against, without atomicity.
+ * hard.one_open_holds_at_most_16_mib_of_pages: a 16 MiB splice with
+ *   buffer_size_kb=16384 never holds more than 4096 buffer pages (+ the
+ *   page array). Defect: the fill's page of slack made it 4097.
  * hard.shared_fd_soak_with_private_opens_closed_undrained: 15 s (60 s on
  *   the debug kernel) of pread, splice(off_in) and read/lseek/splice on one
  *   fd, plus private opens closed with undrained pipes that another thread
@@ -748,6 +751,57 @@ TEST_F(idle, open_keeps_only_window_and_slack_pages)
 	close(p[0]);
 	close(p[1]);
 	ASSERT_EQ(0, stat_ok(_metadata, "pages_held"));
+}
+
+/*
+ * One open's buffer is at most 16 MiB, slack page included: a 16 MiB
+ * splice into a 16 MiB pipe with buffer_size_kb=16384 maps at most 4096
+ * pages (the earlier module took 4097: the fill target plus a page of
+ * slack). pages_held_max - meta_pages_held is the buffer's share.
+ */
+TEST_F_TIMEOUT(hard, one_open_holds_at_most_16_mib_of_pages, 120)
+{
+	const size_t len = 16 * MIB;
+	unsigned char *buf = malloc(len);
+	char why[200], old[32] = "";
+	struct stream s;
+	long long high;
+	size_t in = 0;
+	int p[2], fd, m;
+	ssize_t r;
+
+	ASSERT_NE(NULL, buf);
+	m = open("/proc/sys/fs/pipe-max-size", O_RDWR);
+	ASSERT_LE(0, m);
+	ASSERT_LT(0, read(m, old, sizeof(old) - 1));
+	ASSERT_EQ(9, pwrite(m, "33554432\n", 9, 0));
+	set_knob(_metadata, "record_mode", "raw");
+	set_knob(_metadata, "record_count", "200000");
+	set_knob(_metadata, "buffer_size_kb", "16384");
+	stream_build(_metadata, &s, 100, 200000, true);
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	ASSERT_EQ((int)len, fcntl(p[1], F_SETPIPE_SZ, (int)len));
+	fd = open_trace(_metadata);
+	set_knob(_metadata, "buffer_total_kb", "65536"); /* restarts the mark */
+	r = splice(fd, NULL, p[1], NULL, len, 0);
+	ASSERT_LT(0, r);
+	/* The metadata (page array, raw table) stays until close. */
+	high = stat_ok(_metadata, "pages_held_max") -
+	       stat_ok(_metadata, "meta_pages_held");
+	EXPECT_GE(4096, high)
+		TH_LOG("one open held %lld buffer pages at once", high);
+	EXPECT_LE(4000, high)
+		TH_LOG("the splice filled only %lld pages", high);
+	ASSERT_EQ(r, read_upto(p[0], buf, r));
+	in = r;
+	ASSERT_TRUE(model_check(&s, 0, buf, in, why, sizeof(why)))
+		TH_LOG("pipe: %s", why);
+	close(fd);
+	close(p[0]);
+	close(p[1]);
+	ASSERT_LT(0, pwrite(m, old, strlen(old), 0));
+	close(m);
+	free(buf);
 }
 
 /* ---- E. concurrent fills under buffer_total_kb ---------------------- */

@@ -69,7 +69,14 @@ echo "guest: $mode finished in $(($(date +%s) - start)) s (wall)"
 case "$mode" in
 check | leak) "$top/scripts/parse-log.sh" "$log" ;;
 *)
-	sed -n '/^SEQSPLICE-GUEST-START/,/^SEQSPLICE-DMESG-BEGIN/p' "$log" | tr -d '\r' | grep -v '^SEQSPLICE-DMESG-BEGIN'
-	"$top/scripts/parse-log.sh" "$log" --no-tap
+	# Judge first, quietly (its verdict only on failure), so that the run's
+	# own output is the last thing printed.
+	verdict=0
+	"$top/scripts/parse-log.sh" "$log" --no-tap >"$out/verdict" || verdict=$?
+	sed -n '/^SEQSPLICE-GUEST-START/,/^SEQSPLICE-DMESG-BEGIN/p' "$log" | tr -d '\r' | grep -v '^SEQSPLICE-'
+	if [ "$verdict" != 0 ]; then
+		cat "$out/verdict"
+		exit "$verdict"
+	fi
 	;;
 esac

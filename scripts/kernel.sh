@@ -30,7 +30,7 @@ if [ ! -f "$SRC/.unpacked" ]; then
 	touch "$SRC/.unpacked"
 fi
 
-echo "kernel: building 6.12 ($FLAVOUR) in $OUT (first run, ~15 min on 2 cores)"
+echo "kernel: building 6.12 ($FLAVOUR) in $OUT (first run: 6-11 min each on 2 cores)"
 mkdir -p "$OUT"
 K=(-C "$SRC" O="$OUT" "${KMAKE_VARS[@]}")
 frags=("$SEQSPLICE_TOP/scripts/kconfig/base.config")

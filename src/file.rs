@@ -13,6 +13,7 @@ use kernel::error::from_result;
 use kernel::prelude::*;
 
 use crate::ffi;
+use crate::knobs::{Snapshot, SETTINGS};
 use crate::open::{self, Open, TraceBuf};
 use crate::pages::MetaCharge;
 use crate::pipe::Pipe;
@@ -40,8 +41,11 @@ pub(crate) const fn zeroed_fops() -> bindings::file_operations {
 /// # Safety
 ///
 /// `file` is being opened by the VFS (`->open`).
-unsafe fn open_with(file: *mut bindings::file, tb: TraceBuf) -> Result<*mut bindings::seq_file> {
-    let knobs = open::snapshot();
+unsafe fn open_with(
+    file: *mut bindings::file,
+    knobs: Snapshot,
+    tb: TraceBuf,
+) -> Result<*mut bindings::seq_file> {
     let (raw, charge) = open::raw_table(&knobs)?;
     let state = KBox::new(
         Open {
@@ -88,17 +92,15 @@ unsafe fn release_with(inode: *mut bindings::inode, file: *mut bindings::file) -
 /// guarantees.
 unsafe extern "C" fn trace_open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     from_result(|| {
-        let kb = crate::fs::KNOBS
-            .buffer_size_kb
-            .load(core::sync::atomic::Ordering::Relaxed);
+        let k = SETTINGS.snapshot();
         let tb = TraceBuf::new(
-            pages_for(kb * 1024),
+            pages_for(k.buffer_size_kb * 1024),
             MAX_OPEN_BYTES,
-            open::map_mode(),
-            open::memcg_account(),
+            k.map_mode,
+            k.memcg_account,
         )?;
         // SAFETY: Called by the VFS as `->open`.
-        unsafe { open_with(file, tb) }?;
+        unsafe { open_with(file, k, tb) }?;
         open::count_open();
         Ok(0)
     })
@@ -234,17 +236,10 @@ pub(crate) static TRACE_FOPS: Fops = Fops(bindings::file_operations {
 /// guarantees.
 unsafe extern "C" fn copy_open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     from_result(|| {
-        let kb = crate::fs::KNOBS
-            .copy_buffer_size_kb
-            .load(core::sync::atomic::Ordering::Relaxed);
+        let k = SETTINGS.snapshot();
         // SAFETY: Called by the VFS as `->open`.
-        let m = unsafe {
-            open_with(
-                file,
-                TraceBuf::new(1, 0, open::map_mode(), open::memcg_account())?,
-            )
-        }?;
-        let size = kb * 1024;
+        let m = unsafe { open_with(file, k, TraceBuf::new(1, 0, k.map_mode, k.memcg_account)?) }?;
+        let size = k.copy_buffer_size_kb * 1024;
         if size > PAGE_SIZE {
             // A caller-supplied seq buffer, as single_open_size() does;
             // seq_release kvfree()s it. Charged to the global cap (the

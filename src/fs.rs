@@ -8,7 +8,7 @@ use core::ffi::{c_int, c_void};
 use core::fmt::Write;
 use core::mem::MaybeUninit;
 use core::ptr;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::Ordering;
 
 use kernel::bindings;
 use kernel::error::{from_result, to_result};
@@ -17,140 +17,38 @@ use kernel::uaccess::UserSlice;
 
 use crate::ffi;
 use crate::file::{zeroed_fops, Fops, TRACE_COPY_FOPS, TRACE_FOPS};
-use crate::knob::{self, MapMode, Mode};
-use crate::pages::{BUDGET, GLOBAL_PAGE_CAP};
-use crate::record;
+use crate::knob;
+use crate::knobs::{Kind, Knob, COUNT, NAMES, TABLE};
 use crate::seq::SeqWriter;
 use crate::stats::STATS;
-use crate::window::PAGE_SIZE;
 
 /// `statfs` magic of the filesystem ("SQSP").
 const MAGIC: usize = 0x5351_5350;
 
-/// Knob values; each open of a file snapshots them.
-pub(crate) struct Knobs {
-    /// Buffer of each new open of `trace`, KiB.
-    pub(crate) buffer_size_kb: AtomicUsize,
-    /// seq buffer of each new open of `trace_copy`, KiB.
-    pub(crate) copy_buffer_size_kb: AtomicUsize,
-    /// Records per open.
-    pub(crate) record_count: AtomicUsize,
-    /// Bytes per record.
-    pub(crate) record_width: AtomicUsize,
-    /// Index in [`Mode::NAMES`] of the formatting mode.
-    pub(crate) record_mode: AtomicUsize,
-    /// Index in [`MapMode::NAMES`] of how `trace` maps its pages.
-    pub(crate) map_mode: AtomicUsize,
-    /// 1: charge `trace`'s pages to the memory cgroup of the task whose
-    /// call allocates them.
-    pub(crate) memcg_account: AtomicUsize,
-    /// The global cap on what all opens together hold, KiB.
-    pub(crate) buffer_total_kb: AtomicUsize,
+/// The knob behind a knob file: its inode number is its index in
+/// [`FILES`] (`simple_fill_super()` numbers the inodes by table index).
+///
+/// # Safety
+///
+/// `inode` is the live inode of one of the module's knob files.
+unsafe fn knob_of(inode: *const bindings::inode) -> Option<&'static Knob> {
+    // SAFETY: Per the contract `inode` is live.
+    let ino = unsafe { (*inode).i_ino };
+    TABLE.get(ino.checked_sub(FIRST_KNOB)?)
 }
 
-/// The knobs, with their defaults.
-pub(crate) static KNOBS: Knobs = Knobs {
-    buffer_size_kb: AtomicUsize::new(1024),
-    copy_buffer_size_kb: AtomicUsize::new(4),
-    record_count: AtomicUsize::new(10_000),
-    record_width: AtomicUsize::new(100),
-    record_mode: AtomicUsize::new(0),
-    // vm_map_ram: measured cheaper than vmap for small fills and equal for
-    // large ones (README, "Benchmark").
-    map_mode: AtomicUsize::new(1),
-    // Off: `__GFP_ACCOUNT` turns the bulk allocator into one page per call
-    // (mm/page_alloc.c:4688); README, "Memory", has the measurement.
-    memcg_account: AtomicUsize::new(0),
-    buffer_total_kb: AtomicUsize::new(GLOBAL_PAGE_CAP * PAGE_SIZE / 1024),
-};
-
-/// What a knob accepts.
-enum Kind {
-    /// A decimal number in `min..=max`.
-    Num { min: u64, max: u64 },
-    /// One of these names; the value is its index.
-    Choice(&'static [&'static str]),
-}
-
-/// A knob file: its value, what it accepts and what a write also does.
-struct Knob {
-    value: &'static AtomicUsize,
-    kind: Kind,
-    on_write: Option<fn(usize)>,
-}
-
-/// `buffer_total_kb` was written: the new cap, and a new high-water mark.
-fn set_total(kb: usize) {
-    BUDGET.set_cap(kb * 1024 / PAGE_SIZE);
-}
-
-/// The knob files, in the order of [`KNOB_FOPS`].
-static KNOB_TABLE: [Knob; 8] = [
-    Knob {
-        value: &KNOBS.buffer_size_kb,
-        kind: Kind::Num { min: 4, max: 16384 },
-        on_write: None,
-    },
-    Knob {
-        value: &KNOBS.copy_buffer_size_kb,
-        kind: Kind::Num { min: 4, max: 16384 },
-        on_write: None,
-    },
-    Knob {
-        value: &KNOBS.record_count,
-        kind: Kind::Num {
-            min: 1,
-            max: record::MAX_COUNT,
-        },
-        on_write: None,
-    },
-    Knob {
-        value: &KNOBS.record_width,
-        kind: Kind::Num {
-            min: record::MIN_WIDTH as u64,
-            max: record::MAX_WIDTH as u64,
-        },
-        on_write: None,
-    },
-    Knob {
-        value: &KNOBS.record_mode,
-        kind: Kind::Choice(Mode::NAMES),
-        on_write: None,
-    },
-    Knob {
-        value: &KNOBS.map_mode,
-        kind: Kind::Choice(MapMode::NAMES),
-        on_write: None,
-    },
-    Knob {
-        value: &KNOBS.memcg_account,
-        kind: Kind::Num { min: 0, max: 1 },
-        on_write: None,
-    },
-    Knob {
-        value: &KNOBS.buffer_total_kb,
-        kind: Kind::Num {
-            min: 64,
-            max: 1 << 20,
-        },
-        on_write: Some(set_total),
-    },
-];
-
-/// `->show` of a knob file.
+/// `->show` of a knob file; `m->private` is its [`Knob`] (`knob_open`).
 ///
 /// # Safety
 ///
 /// Called only through the module's operation tables, by the VFS or the
 /// seq_file core, with the valid, live arguments that interface
 /// guarantees.
-unsafe extern "C" fn knob_show<const K: usize>(
-    m: *mut bindings::seq_file,
-    _v: *mut c_void,
-) -> c_int {
+unsafe extern "C" fn knob_show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
+    // SAFETY: `knob_open` set `private` to a `&'static Knob`.
+    let k = unsafe { &*(*m).private.cast::<Knob>() };
     // SAFETY: Called by seq_read_iter with its locked seq_file.
     let mut w = unsafe { SeqWriter::new(m) };
-    let k = &KNOB_TABLE[K];
     let v = k.value.load(Ordering::Relaxed);
     let r = match k.kind {
         Kind::Num { .. } => writeln!(w, "{v}"),
@@ -169,12 +67,15 @@ unsafe extern "C" fn knob_show<const K: usize>(
 /// Called only through the module's operation tables, by the VFS or the
 /// seq_file core, with the valid, live arguments that interface
 /// guarantees.
-unsafe extern "C" fn knob_open<const K: usize>(
-    _inode: *mut bindings::inode,
-    file: *mut bindings::file,
-) -> c_int {
-    // SAFETY: Called by the VFS as `->open`.
-    unsafe { bindings::single_open(file, Some(knob_show::<K>), ptr::null_mut()) }
+unsafe extern "C" fn knob_open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: The VFS opens one of our knob files, `inode` is its inode.
+    let Some(k) = (unsafe { knob_of(inode) }) else {
+        return -(bindings::ENOENT as c_int);
+    };
+    let data = ptr::from_ref(k).cast_mut().cast::<c_void>();
+    // SAFETY: Called by the VFS as `->open`; `data` is a `&'static Knob`,
+    // only read by `knob_show`.
+    unsafe { bindings::single_open(file, Some(knob_show), data) }
 }
 
 /// Copies a knob write from user space into `buf`; longer than `buf` is
@@ -197,22 +98,27 @@ fn read_user(ubuf: *const kernel::ffi::c_char, count: usize, buf: &mut [u8]) -> 
 /// Called only through the module's operation tables, by the VFS or the
 /// seq_file core, with the valid, live arguments that interface
 /// guarantees.
-unsafe extern "C" fn knob_write<const K: usize>(
-    _file: *mut bindings::file,
+unsafe extern "C" fn knob_write(
+    file: *mut bindings::file,
     ubuf: *const kernel::ffi::c_char,
     count: usize,
     _ppos: *mut bindings::loff_t,
 ) -> isize {
     from_result(|| {
+        // SAFETY: `file` is an open knob file; its inode lives as long.
+        let k = unsafe { knob_of((*file).f_inode) }.ok_or(ENOENT)?;
         let mut buf = [0u8; 32];
         let input = read_user(ubuf, count, &mut buf)?;
-        let k = &KNOB_TABLE[K];
         let v = match k.kind {
             Kind::Num { min, max } => knob::parse_u64(input, min, max).map(|v| v as usize),
             Kind::Choice(names) => knob::parse_choice(input, names),
         }
         .map_err(|e| {
-            pr_info!("knob value refused ({:?})\n", e);
+            pr_info!(
+                "{}: value refused ({:?})\n",
+                k.name.to_str().unwrap_or("knob"),
+                e
+            );
             EINVAL
         })?;
         k.value.store(v, Ordering::Relaxed);
@@ -223,29 +129,17 @@ unsafe extern "C" fn knob_write<const K: usize>(
     })
 }
 
-const fn knob_fops<const K: usize>() -> Fops {
-    Fops(bindings::file_operations {
-        owner: crate::THIS_MODULE.as_ptr(),
-        open: Some(knob_open::<K>),
-        read_iter: Some(bindings::seq_read_iter),
-        write: Some(knob_write::<K>),
-        llseek: Some(bindings::seq_lseek),
-        splice_read: Some(bindings::copy_splice_read),
-        release: Some(bindings::single_release),
-        ..zeroed_fops()
-    })
-}
-
-static KNOB_FOPS: [Fops; 8] = [
-    knob_fops::<0>(),
-    knob_fops::<1>(),
-    knob_fops::<2>(),
-    knob_fops::<3>(),
-    knob_fops::<4>(),
-    knob_fops::<5>(),
-    knob_fops::<6>(),
-    knob_fops::<7>(),
-];
+/// One table for every knob file.
+static KNOB_FOPS: Fops = Fops(bindings::file_operations {
+    owner: crate::THIS_MODULE.as_ptr(),
+    open: Some(knob_open),
+    read_iter: Some(bindings::seq_read_iter),
+    write: Some(knob_write),
+    llseek: Some(bindings::seq_lseek),
+    splice_read: Some(bindings::copy_splice_read),
+    release: Some(bindings::single_release),
+    ..zeroed_fops()
+});
 
 /// `->show` of `stats`.
 ///
@@ -321,22 +215,28 @@ static PURGE_FOPS: Fops = Fops(bindings::file_operations {
 const MODE_READ: c_int = 0o440;
 const MODE_WRITE: c_int = 0o640;
 
+/// Index in [`FILES`] (and inode number) of the first knob file.
+const FIRST_KNOB: usize = 4;
+/// Entries of [`FILES`]: unused 0 and root 1, trace and trace_copy, the
+/// knobs, stats and purge, and the empty end.
+const NR_FILES: usize = FIRST_KNOB + COUNT + 3;
+
 /// The file table of `simple_fill_super`: index = inode number, 1 is the
 /// root, a NULL name is skipped, an empty name ends the table.
 #[repr(transparent)]
-struct Files([bindings::tree_descr; 15]);
+struct Files([bindings::tree_descr; NR_FILES]);
 
 // SAFETY: Immutable after construction; only read by simple_fill_super.
 unsafe impl Sync for Files {}
 
 const fn entry(
-    name: &'static core::ffi::CStr,
-    ops: &'static Fops,
+    name: *const kernel::ffi::c_char,
+    ops: &'static bindings::file_operations,
     mode: c_int,
 ) -> bindings::tree_descr {
     bindings::tree_descr {
-        name: name.as_ptr().cast(),
-        ops: &ops.0,
+        name: name.cast(),
+        ops,
         mode,
     }
 }
@@ -347,23 +247,37 @@ const NONE: bindings::tree_descr = bindings::tree_descr {
     mode: 0,
 };
 
-static FILES: Files = Files([
-    NONE,
-    NONE,
-    entry(c"trace", &TRACE_FOPS, MODE_READ),
-    entry(c"trace_copy", &TRACE_COPY_FOPS, MODE_READ),
-    entry(c"buffer_size_kb", &KNOB_FOPS[0], MODE_WRITE),
-    entry(c"copy_buffer_size_kb", &KNOB_FOPS[1], MODE_WRITE),
-    entry(c"record_count", &KNOB_FOPS[2], MODE_WRITE),
-    entry(c"record_width", &KNOB_FOPS[3], MODE_WRITE),
-    entry(c"record_mode", &KNOB_FOPS[4], MODE_WRITE),
-    entry(c"map_mode", &KNOB_FOPS[5], MODE_WRITE),
-    entry(c"memcg_account", &KNOB_FOPS[6], MODE_WRITE),
-    entry(c"buffer_total_kb", &KNOB_FOPS[7], MODE_WRITE),
-    entry(c"stats", &STATS_FOPS, MODE_READ),
-    entry(c"purge", &PURGE_FOPS, 0o200),
-    entry(c"", &STATS_FOPS, 0),
-]);
+/// The table: fixed files around one entry per knob of [`TABLE`].
+const fn files(
+    trace: &'static bindings::file_operations,
+    copy: &'static bindings::file_operations,
+    knob: &'static bindings::file_operations,
+    stats: &'static bindings::file_operations,
+    purge: &'static bindings::file_operations,
+    names: [&'static CStr; COUNT],
+) -> Files {
+    let mut t = [NONE; NR_FILES];
+    t[2] = entry(c"trace".as_ptr().cast(), trace, MODE_READ);
+    t[3] = entry(c"trace_copy".as_ptr().cast(), copy, MODE_READ);
+    let mut i = 0;
+    while i < COUNT {
+        t[FIRST_KNOB + i] = entry(names[i].as_char_ptr(), knob, MODE_WRITE);
+        i += 1;
+    }
+    t[FIRST_KNOB + i] = entry(c"stats".as_ptr().cast(), stats, MODE_READ);
+    t[FIRST_KNOB + i + 1] = entry(c"purge".as_ptr().cast(), purge, 0o200);
+    t[FIRST_KNOB + i + 2] = entry(c"".as_ptr().cast(), stats, 0);
+    Files(t)
+}
+
+static FILES: Files = files(
+    &TRACE_FOPS.0,
+    &TRACE_COPY_FOPS.0,
+    &KNOB_FOPS.0,
+    &STATS_FOPS.0,
+    &PURGE_FOPS.0,
+    NAMES,
+);
 
 /// Fills the superblock with the file table.
 ///

@@ -57,23 +57,23 @@ pub(crate) fn parse_choice(buf: &[u8], names: &[&str]) -> Result<usize, KnobErro
 
 /// How records are produced (`record_mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Mode {
+pub(crate) enum RecordMode {
     /// `seq_printf` formatting of every record (ftrace's cost).
-    Printf,
+    Printf = 0,
     /// Preformatted records copied with `seq_write` (transport cost only).
-    Raw,
+    Raw = 1,
 }
 
-impl Mode {
-    /// The knob's values, indexed by [`Mode::from_raw`].
+impl RecordMode {
+    /// The knob's values; a mode's discriminant is its index.
     pub(crate) const NAMES: &'static [&'static str] = &["printf", "raw"];
 
     /// Decoding from the knob's index.
-    pub(crate) fn from_raw(v: usize) -> Mode {
+    pub(crate) fn from_index(v: usize) -> RecordMode {
         if v == 1 {
-            Mode::Raw
+            RecordMode::Raw
         } else {
-            Mode::Printf
+            RecordMode::Printf
         }
     }
 }
@@ -82,18 +82,18 @@ impl Mode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum MapMode {
     /// `vmap`/`vunmap`: a vmalloc-space area per mapping.
-    Vmap,
-    /// `vm_map_ram`/`vm_unmap_ram`: per-cpu vmap blocks up to 64 pages
-    /// (mm/vmalloc.c:2537), `vmap`-like beyond.
-    VmMapRam,
+    Vmap = 0,
+    /// `vm_map_ram`/`vm_unmap_ram`: per-cpu vmap blocks up to
+    /// `VMAP_MAX_ALLOC` (64) pages (`vb_alloc()`), `vmap`-like beyond.
+    VmMapRam = 1,
 }
 
 impl MapMode {
-    /// The knob's values, indexed by [`MapMode::from_raw`].
+    /// The knob's values; a mode's discriminant is its index.
     pub(crate) const NAMES: &'static [&'static str] = &["vmap", "vm_map_ram"];
 
     /// Decoding from the knob's index.
-    pub(crate) fn from_raw(v: usize) -> MapMode {
+    pub(crate) fn from_index(v: usize) -> MapMode {
         if v == 1 {
             MapMode::VmMapRam
         } else {

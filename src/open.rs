@@ -9,7 +9,8 @@ use kernel::bindings;
 use kernel::prelude::*;
 
 use crate::ffi;
-use crate::knob::{MapMode, Mode};
+use crate::knob::{MapMode, RecordMode};
+use crate::knobs::Snapshot;
 use crate::pages::{MetaCharge, PageRef, PageSet, VMap};
 use crate::record;
 use crate::seq::Locked;
@@ -19,21 +20,10 @@ use crate::window::{
     PAGE_SIZE,
 };
 
-/// The record source's shape, fixed for the life of an open.
-#[derive(Clone, Copy)]
-pub(crate) struct Knobs {
-    /// Records in the stream.
-    pub(crate) count: u64,
-    /// Bytes per record, newline included.
-    pub(crate) width: usize,
-    /// Formatting mode.
-    pub(crate) mode: Mode,
-}
-
 /// What an open file's `seq_file::private` points to.
 pub(crate) struct Open {
-    /// Snapshot of the record knobs.
-    pub(crate) knobs: Knobs,
+    /// The knobs at open (the record source reads `record_*`).
+    pub(crate) knobs: Snapshot,
     /// Raw mode: the first `raw_period(width)` records, preformatted.
     pub(crate) raw: KVVec<u8>,
     /// The global cap's charge for `raw`.
@@ -317,38 +307,18 @@ impl TraceBuf {
 /// The raw mode's table of preformatted records for `k` (empty in printf
 /// mode), with its charge against the global cap (`ENOMEM` when the cap has
 /// no room).
-pub(crate) fn raw_table(k: &Knobs) -> Result<(KVVec<u8>, MetaCharge)> {
-    if k.mode != Mode::Raw {
+pub(crate) fn raw_table(k: &Snapshot) -> Result<(KVVec<u8>, MetaCharge)> {
+    if k.record_mode != RecordMode::Raw {
         return Ok((KVVec::new(), MetaCharge::none()));
     }
-    let period = record::raw_period(k.width);
-    let len = period as usize * k.width;
+    let period = record::raw_period(k.record_width);
+    let len = period as usize * k.record_width;
     let charge = MetaCharge::new(len)?;
     let mut t = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
-    for (i, rec) in t.chunks_exact_mut(k.width).enumerate() {
+    for (i, rec) in t.chunks_exact_mut(k.record_width).enumerate() {
         record::write_record(i as u64, rec);
     }
     Ok((t, charge))
-}
-
-/// Snapshot of the knobs for a new open.
-pub(crate) fn snapshot() -> Knobs {
-    let k = &crate::fs::KNOBS;
-    Knobs {
-        count: k.record_count.load(Ordering::Relaxed) as u64,
-        width: k.record_width.load(Ordering::Relaxed),
-        mode: Mode::from_raw(k.record_mode.load(Ordering::Relaxed)),
-    }
-}
-
-/// `map_mode` for a new open of `trace`.
-pub(crate) fn map_mode() -> MapMode {
-    MapMode::from_raw(crate::fs::KNOBS.map_mode.load(Ordering::Relaxed))
-}
-
-/// `memcg_account` for a new open of `trace`.
-pub(crate) fn memcg_account() -> bool {
-    crate::fs::KNOBS.memcg_account.load(Ordering::Relaxed) == 1
 }
 
 /// Counts an open of `trace`.

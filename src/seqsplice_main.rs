@@ -12,6 +12,7 @@ mod ffi;
 mod file;
 mod fs;
 mod knob;
+mod knobs;
 mod open;
 mod pages;
 mod pipe;

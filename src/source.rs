@@ -9,7 +9,8 @@ use core::ptr;
 use kernel::bindings;
 
 use crate::ffi;
-use crate::knob::Mode;
+use crate::knob::RecordMode;
+use crate::knobs::Snapshot;
 use crate::open::Open;
 use crate::record::{self, ALPHABET, FILLER_CHUNK};
 
@@ -23,7 +24,7 @@ fn token() -> *mut c_void {
 /// # Safety
 ///
 /// `m` is a live seq_file of this module (private set at open).
-unsafe fn knobs(m: *mut bindings::seq_file) -> crate::open::Knobs {
+unsafe fn knobs(m: *mut bindings::seq_file) -> Snapshot {
     // SAFETY: Per the contract `private` is our `Open`; `knobs` is never
     // written after open, so a copy may be read while the buffer is in use.
     unsafe { (*(*m).private.cast::<Open>()).knobs }
@@ -50,7 +51,7 @@ unsafe fn raw_table<'a>(m: *mut bindings::seq_file) -> &'a [u8] {
 unsafe extern "C" fn start(m: *mut bindings::seq_file, pos: *mut bindings::loff_t) -> *mut c_void {
     // SAFETY: The seq_file core passes our seq_file and a valid `pos`.
     let (k, pos) = unsafe { (knobs(m), *pos) };
-    if pos >= 0 && (pos as u64) < k.count {
+    if pos >= 0 && (pos as u64) < k.record_count {
         token()
     } else {
         ptr::null_mut()
@@ -104,11 +105,12 @@ unsafe fn write(m: *mut bindings::seq_file, b: &[u8]) {
 unsafe extern "C" fn show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
     // SAFETY: The seq_file core calls `show` with our seq_file, locked.
     let (k, i) = unsafe { (knobs(m), (*m).index as u64) };
-    if k.mode == Mode::Raw {
+    if k.record_mode == RecordMode::Raw {
         // SAFETY: As above.
         let table = unsafe { raw_table(m) };
-        let at = (i % record::raw_period(k.width)) as usize * k.width;
-        if let Some(rec) = table.get(at..at + k.width) {
+        let w = k.record_width;
+        let at = (i % record::raw_period(w)) as usize * w;
+        if let Some(rec) = table.get(at..at + w) {
             // SAFETY: As above.
             unsafe { write(m, rec) };
             return 0;
@@ -132,7 +134,7 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int 
             f.seq,
         )
     };
-    let mut left = record::filler_len(k.width);
+    let mut left = record::filler_len(k.record_width);
     let mut phase = record::filler_phase(i);
     while left > 0 {
         let n = left.min(FILLER_CHUNK);

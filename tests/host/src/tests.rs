@@ -1,30 +1,15 @@
 use proptest::prelude::*;
 
 use crate::budget::Budget;
-use crate::knob::{parse_choice, parse_u64, KnobError, MapMode, Mode};
+use crate::knob::{parse_choice, parse_u64, KnobError, MapMode, RecordMode};
 use crate::record::{self, HEADER_LEN, MIN_WIDTH};
 use crate::window::*;
 
-/// Reference model of the record stream, written independently of
-/// record.rs with `format!` (the README's definition).
+/// Reference model of the record stream: the shared `seqsplice-model`
+/// crate, written independently of record.rs with `format!` (the README's
+/// definition).
 fn model_record(i: u64, width: usize) -> Vec<u8> {
-    let t = i * 1237;
-    let mut r = format!(
-        "{:>16}-{:<7} [{:03}] d..1. {:>5}.{:06}: seqsplice_event: seq={:010} ",
-        "seqsplice",
-        1000 + i % 9000,
-        i % 4,
-        t / 1_000_000,
-        t % 1_000_000,
-        i
-    )
-    .into_bytes();
-    assert_eq!(r.len(), HEADER_LEN);
-    for j in 0..width - MIN_WIDTH {
-        r.push(b'a' + ((i + j as u64) % 26) as u8);
-    }
-    r.push(b'\n');
-    r
+    seqsplice_model::record(i, width)
 }
 
 /// What the module's printf mode writes for record `i` after the header:
@@ -67,6 +52,19 @@ fn header_matches_format_at_edges() {
 fn wide_records_cross_filler_chunks() {
     for w in [MIN_WIDTH, 4096, 4096 + 84, 3 * 4096 + 17] {
         assert_eq!(module_record(7, w), model_record(7, w));
+    }
+}
+
+#[test]
+fn module_constants_equal_model() {
+    assert_eq!(HEADER_LEN, seqsplice_model::HEADER_LEN);
+    assert_eq!(MIN_WIDTH, seqsplice_model::MIN_WIDTH);
+    for w in (MIN_WIDTH..70_000).chain([1 << 20]) {
+        assert_eq!(
+            record::raw_period(w),
+            seqsplice_model::raw_period(w),
+            "width {w}"
+        );
     }
 }
 
@@ -225,19 +223,19 @@ fn knob_parse_cases() {
         parse_u64(b"99999999999999999999999", 1, u64::MAX),
         Err(KnobError::Range)
     );
-    assert_eq!(parse_choice(b"raw\n", Mode::NAMES), Ok(1));
-    assert_eq!(Mode::from_raw(1), Mode::Raw);
-    assert_eq!(parse_choice(b"printf", Mode::NAMES), Ok(0));
-    assert_eq!(Mode::from_raw(0), Mode::Printf);
+    assert_eq!(parse_choice(b"raw\n", RecordMode::NAMES), Ok(1));
+    assert_eq!(RecordMode::from_index(1), RecordMode::Raw);
+    assert_eq!(parse_choice(b"printf", RecordMode::NAMES), Ok(0));
+    assert_eq!(RecordMode::from_index(0), RecordMode::Printf);
     for bad in [&b"RAW"[..], b"raw ", b"", b"\n", b"raw\n\n", b"printfx"] {
         assert_eq!(
-            parse_choice(bad, Mode::NAMES),
+            parse_choice(bad, RecordMode::NAMES),
             Err(KnobError::Syntax),
             "{bad:?}"
         );
     }
     assert_eq!(parse_choice(b"vm_map_ram\n", MapMode::NAMES), Ok(1));
-    assert_eq!(MapMode::from_raw(1), MapMode::VmMapRam);
+    assert_eq!(MapMode::from_index(1), MapMode::VmMapRam);
 }
 
 #[test]

@@ -22,7 +22,7 @@ if ! grep -q '^SEQSPLICE-GUEST-DONE rc=0$' "$clean"; then
 fi
 # Lockups count as splats: soft lockup watchdog, hung tasks, RCU stalls
 # (self-detected and detected on other CPUs).
-splat='(BUG:|WARNING:|Oops|UBSAN:|kmemleak: [0-9]+ new suspected|SEQSPLICE: kmemleak|possible circular locking|possible recursive locking|inconsistent lock state|INFO: possible|Kernel panic|general protection fault|still alive, cannot unload|allocated at module unload|soft lockup|hard LOCKUP|blocked for more than|self-detected stall|detected stalls on CPUs|detected expedited stalls)'
+splat='(BUG:|WARNING:|Oops|UBSAN:|kmemleak: [0-9]+ new suspected|SEQSPLICE: kmemleak|possible circular locking|possible recursive locking|inconsistent lock state|INFO: possible|Kernel panic|general protection fault|still alive, cannot unload|allocated at module unload|soft lockup|hard LOCKUP|blocked for more than|detected stall|detected expedited stall)'
 if grep -E "$splat" "$clean" | grep -v '^# ' >"$log.splat"; then
 	echo "guest: kernel splat in the log:"
 	head -20 "$log.splat"

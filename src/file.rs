@@ -13,6 +13,7 @@ use kernel::error::from_result;
 use kernel::prelude::*;
 
 use crate::ffi;
+use crate::iov::IovDest;
 use crate::knobs::{Snapshot, SETTINGS};
 use crate::open::{self, Open, TraceBuf};
 use crate::pages::MetaCharge;
@@ -121,13 +122,13 @@ unsafe extern "C" fn trace_read_iter(
         // SAFETY: The VFS passes a valid kiocb of an open `trace` file.
         let file = unsafe { (*iocb).ki_filp };
         // SAFETY: `file` is an open `trace` (set up by `trace_open`).
-        let mut guard = unsafe { SeqGuard::lock(file, true) };
+        let mut guard = unsafe { SeqGuard::lock(file, true) }?;
         let (mut l, tb) = guard.parts();
-        // SAFETY: `iter` is the caller's valid destination.
-        let want = unsafe { ffi::seqsplice_iov_iter_count(iter.cast()) };
+        // SAFETY: `iter` is this call's destination.
+        let mut dest = unsafe { IovDest::new(iter) };
         // SAFETY: `ki_pos` belongs to the kiocb the VFS passed us.
         let pos = unsafe { &mut (*iocb).ki_pos };
-        let n = trace::read_iter(&mut l, tb, pos, iter, want)?;
+        let n = trace::read_iter(&mut l, tb, pos, &mut dest)?;
         Ok(n as isize)
     })
 }
@@ -148,7 +149,7 @@ unsafe extern "C" fn trace_splice_read(
 ) -> isize {
     from_result(|| {
         // SAFETY: `file` is an open `trace`.
-        let mut guard = unsafe { SeqGuard::lock(file, false) };
+        let mut guard = unsafe { SeqGuard::lock(file, false) }?;
         let (mut l, tb) = guard.parts();
         // SAFETY: `->splice_read` gets the locked pipe
         // (`splice_file_to_pipe()`) or the private sendfile pipe.
@@ -176,7 +177,7 @@ unsafe extern "C" fn trace_llseek(
 ) -> bindings::loff_t {
     from_result(|| {
         // SAFETY: `file` is an open `trace`.
-        let mut guard = unsafe { SeqGuard::lock(file, true) };
+        let mut guard = unsafe { SeqGuard::lock(file, true) }?;
         let (mut l, tb) = guard.parts();
         // SAFETY: `file` is live (VFS contract); only the address is taken.
         let f_pos = unsafe { addr_of_mut!((*file).f_pos) };
@@ -207,7 +208,7 @@ unsafe extern "C" fn trace_release(
 ) -> c_int {
     {
         // SAFETY: `file` is an open `trace`, released once.
-        let mut guard = unsafe { SeqGuard::lock(file, false) };
+        let mut guard = unsafe { SeqGuard::lock_for_release(file) };
         let (mut l, tb) = guard.parts();
         trace::release(&mut l, tb);
     }

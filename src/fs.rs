@@ -180,7 +180,7 @@ static STATS_FOPS: Fops = Fops(bindings::file_operations {
 });
 
 /// `->write` of `purge`: `1` flushes the lazily freed vmap areas now
-/// (`vm_unmap_aliases`, mm/vmalloc.c:2981), so a benchmark pays the
+/// (`vm_unmap_aliases()`), so a benchmark pays the
 /// deferred vunmap cost inside the run that caused it; anything else is
 /// `EINVAL`.
 ///

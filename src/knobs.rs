@@ -121,8 +121,18 @@ macro_rules! knobs {
 }
 
 /// `buffer_total_kb` was written: the new cap, and a new high-water mark.
-fn set_total(kb: usize) {
-    BUDGET.set_cap(kb * 1024 / PAGE_SIZE);
+/// The cap follows the knob's value as it is after this write, so that two
+/// racing writes cannot leave the knob and the cap apart: the later store
+/// sees its own value or a later one (a few tries at most, then the last
+/// writer's own call settles it).
+fn set_total(_written: usize) {
+    for _ in 0..4 {
+        let kb = SETTINGS.buffer_total_kb.load(Ordering::Relaxed);
+        BUDGET.set_cap(kb * 1024 / PAGE_SIZE);
+        if SETTINGS.buffer_total_kb.load(Ordering::Relaxed) == kb {
+            break;
+        }
+    }
 }
 
 const fn num(min: u64, max: u64) -> Kind {

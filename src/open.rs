@@ -5,10 +5,9 @@
 
 use core::sync::atomic::Ordering;
 
-use kernel::bindings;
 use kernel::prelude::*;
 
-use crate::ffi;
+use crate::iov::IovDest;
 use crate::knob::{MapMode, RecordMode};
 use crate::knobs::Snapshot;
 use crate::pages::{MetaCharge, PageRef, PageSet, VMap};
@@ -149,7 +148,8 @@ impl TraceBuf {
     /// dropped.
     pub(crate) fn unmap(&mut self, l: &mut Locked<'_>) {
         // INVARIANT: `m->buf` NULL and no mapping, together.
-        l.set_buf(core::ptr::null_mut(), 0);
+        // SAFETY: NULL with size 0: nothing can be written.
+        unsafe { l.set_buf(core::ptr::null_mut(), 0) };
         self.map = None;
     }
 
@@ -204,7 +204,9 @@ impl TraceBuf {
         let need = pages_for(size).max(1);
         if let Some(map) = &self.map {
             if map.pages() >= need {
-                l.set_buf(map.addr(), size);
+                // SAFETY: `size` fits the live mapping (checked above),
+                // which stays until the next `set_buf` (type invariants).
+                unsafe { l.set_buf(map.addr(), size) };
                 return Ok(size);
             }
         }
@@ -224,7 +226,10 @@ impl TraceBuf {
         let size = size.min(n * PAGE_SIZE);
         // INVARIANT: `m->buf` is the new mapping of the first `n` pages;
         // nothing is gifted (`discard_gifted` above).
-        l.set_buf(map.addr(), size);
+        // SAFETY: `size <= n * PAGE_SIZE`, the new mapping's length; it is
+        // kept in `self.map` until it is replaced or removed, which resets
+        // `m->buf` first (`unmap`).
+        unsafe { l.set_buf(map.addr(), size) };
         self.map = Some(map);
         Ok(size)
     }
@@ -233,22 +238,12 @@ impl TraceBuf {
     /// from the mapping in one go while it exists (a window only `read()`
     /// has touched), page by page once the pages went to a pipe and the
     /// mapping is gone. Returns the bytes copied (fewer on a fault).
-    pub(crate) fn copy_out(
-        &self,
-        from: usize,
-        count: usize,
-        iter: *mut bindings::iov_iter,
-    ) -> usize {
+    pub(crate) fn copy_out(&self, from: usize, count: usize, dest: &mut IovDest<'_>) -> usize {
         if let Some(map) = &self.map {
             if from + count <= map.pages() * PAGE_SIZE {
                 // SAFETY: `[from, from + count)` lies inside the live mapping
-                // (checked above, type invariants); `iter` is the caller's
-                // destination, which handles faults by copying less.
-                // copy_to_iter() (not _copy_to_iter()) runs the hardened
-                // usercopy checks.
-                return unsafe {
-                    ffi::seqsplice_copy_to_iter(map.addr().add(from).cast(), count, iter.cast())
-                };
+                // (checked above, type invariants).
+                return unsafe { dest.copy_from(map.addr().add(from), count) };
             }
         }
         let mut done = 0;
@@ -256,9 +251,9 @@ impl TraceBuf {
             let Some(&page) = self.pages.as_slice().get(seg.page) else {
                 break;
             };
-            // SAFETY: `page` is held by the buffer; copy_page_to_iter maps
-            // it itself (lib/iov_iter.c:349) and copies less on a fault.
-            let n = unsafe { bindings::copy_page_to_iter(page, seg.offset, seg.len, iter) };
+            // SAFETY: `page` is held by the buffer (PageSet invariants) and a
+            // segment never crosses its page.
+            let n = unsafe { dest.copy_page(page, seg.offset, seg.len) };
             done += n;
             if n < seg.len {
                 break;
@@ -281,7 +276,8 @@ impl TraceBuf {
         // SAFETY: `from < mapped`, so the pointer stays inside the mapping.
         let buf = unsafe { map.addr().add(from) };
         // INVARIANT: the documented exception, undone by `rebase`.
-        l.set_buf(buf, mapped - from);
+        // SAFETY: `[from, mapped)` lies inside the live mapping.
+        unsafe { l.set_buf(buf, mapped - from) };
         Ok(())
     }
 
@@ -289,8 +285,10 @@ impl TraceBuf {
     pub(crate) fn rebase(&mut self, l: &mut Locked<'_>) {
         // INVARIANT: `m->buf` back at the mapping's start, or NULL.
         match &self.map {
-            Some(map) => l.set_buf(map.addr(), map.pages() * PAGE_SIZE),
-            None => l.set_buf(core::ptr::null_mut(), 0),
+            // SAFETY: The whole live mapping, or nothing.
+            Some(map) => unsafe { l.set_buf(map.addr(), map.pages() * PAGE_SIZE) },
+            // SAFETY: NULL with size 0: nothing can be written.
+            None => unsafe { l.set_buf(core::ptr::null_mut(), 0) },
         }
     }
 

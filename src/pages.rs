@@ -96,14 +96,22 @@ impl Drop for PageTag {
             return;
         }
         // The module is going: no open exists, so no allocation is in
-        // flight. Frees only subtract, so a zero read means no page points
-        // to the tag any more.
+        // flight. `calls` counts the references set to the tag (every
+        // allocation, and every tail page a split gives a copy,
+        // `alloc_tag_ref_set()`) less those cleared, and `alloc_tag_sub()`
+        // decrements it last: it only falls from here on, and a sum of 0
+        // means no page points to the tag and no free is still writing its
+        // counters. A page freed while profiling was off keeps its reference
+        // and its count, so the tag is kept. (`bytes` can reach 0 earlier:
+        // it is subtracted first, and `pgalloc_tag_sub_pages()` subtracts
+        // bytes alone.)
         TAG.store(ptr::null_mut(), Ordering::Release);
+        // SAFETY: By the type invariants `tag` is live.
+        let calls = unsafe { ffi::seqsplice_tag_calls(self.tag) };
         let bytes = self.bytes();
-        if bytes == 0 {
-            // SAFETY: By the type invariants `tag` is live; no page carries
-            // it (checked above) and it is unpublished, so nothing can use
-            // it again.
+        if calls == 0 {
+            // SAFETY: By the type invariants `tag` is live; no page points to
+            // it (above) and it is unpublished, so nothing can use it again.
             unsafe { ffi::seqsplice_tag_free(self.tag) };
         } else {
             pr_info!(
@@ -174,6 +182,18 @@ impl MetaCharge {
     }
 }
 
+impl MetaCharge {
+    /// Gives back what is charged beyond `bytes` (nothing if less is held).
+    pub(crate) fn shrink_to(&mut self, bytes: usize) {
+        let pages = pages_for(bytes);
+        if pages < self.pages {
+            BUDGET.release_meta(self.pages - pages);
+            // INVARIANT: the difference was given back above.
+            self.pages = pages;
+        }
+    }
+}
+
 impl Drop for MetaCharge {
     fn drop(&mut self) {
         BUDGET.release_meta(self.pages);
@@ -220,11 +240,17 @@ impl PageSet {
     pub(crate) fn reserve(&mut self, cap: usize) -> Result {
         let cap = cap.min(MAX_OPEN_PAGES);
         if cap > self.slots.len() {
-            let bytes = cap * core::mem::size_of::<*mut bindings::page>();
-            self.slots_charge.resize(bytes)?;
+            let slot = core::mem::size_of::<*mut bindings::page>();
+            // `Vec` growth may double the capacity: charge the most it can
+            // take, then what it took.
+            let most = cap.max(self.slots.capacity() * 2);
+            self.slots_charge.resize(most * slot)?;
             let extra = cap - self.slots.len();
-            // INVARIANT: the new slots are NULL and charged above.
-            self.slots.extend_with(extra, ptr::null_mut(), GFP_KERNEL)?;
+            let grown = self.slots.extend_with(extra, ptr::null_mut(), GFP_KERNEL);
+            self.slots_charge.shrink_to(self.slots.capacity() * slot);
+            // INVARIANT: the new slots are NULL; the array's real capacity is
+            // charged.
+            grown?;
         }
         Ok(())
     }
@@ -333,8 +359,9 @@ impl PageSet {
     }
 
     /// Takes one more reference on page `i`, for a pipe buffer; `None` past
-    /// the end or when the page's count cannot be raised (`try_get_page()`
-    /// refuses a count that would overflow, as the pipe's own `->get` does).
+    /// the end or when the page already has `SEQSPLICE_PAGE_REF_MAX` (2^30)
+    /// references: far below a wrap, which 6.12's `try_get_page()` (the
+    /// pipe's own `->get`) only refuses once it happened, with a WARN.
     pub(crate) fn get(&self, i: usize) -> Option<PageRef> {
         let p = *self.slots[..self.len].get(i)?;
         // SAFETY: By the type invariants `p` is a valid page we hold a

@@ -9,7 +9,9 @@ use core::marker::PhantomData;
 use core::ptr::addr_of_mut;
 
 use kernel::bindings;
+use kernel::prelude::*;
 
+use crate::ffi;
 use crate::open::{Open, TraceBuf};
 
 /// An iterator position returned by `->start`/`->next`: NULL at the end,
@@ -61,14 +63,38 @@ impl<'a> SeqGuard<'a> {
     ///
     /// `file` is an open `trace` file of this module whose `private_data` is
     /// a `seq_file` set up by [`crate::file`], valid for `'a`.
-    pub(crate) unsafe fn lock(file: *mut bindings::file, persist: bool) -> Self {
+    ///
+    /// The wait is killable (`EINTR`): a task sharing the fd with one that
+    /// regenerates for a long time can be killed while it waits.
+    pub(crate) unsafe fn lock(file: *mut bindings::file, persist: bool) -> Result<Self> {
         // SAFETY: Per the function's contract `private_data` is our seq_file.
         let m = unsafe { (*file).private_data }.cast::<bindings::seq_file>();
         // SAFETY: `m` is valid (contract); its mutex was initialised by
         // seq_open. Lock order: the caller may hold pipe->mutex, the order
         // copy_splice_read -> seq_read_iter also takes.
+        if unsafe { ffi::seqsplice_mutex_lock_killable(addr_of_mut!((*m).lock)) } != 0 {
+            return Err(EINTR);
+        }
+        // INVARIANT: the lock is held until drop.
+        Ok(Self::locked(m, persist))
+    }
+
+    /// Locks the seq_file of `file` for `->release`, which cannot fail.
+    ///
+    /// # Safety
+    ///
+    /// As for [`SeqGuard::lock`].
+    pub(crate) unsafe fn lock_for_release(file: *mut bindings::file) -> Self {
+        // SAFETY: As in `lock`.
+        let m = unsafe { (*file).private_data }.cast::<bindings::seq_file>();
+        // SAFETY: As in `lock`.
         unsafe { bindings::mutex_lock(addr_of_mut!((*m).lock)) };
         // INVARIANT: the lock is held until drop.
+        Self::locked(m, false)
+    }
+
+    /// The guard of `m`, whose lock the caller just took.
+    fn locked(m: *mut bindings::seq_file, persist: bool) -> Self {
         let mut guard = Self {
             m,
             _file: PhantomData,
@@ -144,9 +170,13 @@ field!(read_pos, set_read_pos, read_pos, i64);
 impl Locked<'_> {
     /// Points `m->buf`/`m->size` at a mapping (or at nothing).
     ///
-    /// Only [`TraceBuf`] calls this, keeping `m->buf` either its live
-    /// mapping or NULL.
-    pub(crate) fn set_buf(&mut self, buf: *mut u8, size: usize) {
+    /// # Safety
+    ///
+    /// `buf` is NULL with `size == 0`, or writable kernel memory of `size`
+    /// bytes that stays so until the next `set_buf` (`seq_printf()` and
+    /// friends write there). Only [`TraceBuf`] calls this, with its live
+    /// mapping.
+    pub(crate) unsafe fn set_buf(&mut self, buf: *mut u8, size: usize) {
         // SAFETY: By the type invariants `m` is live and locked.
         unsafe {
             (*self.m).buf = buf.cast();

@@ -11,6 +11,7 @@ mod budget;
 mod ffi;
 mod file;
 mod fs;
+mod iov;
 mod knob;
 mod knobs;
 mod open;

@@ -5,7 +5,7 @@
 //!
 //! Every function runs with the seq_file locked ([`Locked`]). `m->from`,
 //! `m->count`, `m->index` and `m->read_pos` mean what they mean to
-//! `seq_read_iter` (fs/seq_file.c:171-298); the buffer byte `b` holds the
+//! `seq_read_iter()`; the buffer byte `b` holds the
 //! file offset `read_pos - from + b` for all `b < from + count`.
 
 use core::sync::atomic::Ordering;
@@ -14,6 +14,7 @@ use kernel::bindings;
 use kernel::prelude::*;
 
 use crate::ffi;
+use crate::iov::IovDest;
 use crate::open::TraceBuf;
 use crate::pipe::Pipe;
 use crate::seq::{Locked, Token};
@@ -38,7 +39,7 @@ fn checkpoint() -> Result {
 }
 
 /// Fills an empty window with records, at most `size` bytes (mapped), stopping once
-/// `want` bytes are there, exactly like `seq_read_iter` (fs/seq_file.c:224-280):
+/// `want` bytes are there, exactly like the fill loop of `seq_read_iter()`:
 /// skip, empty records, rollback of the record that overflows, growth when
 /// the first record does not fit.
 fn fill(l: &mut Locked<'_>, tb: &mut TraceBuf, want: usize, mut size: usize) -> Result {
@@ -93,7 +94,7 @@ fn fill(l: &mut Locked<'_>, tb: &mut TraceBuf, want: usize, mut size: usize) -> 
     Ok(())
 }
 
-/// The rest of a fill after record `p` was shown (fs/seq_file.c:254-280):
+/// The rest of a fill after record `p` was shown (`seq_read_iter()`'s second loop):
 /// more records until `want` bytes or the one that overflows, which is
 /// rolled back and shown again by the next fill. No checkpoint in here:
 /// the loop ends at `want` bytes, at most the open's 16 MiB, and its callers
@@ -228,9 +229,9 @@ fn traverse(l: &mut Locked<'_>, tb: &mut TraceBuf, offset: u64) -> Result {
     }
 }
 
-/// Brings the window to file offset `pos` (seq_read_iter :188-206): offset 0
+/// Brings the window to file offset `pos` (as `seq_read_iter()` does): offset 0
 /// restarts; an offset inside the held, already delivered data (sendfile's
-/// rewind, fs/splice.c:1113-1122) moves the window back without writing
+/// rewind, `splice_direct_to_actor()`) moves the window back without writing
 /// anything; any other offset regenerates.
 fn seek(l: &mut Locked<'_>, tb: &mut TraceBuf, pos: i64) -> Result {
     if pos == 0 {
@@ -257,10 +258,13 @@ fn seek(l: &mut Locked<'_>, tb: &mut TraceBuf, pos: i64) -> Result {
             Ok(())
         }
         Err(e) => {
-            // With prejudice, as seq_read_iter.
+            // With prejudice, as seq_read_iter; and the pages go, so that an
+            // open that failed (the cap, a fatal signal) holds nothing.
             l.set_read_pos(0);
             l.set_index(0);
             l.set_count(0);
+            l.set_from(0);
+            tb.release(l);
             Err(e)
         }
     }
@@ -271,17 +275,17 @@ pub(crate) fn read_iter(
     l: &mut Locked<'_>,
     tb: &mut TraceBuf,
     pos: &mut i64,
-    iter: *mut bindings::iov_iter,
-    want: usize,
+    dest: &mut IovDest<'_>,
 ) -> Result<usize> {
-    // As seq_read_iter (fs/seq_file.c:178): an empty read touches nothing.
+    let want = dest.count();
+    // As seq_read_iter(): an empty read touches nothing.
     if want == 0 {
         return Ok(0);
     }
     seek(l, tb, *pos)?;
     let mut copied = 0;
     if l.count() > 0 {
-        let n = tb.copy_out(l.from(), l.count(), iter);
+        let n = tb.copy_out(l.from(), l.count(), dest);
         l.set_count(l.count() - n);
         l.set_from(l.from() + n);
         copied += n;
@@ -291,16 +295,18 @@ pub(crate) fn read_iter(
     }
     // One page more than asked for, as a big seq buffer gives: the fill can
     // run past `want` to the end of a record (a record that ends exactly at
-    // the end of the buffer counts as an overflow, fs/seq_file.c:274), so a
+    // the end of the buffer counts as an overflow, `seq_has_overflowed()`), so a
     // read returns all it asked for instead of stopping a record short.
     let size = window::read_fill_pages(want, tb.buf_pages()) * PAGE_SIZE;
     if let Err(e) = fill(l, tb, want - copied, size) {
         if copied == 0 {
+            // The window is empty (fill's contract): give the pages back.
+            tb.release(l);
             return Err(e);
         }
         return finish_read(l, pos, copied);
     }
-    let n = tb.copy_out(0, l.count(), iter);
+    let n = tb.copy_out(0, l.count(), dest);
     l.set_count(l.count() - n);
     l.set_from(n);
     copied += n;

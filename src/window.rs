@@ -104,7 +104,7 @@ pub(crate) fn append_target(from: usize, len: usize, slots: usize) -> usize {
 /// A call at offset `pos` while the file is at `read_pos` with `from` bytes
 /// of already delivered data still held in the buffer: if `pos` falls inside
 /// that held data (the sendfile rewind after a short write,
-/// fs/splice.c:1113-1122), returns the window start that serves `pos`
+/// `splice_direct_to_actor()`), returns the window start that serves `pos`
 /// without regenerating.
 pub(crate) fn rewind_from(pos: u64, read_pos: u64, from: usize) -> Option<usize> {
     if pos >= read_pos {
@@ -203,7 +203,7 @@ pub(crate) fn discard_split(held: usize, gifted: usize) -> (usize, usize) {
 }
 
 /// Bulk allocation request sizes: never more than `cap` pages per call
-/// (vmalloc uses 100, mm/vmalloc.c:3617, to bound preemption-off time).
+/// (vmalloc uses 100 in `vm_area_alloc_pages()`, to bound preemption-off time).
 pub(crate) fn bulk_chunk(missing: usize, cap: usize) -> usize {
     missing.min(cap)
 }

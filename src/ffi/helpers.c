@@ -14,6 +14,7 @@
 #include <linux/gfp.h>
 #include <linux/kmemleak.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/pipe_fs_i.h>
 #include <linux/sched.h>
@@ -58,6 +59,15 @@ u64 seqsplice_tag_bytes(struct alloc_tag *tag)
 #endif
 }
 
+u64 seqsplice_tag_calls(struct alloc_tag *tag)
+{
+#ifdef CONFIG_MEM_ALLOC_PROFILING
+	return alloc_tag_read(tag).calls;
+#else
+	return 0;
+#endif
+}
+
 void seqsplice_tag_free(struct alloc_tag *tag)
 {
 	free_percpu(tag->counters);
@@ -88,9 +98,16 @@ void *seqsplice_vmap(struct page **pages, unsigned int count)
 	return vmap(pages, count, VM_MAP, PAGE_KERNEL);
 }
 
+/*
+ * A pipe reference, refused well before the count could wrap: 6.12's
+ * try_get_page() refuses only a count that already did, with a WARN.
+ */
 bool seqsplice_try_get_page(struct page *page)
 {
-	return try_get_page(page);
+	if (page_ref_count(page) >= SEQSPLICE_PAGE_REF_MAX)
+		return false;
+	get_page(page);
+	return true;
 }
 
 void seqsplice_put_page(struct page *page)
@@ -106,6 +123,11 @@ unsigned int seqsplice_pipe_free_slots(struct pipe_inode_info *pipe)
 bool seqsplice_pipe_is_direct(const struct pipe_inode_info *pipe)
 {
 	return current->splice_pipe == pipe;
+}
+
+int seqsplice_mutex_lock_killable(struct mutex *lock)
+{
+	return mutex_lock_killable(lock);
 }
 
 bool seqsplice_fatal_signal_pending(void)

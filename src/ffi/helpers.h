@@ -12,10 +12,15 @@ struct alloc_tag;
 struct page;
 struct pipe_inode_info;
 struct iov_iter;
+struct mutex;
+
+/* Page references the module takes at most (1 << 30: far from a wrap). */
+#define SEQSPLICE_PAGE_REF_MAX (1 << 30)
 
 bool seqsplice_tag_needed(void);
 struct alloc_tag *seqsplice_tag_alloc(void);
 u64 seqsplice_tag_bytes(struct alloc_tag *tag);
+u64 seqsplice_tag_calls(struct alloc_tag *tag);
 void seqsplice_tag_free(struct alloc_tag *tag);
 void seqsplice_tag_keep(struct alloc_tag *tag);
 unsigned long seqsplice_alloc_pages_bulk(struct alloc_tag *tag, gfp_t gfp,
@@ -27,6 +32,7 @@ bool seqsplice_try_get_page(struct page *page);
 void seqsplice_put_page(struct page *page);
 unsigned int seqsplice_pipe_free_slots(struct pipe_inode_info *pipe);
 bool seqsplice_pipe_is_direct(const struct pipe_inode_info *pipe);
+int seqsplice_mutex_lock_killable(struct mutex *lock);
 bool seqsplice_fatal_signal_pending(void);
 void seqsplice_cond_resched(void);
 void *seqsplice_kvmalloc(size_t size);

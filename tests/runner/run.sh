@@ -43,6 +43,8 @@ SEQSPLICE-DMESG-END}"
 SEQSPLICE-DMESG-END}"
 	[rcu-stall]="fail|${ok/SEQSPLICE-DMESG-END/[   40.0] rcu: INFO: rcu_sched detected stalls on CPUs\/tasks:
 SEQSPLICE-DMESG-END}"
+	[rcu-tasks-stall]="fail|${ok/SEQSPLICE-DMESG-END/[   40.0] INFO: rcu_tasks detected stalls on tasks:
+SEQSPLICE-DMESG-END}"
 	[hung-task]="fail|${ok/SEQSPLICE-DMESG-END/[  150.0] INFO: task hardening_test:92 blocked for more than 120 seconds.
 SEQSPLICE-DMESG-END}"
 	[alloc-tag]="fail|${ok/SEQSPLICE-DMESG-END/[    2.0] seqsplice: memory allocation(s) from the module still alive, cannot unload cleanly

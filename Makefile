@@ -67,8 +67,6 @@ rust-analyzer: kernel
 host-test:
 	cd tests/host && cargo test --quiet
 
-SELFTEST_CFLAGS = -static -O2 -Wall -D_GNU_SOURCE -I$(KDIR)/source/tools/testing/selftests
-
 # Userspace tools for the guest, static so the initramfs needs no libraries.
 TOOL_CARGO = RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --quiet \
 	--target x86_64-unknown-linux-gnu --manifest-path
@@ -79,11 +77,9 @@ tools:
 	$(TOOL_CARGO) tools/spbench/Cargo.toml
 	cp tools/spbench/target/x86_64-unknown-linux-gnu/release/spbench build/tools/
 
+# Every guest test binary (tests/selftests/Makefile), copied to /tests.
 selftests: kernel
 	$(MAKE) -C tests/selftests KSRC=$(KDIR)/source O=$(CURDIR)/build/selftests
-	gcc $(SELFTEST_CFLAGS) -o build/selftests/leak_test tests/leak/leak_test.c
-	gcc $(SELFTEST_CFLAGS) -o build/selftests/fault_test tests/fault/fault_test.c
-	gcc $(SELFTEST_CFLAGS) -o build/selftests/memcg_test tests/memcg/memcg_test.c
 
 demo: deps modules
 	scripts/guest.sh demo

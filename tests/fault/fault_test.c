@@ -23,9 +23,7 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
-#include "../common/util.h"
-#include "../selftests/model.h"
+#include "../common/seqsplice_test.h"
 
 #define DIR SEQSPLICE_DIR
 #define DBG "/sys/kernel/debug/"
@@ -213,14 +211,14 @@ TEST_F(fault, systematic_fail_nth_every_call_partial_or_enomem)
 		ASSERT_GT(n, 1);
 		total += n - 1;
 	}
-	ASSERT_EQ(0, stat_value("pages_held"));
+	ASSERT_EQ(0, read_stat("pages_held"));
 	printf("# fault injection: %d systematic faults injected\n", total);
 }
 
 TEST_F(fault, random_10_percent_page_and_slab_failures)
 {
 	int t, p[2], i, enomem = 0, shorter = 0, calls = 0;
-	long long shortfalls = stat_value("alloc_shortfalls");
+	long long shortfalls = read_stat("alloc_shortfalls");
 	uint64_t pos = 0;
 	ssize_t r;
 
@@ -272,11 +270,11 @@ TEST_F(fault, random_10_percent_page_and_slab_failures)
 	close(t);
 	close(p[0]);
 	close(p[1]);
-	shortfalls = stat_value("alloc_shortfalls") - shortfalls;
+	shortfalls = read_stat("alloc_shortfalls") - shortfalls;
 	printf("# fault injection: %d random calls, %d ENOMEM, %d short, %lld allocation shortfalls\n",
 	       calls, enomem, shorter, shortfalls);
 	ASSERT_GT(enomem + shortfalls, 0);
-	ASSERT_EQ(0, stat_value("pages_held"));
+	ASSERT_EQ(0, read_stat("pages_held"));
 }
 
 TEST_HARNESS_MAIN

@@ -26,20 +26,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/*
- * The harness (its timeout handler, TEST()'s wrapper) has unused parameters;
- * -Wextra would refuse them.
- */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#include "kselftest_harness.h"
-/* TEST_F() keeps `child` across setjmp(); that is the harness's design. */
-#pragma GCC diagnostic ignored "-Wclobbered"
+#include "../common/seqsplice_test.h"
 
-#include "../common/util.h"
-#include "../selftests/model.h"
+/* The wrapper TEST() defines ignores its `variant` parameter. */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
 
 #define DIR SEQSPLICE_DIR
-#define MNT "/sys/kernel/seqsplice"
 
 /*
  * Live bytes of everything the module allocated: pages_alive pages plus
@@ -47,7 +39,7 @@
  */
 static long long module_bytes(void)
 {
-	long long pages = stat_value("pages_alive");
+	long long pages = read_stat("pages_alive");
 	FILE *f = fopen("/proc/allocinfo", "r");
 	char line[512];
 	long long sum = 0, bytes, calls;
@@ -151,22 +143,6 @@ TEST(no_module_page_alive_after_socket_consumer)
 
 /* ---- rmmod while a pipe holds the module's pages -------------------- */
 
-static int load_and_mount(void)
-{
-	int fd, r = 0;
-
-	if (access(MNT, F_OK)) {
-		fd = open("/seqsplice.ko", O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -1;
-		r = syscall(SYS_finit_module, fd, "", 0);
-		close(fd);
-	}
-	if (!r && access(DIR "stats", F_OK))
-		r = mount("nodev", MNT, "seqsplice", 0, NULL);
-	return r;
-}
-
 /*
  * Kernel log records since `fd` (opened at the end of /dev/kmsg) that
  * contain any of `bad`; returns their number and logs them.
@@ -207,7 +183,7 @@ FIXTURE(reload) {
 FIXTURE_SETUP(reload) {}
 FIXTURE_TEARDOWN_PARENT(reload)
 {
-	if (load_and_mount()) {
+	if (ensure_ready_quiet()) {
 		TH_LOG("teardown: cannot load and mount the module again");
 		_metadata->exit_code = KSFT_FAIL;
 	}
@@ -217,7 +193,7 @@ TEST_F_TIMEOUT(reload, rmmod_with_gifted_pages_in_pipe_under_profiling_then_drai
 {
 	const size_t len = 6 * 4096;
 	unsigned char got[6 * 4096 + 1], want[6 * 4096];
-	int p[2], t, kmsg, r = -1, i;
+	int p[2], t, kmsg, i;
 	size_t in = 0;
 	ssize_t n;
 
@@ -239,18 +215,10 @@ TEST_F_TIMEOUT(reload, rmmod_with_gifted_pages_in_pipe_under_profiling_then_drai
 	ASSERT_EQ(0, ioctl(p[0], FIONREAD, &i));
 	ASSERT_EQ((int)len, i);
 	close(t);
-	ASSERT_LE(6, stat_value("pages_alive"))
+	ASSERT_LE(6, read_stat("pages_alive"))
 		TH_LOG("pages_alive does not count the 6 pages in the pipe");
 
-	ASSERT_EQ(0, umount2(MNT, 0));
-	for (i = 0; i < 100 && r; i++) {
-		r = syscall(SYS_delete_module, "seqsplice", O_NONBLOCK);
-		if (r && errno != EAGAIN && errno != EBUSY)
-			break;
-		if (r)
-			usleep(20000);
-	}
-	ASSERT_EQ(0, r) TH_LOG("rmmod seqsplice: %s", strerror(errno));
+	unload_module(_metadata);
 
 	/* The pages outlived the module: exactly the model's bytes. */
 	close(p[1]);
@@ -266,8 +234,8 @@ TEST_F_TIMEOUT(reload, rmmod_with_gifted_pages_in_pipe_under_profiling_then_drai
 	ASSERT_EQ(0, kmsg_bad_lines(_metadata, kmsg));
 	close(kmsg);
 
-	ASSERT_EQ(0, load_and_mount()) TH_LOG("reload: %s", strerror(errno));
-	ASSERT_EQ(0, stat_value("pages_alive"));
+	ASSERT_EQ(0, ensure_ready_quiet()) TH_LOG("reload: %s", strerror(errno));
+	ASSERT_EQ(0, read_stat("pages_alive"));
 	ASSERT_EQ(0, module_bytes());
 }
 

@@ -3,9 +3,10 @@
  * memcg accounting of trace's buffer pages (the memcg_account knob), in a
  * cgroup v2 memory cgroup of the test's own.
  *
- * Upstream charges its seq buffer (GFP_KERNEL_ACCOUNT, fs/seq_file.c:38);
- * with __GFP_ACCOUNT the bulk allocator gives one page per call
- * (mm/page_alloc.c:4688).  These tests show both effects with the module's
+ * Upstream charges its seq buffer (GFP_KERNEL_ACCOUNT, seq_buf_alloc() in
+ * fs/seq_file.c); with __GFP_ACCOUNT the bulk allocator gives one page per
+ * call (alloc_pages_bulk_noprof() in mm/page_alloc.c: "Bulk allocator does
+ * not support memcg accounting").  These tests show both effects with the module's
  * counters and memory.current, and print the throughput of each setting so
  * the choice of default is a measured one (README, "Memory").
  */
@@ -19,12 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
-#include "../common/util.h"
+#include "../common/seqsplice_test.h"
 
 #define DIR SEQSPLICE_DIR
 #define CG "/sys/fs/cgroup"
-#define MIB (1 << 20)
+/* The header's MIB is unsigned long; fcntl() and the counters are signed. */
+#define MIB_I (1 << 20)
 
 static long long read_ll(const char *path)
 {
@@ -69,18 +70,18 @@ static int run(struct __test_metadata *_metadata, int account, struct result *r)
 	ASSERT_EQ(0, put(DIR "record_mode", "raw"));
 	before = read_ll(CG "/seqsplice/memory.current");
 	ASSERT_GE(before, 0);
-	pages0 = stat_value("pages_allocated");
-	bulk0 = stat_value("bulk_calls");
+	pages0 = read_stat("pages_allocated");
+	bulk0 = read_stat("bulk_calls");
 	t = open(DIR "trace", O_RDONLY);
 	ASSERT_GE(t, 0);
 	null = open("/dev/null", O_WRONLY);
 	ASSERT_GE(null, 0);
 	ASSERT_EQ(0, pipe(p));
-	ASSERT_EQ(MIB, fcntl(p[0], F_SETPIPE_SZ, MIB));
+	ASSERT_EQ(MIB_I, fcntl(p[0], F_SETPIPE_SZ, MIB_I));
 
 	/* 1 MiB sits in the pipe: are its pages charged to us? */
-	n = splice(t, NULL, p[1], NULL, MIB, 0);
-	ASSERT_GT(n, MIB / 2);
+	n = splice(t, NULL, p[1], NULL, MIB_I, 0);
+	ASSERT_GT(n, MIB_I / 2);
 	r->charged = read_ll(CG "/seqsplice/memory.current") - before;
 	while (n > 0) {
 		ssize_t m = splice(p[0], NULL, null, NULL, n, 0);
@@ -89,7 +90,7 @@ static int run(struct __test_metadata *_metadata, int account, struct result *r)
 		n -= m;
 	}
 	t0 = now();
-	while ((n = splice(t, NULL, p[1], NULL, MIB, 0)) > 0) {
+	while ((n = splice(t, NULL, p[1], NULL, MIB_I, 0)) > 0) {
 		total += n;
 		while (n > 0) {
 			ssize_t m = splice(p[0], NULL, null, NULL, n, 0);
@@ -99,14 +100,14 @@ static int run(struct __test_metadata *_metadata, int account, struct result *r)
 		}
 	}
 	ASSERT_EQ(0, n);
-	r->mibs = total / (double)MIB / (now() - t0);
+	r->mibs = total / (double)MIB_I / (now() - t0);
 	close(t);
 	close(p[0]);
 	close(p[1]);
 	close(null);
 	r->left = read_ll(CG "/seqsplice/memory.current") - before;
-	r->per_bulk = (double)(stat_value("pages_allocated") - pages0) /
-		      (double)(stat_value("bulk_calls") - bulk0);
+	r->per_bulk = (double)(read_stat("pages_allocated") - pages0) /
+		      (double)(read_stat("bulk_calls") - bulk0);
 	printf("# memcg_account=%d: %.1f MiB/s, %.1f pages per bulk call, "
 	       "%lld KiB charged while 1 MiB sat in a pipe, %lld KiB after close\n",
 	       account, r->mibs, r->per_bulk, r->charged / 1024, r->left / 1024);
@@ -147,7 +148,7 @@ TEST_F(memcg, account_charges_pages_to_the_openers_memcg_one_page_per_bulk_call)
 
 	run(_metadata, 1, &r);
 	/* the pages in the pipe are the cgroup's: at least 3/4 MiB of them */
-	ASSERT_GE(r.charged, 3 * MIB / 4);
+	ASSERT_GE(r.charged, 3 * MIB_I / 4);
 	/* ... and the bulk allocator degrades to single pages */
 	ASSERT_LT(r.per_bulk, 1.5);
 	/* uncharged when the pipe and the file let them go */
@@ -159,7 +160,7 @@ TEST_F(memcg, default_keeps_bulk_batches_and_charges_nothing)
 	struct result r;
 
 	run(_metadata, 0, &r);
-	ASSERT_LT(r.charged, MIB / 8);
+	ASSERT_LT(r.charged, MIB_I / 8);
 	ASSERT_GT(r.per_bulk, 8.0);
 }
 

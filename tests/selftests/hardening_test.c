@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hardening_test - in-guest kselftest-harness tests of seqsplice's limits,
- * signal handling and page lifetimes (same guest setup as seqsplice_test).
+ * signal handling and page lifetimes (the suites' guest setup and helpers:
+ * tests/common/seqsplice_test.h).
  * What each test proves, and the defect of the earlier module it catches:
  *
  * hard.cap_pressure_wide_record_pread_fails_enomem_promptly_then_succeeds:
@@ -50,40 +51,13 @@
  * 0. Workers (processes, threads) never ASSERT: exit codes and structs.
  * No test unloads the module; setup requires it mounted.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
-/* The harness header itself is not -Wextra clean (unused parameters). */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#include "kselftest_harness.h"
-#pragma GCC diagnostic pop
-/* TEST_F() keeps `child` across setjmp(); that is the harness's design. */
-#pragma GCC diagnostic ignored "-Wclobbered"
+#include "../common/seqsplice_test.h"
 
-#undef TEST_TIMEOUT_DEFAULT
-#define TEST_TIMEOUT_DEFAULT 90
-#include "model.h"
-#include "../common/util.h"
-
-#define MNT		"/sys/kernel/seqsplice"
-#define TRACE		SEQSPLICE_DIR "trace"
-#define PG		4096UL
-#define MIB		(1UL << 20)
 #define CAP_PAGES	16384		/* default buffer_total_kb / 4 */
 #define HUGE_COUNT	10000000ULL	/* with 1 MiB records: 10 TiB */
 #define MAX_PIDS	16
@@ -188,47 +162,7 @@ static pid_t spawn(struct __test_metadata *_metadata, pid_t *pids,
 	return pid;
 }
 
-/* ---- the expected stream ------------------------------------------- */
-
-struct stream {
-	unsigned char *buf;	/* every byte of the stream */
-	size_t size;		/* EOF offset */
-};
-
-static void stream_build(struct __test_metadata *_metadata, struct stream *s,
-			 uint64_t width, uint64_t count, bool raw)
-{
-	model_raw = raw;
-	s->size = model_size(width, count);
-	s->buf = malloc(s->size + 1);
-	ASSERT_NE(NULL, s->buf);
-	ASSERT_EQ(s->size, fill(s->buf, 0, s->size + 1, width, count));
-}
-
-/* True if got[0..n) are the stream bytes at off; else why says where not. */
-static bool model_check(const struct stream *s, uint64_t off,
-			const unsigned char *got, size_t n, char *why,
-			size_t whylen)
-{
-	size_t i;
-
-	if (!n)
-		return true;
-	if (off > s->size || n > s->size - off) {
-		snprintf(why, whylen, "%zu bytes at %llu run past EOF %zu", n,
-			 (unsigned long long)off, s->size);
-		return false;
-	}
-	if (!memcmp(got, s->buf + off, n))
-		return true;
-	for (i = 0; got[i] == s->buf[off + i]; i++)
-		;
-	snprintf(why, whylen,
-		 "%zu bytes at %llu: first difference at stream offset %llu: got 0x%02x want 0x%02x",
-		 n, (unsigned long long)off, (unsigned long long)(off + i),
-		 got[i], s->buf[off + i]);
-	return false;
-}
+/* ---- the workers' random offsets ----------------------------------- */
 
 /* A random offset, biased towards the edges and past EOF. */
 static uint64_t pick_off(unsigned int *r, const struct stream *s)
@@ -247,53 +181,7 @@ static uint64_t pick_off(unsigned int *r, const struct stream *s)
 	}
 }
 
-/* ---- knobs, stats, module, pipes ----------------------------------- */
-
-static void set_knob(struct __test_metadata *_metadata, const char *name,
-		     const char *value)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), SEQSPLICE_DIR "%s", name);
-	ASSERT_EQ(0, put(path, value)) TH_LOG("%s=%s: %s", name, value,
-					      strerror(errno));
-}
-
-static const char *const knob_defaults[][2] = {
-	{ "buffer_total_kb", "65536" }, { "record_mode", "printf" },
-	{ "record_width", "100" }, { "record_count", "10000" },
-	{ "buffer_size_kb", "1024" }, { "copy_buffer_size_kb", "4" },
-	{ "map_mode", "vm_map_ram" }, { "memcg_account", "0" },
-};
-
-/*
- * Writes every default; returns how many failed. buffer_total_kb is
- * skipped where it does not exist (the earlier module), so that the other
- * tests still run there and show their defect.
- */
-static int restore_defaults_quiet(void)
-{
-	char path[128];
-	int bad = 0;
-	size_t i;
-
-	model_raw = 0;
-	for (i = 0; i < ARRAY_SIZE(knob_defaults); i++) {
-		snprintf(path, sizeof(path), SEQSPLICE_DIR "%s",
-			 knob_defaults[i][0]);
-		if (i || !access(path, F_OK))
-			bad += !!put(path, knob_defaults[i][1]);
-	}
-	return bad;
-}
-
-static long long stat_ok(struct __test_metadata *_metadata, const char *name)
-{
-	long long v = stat_value(name);
-
-	ASSERT_LE(0, v) TH_LOG("stats has no counter \"%s\"", name);
-	return v;
-}
+/* ---- buffer pages -------------------------------------------------- */
 
 /* pages_held - meta_pages_held (read while the opens are idle). */
 static long long buffer_pages(struct __test_metadata *_metadata)
@@ -305,59 +193,19 @@ static long long buffer_pages(struct __test_metadata *_metadata)
 	return held - meta;
 }
 
-static int open_trace(struct __test_metadata *_metadata)
-{
-	int fd = open(TRACE, O_RDONLY | O_CLOEXEC);
-
-	ASSERT_LE(0, fd) TH_LOG("open %s: %s", TRACE, strerror(errno));
-	return fd;
-}
-
-/* A pipe of slots * 4096 bytes (0: the default); returns its capacity. */
-static size_t make_pipe(struct __test_metadata *_metadata, int p[2],
-			unsigned int slots)
-{
-	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
-	if (slots) {
-		ASSERT_EQ((int)(slots * PG),
-			  fcntl(p[1], F_SETPIPE_SZ, (int)(slots * PG)));
-	}
-	return fcntl(p[1], F_GETPIPE_SZ);
-}
-
-static long pipe_bytes(int fd)
-{
-	int n;
-
-	return ioctl(fd, FIONREAD, &n) ? -1 : n;
-}
-
-/* Reads until n bytes or EOF; returns the count, -1 on error. */
-static ssize_t read_upto(int fd, void *buf, size_t n)
-{
-	size_t got = 0;
-	ssize_t r;
-
-	while (got < n && (r = read(fd, (char *)buf + got, n - got)) != 0) {
-		if (r < 0 && errno != EINTR)
-			return -1;
-		got += r > 0 ? r : 0;
-	}
-	return got;
-}
-
 /* ---- fixtures ------------------------------------------------------ */
 
-static void common_setup(struct __test_metadata *_metadata)
+/* Unlike SEQSPLICE_FIXTURE_HOOKS: the module must be mounted already. */
+static void hardening_setup(struct __test_metadata *_metadata)
 {
 	signal(SIGPIPE, SIG_IGN);
 	ASSERT_EQ(0, access(SEQSPLICE_DIR "stats", R_OK))
 		TH_LOG("the module is not mounted at " MNT);
-	ASSERT_EQ(0, restore_defaults_quiet());
+	ASSERT_EQ(0, restore_defaults_quiet(true));
 }
 
 /* In the parent, also after a crash: plain ifs, no EXPECT_*. */
-static void common_teardown(struct __test_metadata *_metadata, pid_t *pids)
+static void hardening_teardown(struct __test_metadata *_metadata, pid_t *pids)
 {
 	long long held = -1;
 	int i, killed = 0;
@@ -369,7 +217,7 @@ static void common_teardown(struct __test_metadata *_metadata, pid_t *pids)
 		}
 		pids[i] = 0;
 	}
-	if (restore_defaults_quiet()) {
+	if (restore_defaults_quiet(true)) {
 		TH_LOG("teardown: cannot restore the default knobs");
 		_metadata->exit_code = KSFT_FAIL;
 	}
@@ -377,7 +225,7 @@ static void common_teardown(struct __test_metadata *_metadata, pid_t *pids)
 	for (i = 0; i < (killed ? 500 : 1) && held; i++) {
 		if (i)
 			sleep_ms(10);
-		held = stat_value("pages_held");
+		held = read_stat("pages_held");
 	}
 	if (held) {
 		TH_LOG("teardown: pages_held is %lld with every file closed",
@@ -388,8 +236,9 @@ static void common_teardown(struct __test_metadata *_metadata, pid_t *pids)
 
 #define HARD_FIXTURE(name)						\
 	FIXTURE(name) { pid_t pids[MAX_PIDS]; };			\
-	FIXTURE_SETUP(name) { common_setup(_metadata); }		\
-	FIXTURE_TEARDOWN_PARENT(name) { common_teardown(_metadata, self->pids); }
+	FIXTURE_SETUP(name) { hardening_setup(_metadata); }		\
+	FIXTURE_TEARDOWN_PARENT(name)					\
+	{ hardening_teardown(_metadata, self->pids); }
 
 HARD_FIXTURE(hard)
 
@@ -438,7 +287,7 @@ TEST_F_TIMEOUT(hard, cap_pressure_wide_record_pread_fails_enomem_promptly_then_s
 		if (fd < 0 || mine >= most) {
 			ASSERT_GT(5, nh)
 				TH_LOG("5 holders leave %lld pages of room", room);
-			fd = hold[nh++] = open_trace(_metadata);
+			fd = hold[nh++] = open_file(_metadata, TRACE);
 			mine = 0;
 			continue;
 		}
@@ -455,7 +304,7 @@ TEST_F_TIMEOUT(hard, cap_pressure_wide_record_pread_fails_enomem_promptly_then_s
 
 	set_knob(_metadata, "record_mode", "printf");
 	set_knob(_metadata, "record_width", "1048576");
-	t = open_trace(_metadata);
+	t = open_file(_metadata, TRACE);
 	room = CAP_PAGES - stat_ok(_metadata, "pages_held");
 	pid = spawn(_metadata, self->pids, wide_pread_child, t, &started);
 	ASSERT_TRUE(finish_worker(self->pids, pid, &st, 30000)) {
@@ -513,7 +362,7 @@ static void __attribute__((noreturn)) huge_call_child(int op, int sync)
 	int fd, p[2];
 	ssize_t r;
 
-	fd = open(TRACE, O_RDONLY | O_CLOEXEC);
+	fd = open(TRACE_PATH, O_RDONLY | O_CLOEXEC);
 	if (!pin_cpu0() || fd < 0 || pipe2(p, O_CLOEXEC) ||
 	    write(sync, "x", 1) != 1)
 		_exit(2);
@@ -575,7 +424,7 @@ static void __attribute__((noreturn)) nonfatal_child(int unused, int sync)
 
 	(void)unused;
 	sigemptyset(&sa.sa_mask);
-	fd = open(TRACE, O_RDONLY | O_CLOEXEC);
+	fd = open(TRACE_PATH, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || sigaction(SIGUSR1, &sa, NULL) || write(sync, "x", 1) != 1)
 		_exit(2);
 	for (i = 0; i < 8; i++, off *= 2) {
@@ -642,12 +491,12 @@ TEST_F_TIMEOUT(hard, rewind_same_off_in_20000_times_then_16_one_byte_buffers, 18
 	ssize_t r;
 	loff_t off;
 
-	stream_build(_metadata, &s, 100, 10000, false);
+	stream_build_mode(_metadata, &s, 100, 10000, false);
 	rw0 = stat_ok(_metadata, "rewinds");
 	rg0 = stat_ok(_metadata, "regenerations");
 	gf0 = stat_ok(_metadata, "get_page_failures");
 	ASSERT_EQ(16 * PG, make_pipe(_metadata, p, 0));
-	fd = open_trace(_metadata);
+	fd = open_file(_metadata, TRACE);
 	for (i = 0; i < 20000; i++) {
 		off = 5000;
 		r = splice(fd, &off, p[1], NULL, 1, 0);
@@ -719,11 +568,11 @@ TEST_F(idle, open_keeps_only_window_and_slack_pages)
 
 	ASSERT_NE(NULL, buf);
 	set_knob(_metadata, "record_count", variant->count);
-	stream_build(_metadata, &s, 100, atoi(variant->count), false);
+	stream_build_mode(_metadata, &s, 100, atoi(variant->count), false);
 	want = variant->len ? variant->len : s.size;
 	ASSERT_EQ(variant->slots ? variant->slots * PG : 16 * PG,
 		  make_pipe(_metadata, p, variant->slots));
-	fd = open_trace(_metadata);
+	fd = open_file(_metadata, TRACE);
 	do {
 		r = splice(fd, NULL, p[1], NULL, variant->len ? want - in : MIB,
 			   SPLICE_F_NONBLOCK);
@@ -778,10 +627,10 @@ TEST_F_TIMEOUT(hard, one_open_holds_at_most_16_mib_of_pages, 120)
 	set_knob(_metadata, "record_mode", "raw");
 	set_knob(_metadata, "record_count", "200000");
 	set_knob(_metadata, "buffer_size_kb", "16384");
-	stream_build(_metadata, &s, 100, 200000, true);
+	stream_build_mode(_metadata, &s, 100, 200000, true);
 	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
 	ASSERT_EQ((int)len, fcntl(p[1], F_SETPIPE_SZ, (int)len));
-	fd = open_trace(_metadata);
+	fd = open_file(_metadata, TRACE);
 	set_knob(_metadata, "buffer_total_kb", "65536"); /* restarts the mark */
 	r = splice(fd, NULL, p[1], NULL, len, 0);
 	ASSERT_LT(0, r);
@@ -872,11 +721,11 @@ TEST_F_TIMEOUT(hard, eight_processes_filling_concurrently_never_exceed_buffer_to
 		TH_LOG("writing buffer_total_kb did not reset pages_held_max");
 	set_knob(_metadata, "record_mode", "raw");
 	set_knob(_metadata, "record_count", "50000");
-	stream_build(_metadata, &s, 100, 50000, true);
+	stream_build_mode(_metadata, &s, 100, 50000, true);
 	fills.s = &s;
 	sf0 = stat_ok(_metadata, "alloc_shortfalls");
 	for (i = 0; i < 8; i++)
-		fills.fd[i] = open_trace(_metadata);
+		fills.fd[i] = open_file(_metadata, TRACE);
 	for (i = 0; i < 8; i++)
 		pid[i] = spawn(_metadata, self->pids, fill_child, i, &started);
 	end = now_ms() + 60000;
@@ -934,18 +783,6 @@ struct soak_worker {
 	int failed;
 	char msg[256];
 };
-
-static void worker_fail(struct soak_worker *w, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (w->failed)
-		return;
-	w->failed = 1;
-	va_start(ap, fmt);
-	vsnprintf(w->msg, sizeof(w->msg), fmt, ap);
-	va_end(ap);
-}
 
 /*
  * pread, splice(off_in), or read/lseek/splice(NULL) on the shared fd:
@@ -1031,7 +868,7 @@ static void soak_private(struct soak_worker *w)
 		h.off = rnd(&w->seed) % (k->s->size - h.len + 1);
 		o = h.off;
 		w->ops++;
-		fd = open(TRACE, O_RDONLY | O_CLOEXEC);
+		fd = open(TRACE_PATH, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || pipe2(p, O_CLOEXEC) ||
 		    fcntl(p[1], F_SETPIPE_SZ, (int)(128 * PG)) != (int)(128 * PG))
 			worker_fail(w, "open/pipe: %s", strerror(errno));
@@ -1126,11 +963,11 @@ TEST_F_TIMEOUT(hard, shared_fd_soak_with_private_opens_closed_undrained, 300)
 	/* 2 MB of raw records: every pread/splice(off_in) regenerates. */
 	set_knob(_metadata, "record_mode", "raw");
 	set_knob(_metadata, "record_count", "20000");
-	stream_build(_metadata, &s, 100, 20000, true);
+	stream_build_mode(_metadata, &s, 100, 20000, true);
 	k.s = &s;
 	ASSERT_EQ(0, pipe2(k.q, O_CLOEXEC));
 	ASSERT_EQ((int)PG, fcntl(k.q[1], F_SETPIPE_SZ, (int)PG));
-	k.fd = open_trace(_metadata);
+	k.fd = open_file(_metadata, TRACE);
 	k.end_ms = now_ms() +
 		(strstr(cmdline, "seqsplice.flavour=debug") ? 60000 : 15000);
 	for (i = 0; i < ARRAY_SIZE(kinds); i++) {

@@ -60,12 +60,14 @@ fmt-check:
 	cd tests/host && cargo fmt --check
 	cd tools/ssfuzz && cargo fmt --check
 	cd tools/spbench && cargo fmt --check
+	cd tools/model && cargo fmt --check
 
 rust-analyzer: kernel
 	KDIR=$(KDIR) scripts/rust-analyzer.sh
 
 host-test:
 	cd tests/host && cargo test --quiet
+	cd tools/model && cargo test --quiet
 
 # Userspace tools for the guest, static so the initramfs needs no libraries.
 TOOL_CARGO = RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --quiet \

@@ -11,7 +11,8 @@
 //!       one configuration: every path once per round, rounds interleaved
 //!       (ABAB), one `BENCH {"type":"run",...}` line per timed run
 //!   spbench --smoke [--dir D]
-//!       every path on a few KiB, bytes compared with trace_copy's read();
+//!       every path on a few KiB, bytes compared with the record stream's
+//!       model (seqsplice-model);
 //!       exits 1 on any mismatch
 //!   spbench paths
 //!       the path ids

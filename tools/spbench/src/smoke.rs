@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 //! `spbench --smoke`: every benchmark path on a few KiB, through the same
 //! code the timed runs use, with the bytes that reach a visible sink
-//! compared against `trace_copy` read with read(). Paths whose sink is
-//! /dev/null are checked for the byte count. Knobs are restored after.
+//! compared against the README's record stream (`seqsplice-model`, the
+//! model tests/host and ssfuzz use too). Paths whose sink is /dev/null are
+//! checked for the byte count. Knobs are restored after.
 //! Output lines start with "# " so a TAP consumer treats them as comments.
 
 use crate::paths::{all_paths, Bench, Config, Method, Path, Sink, Source, TcpReceiver};
 use crate::sys;
+use seqsplice_model::{Mode, Stream};
 
 const KNOBS: &[&str] = &[
     "record_mode",
@@ -69,26 +71,14 @@ pub fn run(dir: &str) -> i32 {
                 continue;
             }
         };
-        // The reference: trace_copy, stock buffer, plain read().
-        let refp = Path {
-            method: Method::Read,
-            sink: Sink::Direct,
-            source: Source::Copy4,
-        };
-        let mut reference = Vec::new();
-        if let Err(e) = b.run(refp, count, Some(&mut reference)) {
-            println!("# spbench smoke: FAIL reference {what}: {e}");
-            bad += 1;
-            continue;
-        }
-        if reference.len() as u64 != count * width as u64 || !reference.ends_with(b"\n") {
-            println!(
-                "# spbench smoke: FAIL reference {what}: {} bytes",
-                reference.len()
-            );
-            bad += 1;
-            continue;
-        }
+        // The reference: the README's record stream (the shared model);
+        // read() of trace_copy is one of the paths checked against it.
+        let stream = Stream::new(
+            count,
+            width,
+            Mode::from_name(mode).expect("a CASES mode is a knob value"),
+        );
+        let reference = stream.bytes(0, stream.size() as usize);
         for p in all_paths() {
             let mut runs = vec![p];
             if visible(&p) != p {
@@ -112,17 +102,15 @@ pub fn run(dir: &str) -> i32 {
                     }
                     // vmsplice's bytes are checked inside the run.
                     Ok(_) if q.source == Source::User => Ok(()),
-                    Ok(_) if seen && got != reference => {
-                        let at = got
-                            .iter()
-                            .zip(&reference)
-                            .position(|(a, b)| a != b)
-                            .unwrap_or(got.len().min(reference.len()));
-                        Err(format!(
-                            "bytes differ from trace_copy at offset {at} (got {} bytes)",
-                            got.len()
-                        ))
-                    }
+                    Ok(_) if seen && got.len() != reference.len() => Err(format!(
+                        "{} bytes reached the sink, the stream has {}",
+                        got.len(),
+                        reference.len()
+                    )),
+                    Ok(_) if seen && got != reference => Err(match stream.check(0, &got) {
+                        Err(m) => format!("bytes differ from the record stream: {m}"),
+                        Ok(()) => "bytes differ from the record stream".to_string(),
+                    }),
                     Ok(_) => Ok(()),
                 };
                 let id = if q.method == Method::Vmsplice {

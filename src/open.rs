@@ -197,10 +197,10 @@ impl TraceBuf {
     /// with `m->size = size`. Reuses the current mapping when it is big
     /// enough. Fails with `ENOMEM` when no page or mapping can be had; with
     /// fewer pages than asked, maps what it got (and `m->size` shrinks).
-    /// Never more than [`MAX_OPEN_PAGES`]: a larger `size` maps that many.
+    /// Never more than [`MAX_OPEN_PAGES`] (the page set's capacity): a larger
+    /// `size` maps that many.
     pub(crate) fn map(&mut self, l: &mut Locked<'_>, size: usize) -> Result<usize> {
         self.discard_gifted(l);
-        let size = size.min(MAX_OPEN_BYTES);
         let need = pages_for(size).max(1);
         if let Some(map) = &self.map {
             if map.pages() >= need {

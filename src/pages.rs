@@ -79,15 +79,18 @@ impl PageTag {
         // INVARIANT: allocated and published above.
         Ok(Self { tag })
     }
+}
 
-    /// Bytes of live pages carrying the tag (exact while profiling is on).
-    fn bytes(&self) -> u64 {
-        if self.tag.is_null() {
-            return 0;
-        }
-        // SAFETY: By the type invariants `tag` is live.
-        unsafe { ffi::seqsplice_tag_bytes(self.tag) }
-    }
+/// `(bytes, calls)` of a live tag, summed over the CPUs (`alloc_tag_read()`).
+///
+/// # Safety
+///
+/// `tag` is a live tag from `seqsplice_tag_alloc()`.
+unsafe fn tag_read(tag: *mut bindings::alloc_tag) -> (u64, u64) {
+    let (mut bytes, mut calls) = (0, 0);
+    // SAFETY: `tag` is live (contract); the two outputs are ours.
+    unsafe { ffi::seqsplice_tag_read(tag, &mut bytes, &mut calls) };
+    (bytes, calls)
 }
 
 impl Drop for PageTag {
@@ -107,8 +110,7 @@ impl Drop for PageTag {
         // bytes alone.)
         TAG.store(ptr::null_mut(), Ordering::Release);
         // SAFETY: By the type invariants `tag` is live.
-        let calls = unsafe { ffi::seqsplice_tag_calls(self.tag) };
-        let bytes = self.bytes();
+        let (bytes, calls) = unsafe { tag_read(self.tag) };
         if calls == 0 {
             // SAFETY: By the type invariants `tag` is live; no page points to
             // it (above) and it is unpublished, so nothing can use it again.
@@ -134,7 +136,7 @@ pub(crate) fn pages_alive() -> u64 {
     }
     // SAFETY: A published tag is live until `PageTag::drop` unpublishes it,
     // which runs only once no file of the module is open (`stats` is one).
-    let bytes = unsafe { ffi::seqsplice_tag_bytes(tag) };
+    let (bytes, _) = unsafe { tag_read(tag) };
     bytes / PAGE_SIZE as u64
 }
 

@@ -50,21 +50,16 @@ struct alloc_tag *seqsplice_tag_alloc(void)
 	return tag;
 }
 
-u64 seqsplice_tag_bytes(struct alloc_tag *tag)
+void seqsplice_tag_read(struct alloc_tag *tag, u64 *bytes, u64 *calls)
 {
 #ifdef CONFIG_MEM_ALLOC_PROFILING
-	return alloc_tag_read(tag).bytes;
-#else
-	return 0;
-#endif
-}
+	struct alloc_tag_counters c = alloc_tag_read(tag);
 
-u64 seqsplice_tag_calls(struct alloc_tag *tag)
-{
-#ifdef CONFIG_MEM_ALLOC_PROFILING
-	return alloc_tag_read(tag).calls;
+	*bytes = c.bytes;
+	*calls = c.calls;
 #else
-	return 0;
+	*bytes = 0;
+	*calls = 0;
 #endif
 }
 

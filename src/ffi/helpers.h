@@ -19,8 +19,7 @@ struct mutex;
 
 bool seqsplice_tag_needed(void);
 struct alloc_tag *seqsplice_tag_alloc(void);
-u64 seqsplice_tag_bytes(struct alloc_tag *tag);
-u64 seqsplice_tag_calls(struct alloc_tag *tag);
+void seqsplice_tag_read(struct alloc_tag *tag, u64 *bytes, u64 *calls);
 void seqsplice_tag_free(struct alloc_tag *tag);
 void seqsplice_tag_keep(struct alloc_tag *tag);
 unsigned long seqsplice_alloc_pages_bulk(struct alloc_tag *tag, gfp_t gfp,

@@ -53,10 +53,13 @@ kernel: deps
 clippy: kernel
 	$(KMAKE) CLIPPY=1 KRUSTFLAGS=-Dwarnings modules
 
+# The module's Rust sources (the generated bindings are not formatted).
+RUST_SRCS = $(filter-out src/ffi/bindings_generated.rs,$(wildcard src/*.rs src/*/*.rs))
+
 fmt:
-	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml src/*.rs src/ffi/mod.rs
+	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml $(RUST_SRCS)
 fmt-check:
-	/usr/bin/rustfmt --check --edition 2021 src/*.rs src/ffi/mod.rs
+	/usr/bin/rustfmt --check --edition 2021 $(RUST_SRCS)
 	cd tests/host && cargo fmt --check
 	cd tools/ssfuzz && cargo fmt --check
 	cd tools/spbench && cargo fmt --check

@@ -7,22 +7,14 @@
 
 use kernel::prelude::*;
 
-mod budget;
+// Layers, each importing only those below it: the module root and `fs`
+// (the filesystem and its file table), the sources (`trace`, `lines`),
+// the `engine`, and `ffi` (bindings the kernel crate lacks).
+mod engine;
 mod ffi;
-mod file;
 mod fs;
-mod iov;
-mod knob;
-mod knobs;
-mod open;
-mod pages;
-mod pipe;
-mod record;
-mod seq;
-mod source;
-mod stats;
+mod lines;
 mod trace;
-mod window;
 
 module! {
     type: SeqSplice,
@@ -35,18 +27,18 @@ module! {
 // The pure window arithmetic is written for the kernel's page size; a
 // kernel with another one must not build the module (Kbuild also refuses
 // anything but x86-64, the only architecture tested).
-const _: () = assert!(window::PAGE_SIZE == kernel::page::PAGE_SIZE);
+const _: () = assert!(engine::window::PAGE_SIZE == kernel::page::PAGE_SIZE);
 
 struct SeqSplice {
     // Field order is drop order: no file can be opened once the filesystem
     // is gone, and only then may the page tag go.
     _fs: fs::Registration,
-    _tag: pages::PageTag,
+    _tag: engine::pages::PageTag,
 }
 
 impl kernel::Module for SeqSplice {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let tag = pages::PageTag::new()?;
+        let tag = engine::pages::PageTag::new()?;
         let fs = fs::Registration::new()?;
         pr_info!("mount with: mount -t seqsplice nodev /sys/kernel/seqsplice\n");
         Ok(Self { _fs: fs, _tag: tag })

@@ -120,6 +120,12 @@ bool seqsplice_pipe_is_direct(const struct pipe_inode_info *pipe)
 	return current->splice_pipe == pipe;
 }
 
+/* One lock class for every open's seq_file, as seq_open() has. */
+void seqsplice_mutex_init(struct mutex *lock)
+{
+	mutex_init(lock);
+}
+
 int seqsplice_mutex_lock_killable(struct mutex *lock)
 {
 	return mutex_lock_killable(lock);
@@ -133,11 +139,6 @@ bool seqsplice_fatal_signal_pending(void)
 void seqsplice_cond_resched(void)
 {
 	cond_resched();
-}
-
-void *seqsplice_kvmalloc(size_t size)
-{
-	return kvmalloc(size, GFP_KERNEL_ACCOUNT);
 }
 
 size_t seqsplice_iov_iter_count(const struct iov_iter *iter)

@@ -31,10 +31,10 @@ bool seqsplice_try_get_page(struct page *page);
 void seqsplice_put_page(struct page *page);
 unsigned int seqsplice_pipe_free_slots(struct pipe_inode_info *pipe);
 bool seqsplice_pipe_is_direct(const struct pipe_inode_info *pipe);
+void seqsplice_mutex_init(struct mutex *lock);
 int seqsplice_mutex_lock_killable(struct mutex *lock);
 bool seqsplice_fatal_signal_pending(void);
 void seqsplice_cond_resched(void);
-void *seqsplice_kvmalloc(size_t size);
 size_t seqsplice_iov_iter_count(const struct iov_iter *iter);
 size_t seqsplice_copy_to_iter(const void *addr, size_t bytes,
 			      struct iov_iter *iter);

@@ -42,3 +42,10 @@ pub(crate) fn cond_resched() {
     // mutexes: the seq_file's and maybe the pipe's).
     unsafe { seqsplice_cond_resched() }
 }
+
+/// `vm_unmap_aliases()`: flushes the lazily freed vmap areas now.
+pub(crate) fn purge_vmap_aliases() {
+    // SAFETY: May sleep: called from process context (a file write) with no
+    // lock held.
+    unsafe { vm_unmap_aliases() }
+}

@@ -310,6 +310,7 @@ static const struct {
 	{ "memcg_account", 0640 }, { "buffer_total_kb", 0640 },
 	{ "stats", 0440 },
 	{ "purge", 0200 },
+	{ "trace_ops", 0440 }, { "lines", 0440 }, { "lines_copy", 0440 },
 };
 
 TEST_F(seqsplice, files_are_root_owned_with_interface_modes)

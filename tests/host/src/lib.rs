@@ -5,13 +5,15 @@
 // Only the tests use the included files on the host.
 #![allow(dead_code)]
 
-#[path = "../../../src/budget.rs"]
+#[path = "../../../src/engine/budget.rs"]
 pub mod budget;
-#[path = "../../../src/knob.rs"]
+#[path = "../../../src/trace/knob.rs"]
 pub mod knob;
-#[path = "../../../src/record.rs"]
+#[path = "../../../src/engine/mode.rs"]
+pub mod mode;
+#[path = "../../../src/trace/record.rs"]
 pub mod record;
-#[path = "../../../src/window.rs"]
+#[path = "../../../src/engine/window.rs"]
 pub mod window;
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 use proptest::prelude::*;
 
 use crate::budget::Budget;
-use crate::knob::{parse_choice, parse_u64, KnobError, MapMode, RecordMode};
+use crate::knob::{parse_choice, parse_u64, KnobError, RecordMode};
+use crate::mode::MapMode;
 use crate::record::{self, HEADER_LEN, MIN_WIDTH};
 use crate::window::*;
 

@@ -324,11 +324,13 @@ impl Drop for Fuzz {
 impl Fuzz {
     /// A worker on the seqsplice instance in `dir`; `worker` names its
     /// scratch file.
-    pub fn new(dir: &str, seed: u64, worker: usize) -> Result<Fuzz, Failure> {
+    /// `gift` is the file compared with `trace_copy` (`trace` or another
+    /// file of the same records).
+    pub fn new(dir: &str, gift: &'static str, seed: u64, worker: usize) -> Result<Fuzz, Failure> {
         let lock = sys::open("/tmp/ssfuzz.lock", libc::O_RDWR | libc::O_CREAT);
         check!(lock >= 0, "open /tmp/ssfuzz.lock: errno {}", sys::errno());
         let mut sides = Vec::new();
-        for name in ["trace", "trace_copy"] {
+        for name in [gift, "trace_copy"] {
             let Some((rd, wr, cap)) = sys::pipe(16 * PAGE) else {
                 sys::close(lock);
                 return Err(Failure(format!("pipe: errno {}", sys::errno())));

@@ -11,7 +11,11 @@
 //! (`seqsplice-model`) at the offset that call used, and every count
 //! against the call, the pipe and the stream.
 //!
-//! `ssfuzz [--seed N] [--ops N] [--procs P] [--dir D]`
+//! `ssfuzz [--seed N] [--ops N] [--procs P] [--dir D] [--gift FILE]`
+//!
+//! `--gift FILE` fuzzes another file of the same records through the
+//! engine instead of `trace`: `trace_ops` (the engine driving the records'
+//! C `seq_operations` table).
 //!
 //! `--procs P` (default 4) runs P processes at once, each with its own
 //! opens, knobs (written and opened under a lock: knobs are snapshotted at
@@ -35,10 +39,11 @@ struct Args {
     ops: u64,
     procs: usize,
     dir: String,
+    gift: &'static str,
 }
 
 fn usage() -> ! {
-    eprintln!("usage: ssfuzz [--seed N] [--ops N] [--procs P] [--dir D]");
+    eprintln!("usage: ssfuzz [--seed N] [--ops N] [--procs P] [--dir D] [--gift FILE]");
     exit(2)
 }
 
@@ -49,6 +54,7 @@ fn parse_args() -> Args {
         ops: 100_000,
         procs: 4,
         dir: String::from("/sys/kernel/seqsplice"),
+        gift: "trace",
     };
     let mut i = 1;
     while i < args.len() {
@@ -65,6 +71,7 @@ fn parse_args() -> Args {
                 }
             }
             "--dir" => a.dir = v,
+            "--gift" => a.gift = v.leak(),
             _ => usage(),
         }
         i += 2;
@@ -118,8 +125,8 @@ impl Outcome {
     }
 }
 
-fn run_worker(dir: &str, seed: u64, k: usize, ops: u64) -> Outcome {
-    match Fuzz::new(dir, seed, k) {
+fn run_worker(dir: &str, gift: &'static str, seed: u64, k: usize, ops: u64) -> Outcome {
+    match Fuzz::new(dir, gift, seed, k) {
         Err(e) => Outcome::failed(format!("setup: {e}")),
         Ok(mut f) => {
             let r = f.run(ops);
@@ -159,7 +166,7 @@ fn run_forked(a: &Args, ops: &[u64]) -> Vec<Option<Outcome>> {
         if pid == 0 {
             sys::close(p[0]);
             let seed = worker_seed(a.seed, k);
-            let r = std::panic::catch_unwind(|| run_worker(&a.dir, seed, k, n));
+            let r = std::panic::catch_unwind(|| run_worker(&a.dir, a.gift, seed, k, n));
             let line = match r {
                 Ok(o) => o.encode(),
                 Err(_) => Outcome::failed("panicked".to_string()).encode(),
@@ -226,9 +233,9 @@ fn run_forked(a: &Args, ops: &[u64]) -> Vec<Option<Outcome>> {
 
 fn main() {
     let a = parse_args();
-    let (seed, ops, procs) = (a.seed, a.ops, a.procs);
+    let (seed, ops, procs, gift) = (a.seed, a.ops, a.procs, a.gift);
     println!(
-        "ssfuzz: seed {seed}, {ops} ops in {procs} process{} (replay: ssfuzz --seed {seed} --ops {ops} --procs {procs})",
+        "ssfuzz: {gift} against trace_copy, seed {seed}, {ops} ops in {procs} process{} (replay: ssfuzz --seed {seed} --ops {ops} --procs {procs} --gift {gift})",
         if procs == 1 { "" } else { "es" }
     );
     // SAFETY: ignoring SIGPIPE so a closed pipe is an error, not death.
@@ -244,7 +251,7 @@ fn main() {
         .map(|k| ops / procs as u64 + u64::from(k < ops % procs as u64))
         .collect();
     let outcomes: Vec<Option<Outcome>> = if procs == 1 {
-        vec![Some(run_worker(&a.dir, seed, 0, ops))]
+        vec![Some(run_worker(&a.dir, a.gift, seed, 0, ops))]
     } else {
         run_forked(&a, &split)
     };
@@ -276,7 +283,7 @@ fn main() {
         if procs == 1 {
             println!("ssfuzz: FAILED at op {}: {msg}", o.ops);
             println!(
-                "ssfuzz: replay with: ssfuzz --seed {seed} --ops {} --procs 1",
+                "ssfuzz: replay with: ssfuzz --seed {seed} --ops {} --procs 1 --gift {gift}",
                 o.ops
             );
         } else {
@@ -284,9 +291,11 @@ fn main() {
                 "ssfuzz: FAILED in worker {k} of {procs} (seed {ws}) at its op {}: {msg}",
                 o.ops
             );
-            println!("ssfuzz: replay with: ssfuzz --seed {seed} --ops {ops} --procs {procs}");
             println!(
-                "ssfuzz: or worker {k} alone: ssfuzz --seed {ws} --ops {} --procs 1",
+                "ssfuzz: replay with: ssfuzz --seed {seed} --ops {ops} --procs {procs} --gift {gift}"
+            );
+            println!(
+                "ssfuzz: or worker {k} alone: ssfuzz --seed {ws} --ops {} --procs 1 --gift {gift}",
                 o.ops
             );
         }

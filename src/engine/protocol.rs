@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The engine of `trace`: `seq_read_iter`'s protocol over a buffer of
-//! vmapped pages, and a `splice_read` that gives those pages to the pipe.
+//! The engine: `seq_read_iter()`'s protocol over a buffer of vmapped pages,
+//! and a `splice_read` that gives those pages to the pipe, for any
+//! [`Source`] (static dispatch: one copy of this code per source type).
 //!
-//! Every function runs with the seq_file locked ([`Locked`]). `m->from`,
+//! Every function runs with the open locked ([`SeqGuard`](super::open::SeqGuard)
+//! lends `m`, the source and the buffer). `m->from`,
 //! `m->count`, `m->index` and `m->read_pos` mean what they mean to
 //! `seq_read_iter()`; the buffer byte `b` holds the
 //! file offset `read_pos - from + b` for all `b < from + count`.
@@ -13,15 +15,16 @@ use core::sync::atomic::Ordering;
 use kernel::bindings;
 use kernel::prelude::*;
 
-use crate::ffi;
-use crate::iov::IovDest;
-use crate::open::TraceBuf;
-use crate::pipe::Pipe;
-use crate::seq::{Locked, Token};
-use crate::stats::STATS;
-use crate::window::{
+use super::buffer::PageBuffer;
+use super::iov::IovDest;
+use super::pipe::Pipe;
+use super::seq::SeqFile;
+use super::source::{At, Show, Source};
+use super::stats::STATS;
+use super::window::{
     self, grow_after_overflow, idle_release, rewind_from, Pacer, Segments, PAGE_SIZE,
 };
+use crate::ffi;
 
 /// Between records (every [`window::PACE_BYTES`] of output): yields the CPU if another task needs it (the kernel may
 /// be built `PREEMPT_NONE`, and a regeneration can format 10^13 bytes) and
@@ -38,88 +41,109 @@ fn checkpoint() -> Result {
     Ok(())
 }
 
-/// Fills an empty window with records, at most `size` bytes (mapped), stopping once
-/// `want` bytes are there, exactly like the fill loop of `seq_read_iter()`:
-/// skip, empty records, rollback of the record that overflows, growth when
-/// the first record does not fit.
-fn fill(l: &mut Locked<'_>, tb: &mut TraceBuf, want: usize, mut size: usize) -> Result {
-    l.set_count(0);
-    l.set_from(0);
-    let mut p;
+/// The record after `at` (the end stays the end, an error stays the
+/// error).
+fn advance<S: Source>(src: &S, m: &mut SeqFile, at: At<S::Cursor>) -> At<S::Cursor> {
+    match at {
+        Ok(Some(c)) => src.next(m, c),
+        other => other,
+    }
+}
+
+/// Fills an empty window with records, at most `size` bytes (mapped),
+/// stopping once `want` bytes are there, exactly like the fill loop of
+/// `seq_read_iter()`: skip, empty records, rollback of the record that
+/// overflows, growth when the first record does not fit.
+fn fill<S: Source>(
+    m: &mut SeqFile,
+    src: &S,
+    buf: &mut PageBuffer,
+    want: usize,
+    mut size: usize,
+) -> Result {
+    m.set_count(0);
+    m.set_from(0);
+    let cap = buf.cap_bytes();
     let mut pace = Pacer::default();
-    'grow: loop {
-        let mapped = tb.map(l, size)?;
-        p = l.start();
+    loop {
+        let mut mp = buf.map(m, size)?;
+        let mapped = mp.size();
+        let mut at = src.start(&mut mp);
         loop {
-            if p.is_end() {
-                l.stop(p);
-                l.set_count(0);
-                return match p.err() {
-                    0 => Ok(()),
-                    e => Err(Error::from_errno(e)),
-                };
+            let cur = match at {
+                Ok(Some(c)) => c,
+                Ok(None) | Err(_) => {
+                    src.stop(&mut mp, &at);
+                    mp.set_count(0);
+                    return at.map(|_| ());
+                }
+            };
+            let shown = match src.show(&mut mp, &cur) {
+                Ok(s) => s,
+                Err(e) => {
+                    src.stop(&mut mp, &Ok(Some(cur)));
+                    mp.set_count(0);
+                    return Err(e);
+                }
+            };
+            if shown == Show::Skip {
+                mp.set_count(0);
             }
-            let err = l.show(p);
-            if err < 0 {
-                l.stop(p);
-                l.set_count(0);
-                return Err(Error::from_errno(err));
-            }
-            if err > 0 {
-                l.set_count(0);
-            }
-            if l.count() == 0 {
-                p = l.next(p);
+            if mp.count() == 0 {
+                at = src.next(&mut mp, cur);
                 if pace.tick(0) {
                     if let Err(e) = checkpoint() {
-                        l.stop(p);
+                        src.stop(&mut mp, &at);
                         return Err(e);
                     }
                 }
                 continue;
             }
-            if !l.overflowed() {
-                break 'grow;
+            if !mp.overflowed() {
+                fill_rest(&mut mp, src, cur, want);
+                return Ok(());
             }
             // The first record does not fit: a bigger buffer, same record.
-            l.stop(p);
-            l.set_count(0);
-            checkpoint()?;
-            size = grow_after_overflow(size, mapped, tb.cap_bytes()).ok_or(ENOMEM)?;
-            STATS.grows.fetch_add(1, Ordering::Relaxed);
-            continue 'grow;
+            src.stop(&mut mp, &Ok(Some(cur)));
+            mp.set_count(0);
+            break;
         }
+        checkpoint()?;
+        size = grow_after_overflow(size, mapped, cap).ok_or(ENOMEM)?;
+        STATS.grows.fetch_add(1, Ordering::Relaxed);
     }
-    fill_rest(l, p, want);
-    Ok(())
 }
 
-/// The rest of a fill after record `p` was shown (`seq_read_iter()`'s second loop):
-/// more records until `want` bytes or the one that overflows, which is
-/// rolled back and shown again by the next fill. No checkpoint in here:
-/// the loop ends at `want` bytes, at most the open's 16 MiB, and its callers
-/// check between fills. (A check every 64 records cost 2 % of the emulated
-/// instruction count of 100-byte records, a byte count per record 7 %.)
-fn fill_rest(l: &mut Locked<'_>, mut p: Token, want: usize) {
+/// The rest of a fill after record `cur` was shown (`seq_read_iter()`'s
+/// second loop): more records until `want` bytes or the one that
+/// overflows, which is rolled back and shown again by the next fill. No
+/// checkpoint in here: the loop ends at `want` bytes, at most the open's
+/// 16 MiB, and its callers check between fills. (A check every 64 records
+/// cost 2 % of the emulated instruction count of 100-byte records, a byte
+/// count per record 7 %.)
+fn fill_rest<S: Source>(m: &mut SeqFile, src: &S, cur: S::Cursor, want: usize) {
+    let mut at: At<S::Cursor> = Ok(Some(cur));
     loop {
-        let offs = l.count();
-        let pos = l.index();
-        p = l.next(p);
-        if pos == l.index() {
-            l.set_index(pos + 1);
+        let offs = m.count();
+        let pos = m.index();
+        at = advance(src, m, at);
+        if pos == m.index() {
+            m.set_index(pos + 1);
         }
-        if p.is_end() || l.count() >= want {
-            break;
-        }
-        let err = l.show(p);
-        if err > 0 {
-            l.set_count(offs);
-        } else if err != 0 || l.overflowed() {
-            l.set_count(offs);
-            break;
+        let cur = match at {
+            Ok(Some(c)) if m.count() < want => c,
+            _ => break,
+        };
+        match src.show(m, &cur) {
+            Ok(Show::Skip) => m.set_count(offs),
+            Ok(Show::Record) if !m.overflowed() => {}
+            _ => {
+                m.set_count(offs);
+                break;
+            }
         }
     }
-    l.stop(p);
+    src.stop(m, &at);
     STATS.fills.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -127,105 +151,113 @@ fn fill_rest(l: &mut Locked<'_>, mut p: Token, want: usize) {
 /// `want` bytes of window in at most `size` bytes: a splice into a small
 /// pipe then gives whole pages instead of a page of leftover plus a fresh
 /// page of records. Pages already given to a pipe are dropped first.
-fn append(l: &mut Locked<'_>, tb: &mut TraceBuf, want: usize, size: usize) -> Result {
-    let shift = tb.discard_gifted(l) * PAGE_SIZE;
-    l.set_from(l.from() - shift);
-    tb.map_window(l, l.from(), size)?;
-    let p = l.start();
-    let result = if p.is_end() {
-        l.stop(p);
-        Ok(())
-    } else {
-        let offs = l.count();
-        let err = l.show(p);
-        if err > 0 {
-            l.set_count(offs);
-        } else if err != 0 || l.overflowed() {
-            // No room for this record: it starts the next fill.
-            l.set_count(offs);
-            l.stop(p);
-            tb.rebase(l);
+fn append<S: Source>(
+    m: &mut SeqFile,
+    src: &S,
+    buf: &mut PageBuffer,
+    want: usize,
+    size: usize,
+) -> Result {
+    let shift = buf.discard_gifted() * PAGE_SIZE;
+    m.set_from(m.from() - shift);
+    let from = m.from();
+    let mut mp = buf.map_window(m, from, size)?;
+    let at = src.start(&mut mp);
+    let cur = match at {
+        Ok(Some(c)) => c,
+        Ok(None) | Err(_) => {
+            src.stop(&mut mp, &at);
             return Ok(());
         }
-        fill_rest(l, p, want);
-        Ok(())
     };
-    tb.rebase(l);
-    result
+    let offs = mp.count();
+    match src.show(&mut mp, &cur) {
+        Ok(Show::Skip) => mp.set_count(offs),
+        Ok(Show::Record) if !mp.overflowed() => {}
+        _ => {
+            // No room for this record: it starts the next fill.
+            mp.set_count(offs);
+            src.stop(&mut mp, &Ok(Some(cur)));
+            return Ok(());
+        }
+    }
+    fill_rest(&mut mp, src, cur, want);
+    Ok(())
 }
 
 /// Regenerates up to `offset` on clean pages, as `traverse()` in
 /// fs/seq_file.c, rescheduling and checking for fatal signals between
 /// records. A record that does not fit grows the buffer, at most to the
 /// open's cap; when the buffer got fewer pages than asked, `ENOMEM`.
-fn traverse(l: &mut Locked<'_>, tb: &mut TraceBuf, offset: u64) -> Result {
-    l.set_index(0);
-    l.set_count(0);
-    l.set_from(0);
-    tb.discard_gifted(l);
+fn traverse<S: Source>(m: &mut SeqFile, src: &S, buf: &mut PageBuffer, offset: u64) -> Result {
+    m.set_index(0);
+    m.set_count(0);
+    m.set_from(0);
+    buf.discard_gifted();
     if offset == 0 {
         return Ok(());
     }
     STATS.regenerations.fetch_add(1, Ordering::Relaxed);
+    let cap = buf.cap_bytes();
     let mut size = PAGE_SIZE;
     let mut pace = Pacer::default();
     loop {
-        let mapped = tb.map(l, size)?;
+        let mut mp = buf.map(m, size)?;
+        let mapped = mp.size();
         let mut pos: u64 = 0;
-        let mut p = l.start();
-        let mut err = 0;
+        let mut at = src.start(&mut mp);
+        let mut result = Ok(());
         let mut overflow = false;
         let mut last = 0;
-        while !p.is_end() {
+        while let Ok(Some(cur)) = at {
             if pace.tick(last) {
                 if let Err(e) = checkpoint() {
-                    err = e.to_errno();
+                    result = Err(e);
                     break;
                 }
             }
-            let e = l.show(p);
-            if e < 0 {
-                err = e;
-                break;
+            match src.show(&mut mp, &cur) {
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+                Ok(Show::Skip) => mp.set_count(0),
+                Ok(Show::Record) => {}
             }
-            if e > 0 {
-                l.set_count(0);
-            }
-            if l.overflowed() {
+            if mp.overflowed() {
                 overflow = true;
                 break;
             }
-            p = l.next(p);
-            let count = l.count() as u64;
+            at = src.next(&mut mp, cur);
+            let count = mp.count() as u64;
             last = count as usize;
             if pos + count > offset {
                 let from = (offset - pos) as usize;
-                l.set_from(from);
-                l.set_count(count as usize - from);
+                mp.set_from(from);
+                mp.set_count(count as usize - from);
                 break;
             }
             pos += count;
-            l.set_count(0);
+            mp.set_count(0);
             if pos == offset {
                 break;
             }
         }
-        if err == 0 {
-            err = p.err();
+        if result.is_ok() {
+            if let Err(e) = &at {
+                result = Err(*e);
+            }
         }
-        l.stop(p);
+        src.stop(&mut mp, &at);
         if overflow {
-            l.set_count(0);
-            size = grow_after_overflow(size, mapped, tb.cap_bytes()).ok_or(ENOMEM)?;
+            mp.set_count(0);
+            mp.set_index(0);
+            drop(mp);
+            size = grow_after_overflow(size, mapped, cap).ok_or(ENOMEM)?;
             STATS.grows.fetch_add(1, Ordering::Relaxed);
-            l.set_index(0);
             continue;
         }
-        return if err == 0 {
-            Ok(())
-        } else {
-            Err(Error::from_errno(err))
-        };
+        return result;
     }
 }
 
@@ -233,7 +265,7 @@ fn traverse(l: &mut Locked<'_>, tb: &mut TraceBuf, offset: u64) -> Result {
 /// restarts; an offset inside the held, already delivered data (sendfile's
 /// rewind, `splice_direct_to_actor()`) moves the window back without writing
 /// anything; any other offset regenerates.
-fn seek(l: &mut Locked<'_>, tb: &mut TraceBuf, pos: i64) -> Result {
+fn seek<S: Source>(l: &mut SeqFile, src: &S, tb: &mut PageBuffer, pos: i64) -> Result {
     if pos == 0 {
         l.set_index(0);
         l.set_count(0);
@@ -252,7 +284,7 @@ fn seek(l: &mut Locked<'_>, tb: &mut TraceBuf, pos: i64) -> Result {
             return Ok(());
         }
     }
-    match traverse(l, tb, pos as u64) {
+    match traverse(l, src, tb, pos as u64) {
         Ok(()) => {
             l.set_read_pos(pos);
             Ok(())
@@ -264,16 +296,17 @@ fn seek(l: &mut Locked<'_>, tb: &mut TraceBuf, pos: i64) -> Result {
             l.set_index(0);
             l.set_count(0);
             l.set_from(0);
-            tb.release(l);
+            tb.release();
             Err(e)
         }
     }
 }
 
-/// `read_iter` of `trace`: `seq_read_iter` over the page buffer.
-pub(crate) fn read_iter(
-    l: &mut Locked<'_>,
-    tb: &mut TraceBuf,
+/// `->read_iter` of a gift file: `seq_read_iter()` over the page buffer.
+pub(crate) fn read_iter<S: Source>(
+    l: &mut SeqFile,
+    src: &S,
+    tb: &mut PageBuffer,
     pos: &mut i64,
     dest: &mut IovDest<'_>,
 ) -> Result<usize> {
@@ -282,7 +315,7 @@ pub(crate) fn read_iter(
     if want == 0 {
         return Ok(0);
     }
-    seek(l, tb, *pos)?;
+    seek(l, src, tb, *pos)?;
     let mut copied = 0;
     if l.count() > 0 {
         let n = tb.copy_out(l.from(), l.count(), dest);
@@ -298,10 +331,10 @@ pub(crate) fn read_iter(
     // the end of the buffer counts as an overflow, `seq_has_overflowed()`), so a
     // read returns all it asked for instead of stopping a record short.
     let size = window::read_fill_pages(want, tb.buf_pages()) * PAGE_SIZE;
-    if let Err(e) = fill(l, tb, want - copied, size) {
+    if let Err(e) = fill(l, src, tb, want - copied, size) {
         if copied == 0 {
             // The window is empty (fill's contract): give the pages back.
-            tb.release(l);
+            tb.release();
             return Err(e);
         }
         return finish_read(l, pos, copied);
@@ -313,7 +346,7 @@ pub(crate) fn read_iter(
     finish_read(l, pos, copied)
 }
 
-fn finish_read(l: &mut Locked<'_>, pos: &mut i64, copied: usize) -> Result<usize> {
+fn finish_read(l: &mut SeqFile, pos: &mut i64, copied: usize) -> Result<usize> {
     if copied == 0 {
         return if l.count() > 0 { Err(EFAULT) } else { Ok(0) };
     }
@@ -327,8 +360,8 @@ fn finish_read(l: &mut Locked<'_>, pos: &mut i64, copied: usize) -> Result<usize
 /// buffers. Returns the bytes inserted, the slots used and the error that
 /// stopped it, if any.
 fn gift(
-    l: &mut Locked<'_>,
-    tb: &mut TraceBuf,
+    l: &mut SeqFile,
+    tb: &mut PageBuffer,
     pipe: &mut Pipe,
     len: usize,
     slots: usize,
@@ -337,9 +370,10 @@ fn gift(
         STATS.tail_continuations.fetch_add(1, Ordering::Relaxed);
     }
     let (mut done, mut used, mut err) = (0, 0, None);
+    // Unmaps; each page is marked gifted before its reference exists.
+    let mut gifter = tb.gifter();
     for seg in Segments::new(l.from(), l.count(), len, slots) {
-        // Unmaps and marks the page gifted before the reference exists.
-        let Some(page) = tb.take_for_pipe(l, &seg) else {
+        let Some(page) = gifter.take(&seg) else {
             // As link_pipe() when pipe_buf_get() fails.
             err = Some(EFAULT);
             break;
@@ -358,13 +392,14 @@ fn gift(
     (done, used, err)
 }
 
-/// `splice_read` of `trace`: deliver what is left of the window, then fill
+/// `->splice_read` of a gift file: deliver what is left of the window, then fill
 /// clean pages with at most what the pipe can still take, unmap, and give
 /// the pages holding the data to the pipe, until `len` bytes or the pipe's
 /// free slots are used up.
-pub(crate) fn splice_read(
-    l: &mut Locked<'_>,
-    tb: &mut TraceBuf,
+pub(crate) fn splice_read<S: Source>(
+    l: &mut SeqFile,
+    src: &S,
+    tb: &mut PageBuffer,
     pos: &mut i64,
     pipe: &mut Pipe,
     len: usize,
@@ -372,7 +407,7 @@ pub(crate) fn splice_read(
     if len == 0 {
         return Ok(0);
     }
-    seek(l, tb, *pos)?;
+    seek(l, src, tb, *pos)?;
     let mut slots = pipe.free_slots();
     let mut done = 0;
     let mut err = None;
@@ -387,7 +422,7 @@ pub(crate) fn splice_read(
             // A page more than the pipe can take: the record that crosses
             // the last page the pipe takes is finished in a page of slack,
             // which no pipe holds, and the next call appends behind it.
-            if let Err(e) = fill(l, tb, target, target + PAGE_SIZE) {
+            if let Err(e) = fill(l, src, tb, target, target + PAGE_SIZE) {
                 err = Some(e);
                 break;
             }
@@ -397,7 +432,7 @@ pub(crate) fn splice_read(
         } else if l.from() / PAGE_SIZE >= tb.gifted() {
             let want = window::append_target(l.from(), len - done, slots);
             // Best effort: on failure the window is intact and goes as is.
-            if want > l.count() && append(l, tb, want, want + PAGE_SIZE).is_ok() {
+            if want > l.count() && append(l, src, tb, want, want + PAGE_SIZE).is_ok() {
                 STATS.appends.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -433,12 +468,12 @@ pub(crate) fn splice_read(
 /// idle open holds no page the pipes already hold or no data needs, using
 /// up the global cap. An empty window gives up every page and the delivered
 /// data (a later call at an earlier offset regenerates).
-fn release_delivered(l: &mut Locked<'_>, tb: &mut TraceBuf) {
+fn release_delivered(l: &mut SeqFile, tb: &mut PageBuffer) {
     let (front, keep) = idle_release(l.from(), l.count());
     let held = tb.held();
     if front > 0 || front + keep < held {
-        tb.truncate(l, front + keep);
-        tb.release_front(l, front);
+        tb.truncate(front + keep);
+        tb.release_front(front);
         l.set_from(l.from() - front * PAGE_SIZE);
         STATS.idle_releases.fetch_add(1, Ordering::Relaxed);
     }
@@ -448,11 +483,12 @@ fn release_delivered(l: &mut Locked<'_>, tb: &mut TraceBuf) {
     }
 }
 
-/// `llseek` of `trace`: `seq_lseek()` semantics. `f_pos` is the file's
+/// `->llseek` of a gift file: `seq_lseek()` semantics. `f_pos` is the file's
 /// position now; returns what to store there (if anything) and the result.
-pub(crate) fn llseek(
-    l: &mut Locked<'_>,
-    tb: &mut TraceBuf,
+pub(crate) fn llseek<S: Source>(
+    l: &mut SeqFile,
+    src: &S,
+    tb: &mut PageBuffer,
     f_pos: i64,
     offset: i64,
     whence: u32,
@@ -469,15 +505,10 @@ pub(crate) fn llseek(
         return (None, Err(EINVAL));
     }
     if offset != l.read_pos() {
-        if let Err(e) = seek(l, tb, offset) {
+        if let Err(e) = seek(l, src, tb, offset) {
             // As seq_lseek: the position is lost with the window.
             return (Some(0), Err(e));
         }
     }
     (Some(offset), Ok(offset))
-}
-
-/// Frees everything the open still owns (pipes keep their references).
-pub(crate) fn release(l: &mut Locked<'_>, tb: &mut TraceBuf) {
-    tb.release(l);
 }

@@ -5,8 +5,6 @@
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use crate::pages::{pages_alive, BUDGET};
-
 macro_rules! counters {
     ($($(#[$doc:meta])* $name:ident,)*) => {
         /// The counters, all monotonic.
@@ -20,14 +18,9 @@ macro_rules! counters {
         };
 
         impl Stats {
-            /// Writes `name value` lines: the counters, then the gauges of
-            /// the global cap and the page tag.
+            /// Writes a `name value` line per counter.
             pub(crate) fn write_to(&self, w: &mut impl Write) -> core::fmt::Result {
                 $(writeln!(w, "{} {}", stringify!($name), self.$name.load(Ordering::Relaxed))?;)*
-                writeln!(w, "pages_held {}", BUDGET.held())?;
-                writeln!(w, "pages_held_max {}", BUDGET.high())?;
-                writeln!(w, "meta_pages_held {}", BUDGET.meta())?;
-                writeln!(w, "pages_alive {}", pages_alive())?;
                 Ok(())
             }
         }
@@ -35,7 +28,7 @@ macro_rules! counters {
 }
 
 counters! {
-    /// Opens of `trace`.
+    /// Opens of a gift file.
     opens,
     /// Buffer fills (record generation into mapped pages).
     fills,

@@ -8,6 +8,8 @@ use core::marker::PhantomData;
 
 use kernel::bindings;
 
+use super::pages::PageView;
+use super::window::PAGE_SIZE;
 use crate::ffi;
 
 /// The `iov_iter` a `->read_iter` copies into.
@@ -54,20 +56,14 @@ impl IovDest<'_> {
     }
 
     /// Copies `len` bytes at `offset` of `page` (`copy_page_to_iter()`,
-    /// which maps the page itself); returns the bytes copied, fewer on a
-    /// fault.
-    ///
-    /// # Safety
-    ///
-    /// `page` is a page the caller holds a reference on, and
-    /// `offset + len <= PAGE_SIZE`.
-    pub(crate) unsafe fn copy_page(
-        &mut self,
-        page: *mut bindings::page,
-        offset: usize,
-        len: usize,
-    ) -> usize {
-        // SAFETY: `page` per the contract; `iter` by the type invariants.
-        unsafe { bindings::copy_page_to_iter(page, offset, len, self.iter) }
+    /// which maps the page itself), clamped to the page; returns the bytes
+    /// copied, fewer on a fault.
+    pub(crate) fn copy_page(&mut self, page: PageView<'_>, offset: usize, len: usize) -> usize {
+        let offset = offset.min(PAGE_SIZE);
+        let len = len.min(PAGE_SIZE - offset);
+        // SAFETY: `page` is held while its view lives (`PageView`
+        // invariants) and `[offset, offset + len)` lies inside it; `iter` by
+        // the type invariants.
+        unsafe { bindings::copy_page_to_iter(page.as_ptr(), offset, len, self.iter) }
     }
 }

@@ -9,11 +9,11 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
 
-use crate::budget::Budget;
+use super::budget::Budget;
+use super::mode::MapMode;
+use super::stats::STATS;
+use super::window::{bulk_chunk, pages_for, MAX_OPEN_PAGES, PAGE_SIZE};
 use crate::ffi;
-use crate::knob::MapMode;
-use crate::stats::STATS;
-use crate::window::{bulk_chunk, pages_for, MAX_OPEN_PAGES, PAGE_SIZE};
 
 /// Pages asked of the bulk allocator in one call (vmalloc's cap in
 /// `vm_area_alloc_pages()`: bounds the time spent with preemption off).
@@ -233,8 +233,18 @@ impl PageSet {
     }
 
     /// The raw page pointers held, in order.
-    pub(crate) fn as_slice(&self) -> &[*mut bindings::page] {
+    fn as_slice(&self) -> &[*mut bindings::page] {
         &self.slots[..self.len]
+    }
+
+    /// A borrow of held page `i`, to read from; `None` past the end.
+    pub(crate) fn page(&self, i: usize) -> Option<PageView<'_>> {
+        let &page = self.as_slice().get(i)?;
+        // INVARIANT: a held page (type invariants), borrowed with the set.
+        Some(PageView {
+            page,
+            _set: core::marker::PhantomData,
+        })
     }
 
     /// Grows the capacity to `cap` pages, at most [`MAX_OPEN_PAGES`] (no
@@ -383,6 +393,25 @@ impl Drop for PageSet {
     }
 }
 
+/// A page held by a [`PageSet`], borrowed from it: alive while the borrow
+/// lasts.
+///
+/// # Invariants
+///
+/// `page` is a valid page the borrowed set holds a reference on.
+#[derive(Clone, Copy)]
+pub(crate) struct PageView<'a> {
+    page: *mut bindings::page,
+    _set: core::marker::PhantomData<&'a PageSet>,
+}
+
+impl PageView<'_> {
+    /// The page, valid while the borrow lasts.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::page {
+        self.page
+    }
+}
+
 /// One reference on a page, to hand over to a pipe buffer.
 ///
 /// # Invariants
@@ -423,8 +452,8 @@ impl VMap {
     /// Maps the first `n` pages of `set`.
     ///
     /// The returned mapping must be dropped before `set` releases any of
-    /// those pages ([`crate::open::TraceBuf`] unmaps first in every method
-    /// that releases pages).
+    /// those pages ([`super::buffer::PageBuffer`] unmaps first in every
+    /// method that releases pages, and in its `drop`).
     pub(crate) fn new(set: &PageSet, n: usize, mode: MapMode) -> Result<Self> {
         let pages = set.as_slice().get(..n).ok_or(EINVAL)?;
         if n == 0 {

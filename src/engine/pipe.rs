@@ -9,8 +9,8 @@ use core::ptr::addr_of;
 use kernel::bindings;
 use kernel::prelude::*;
 
+use super::pages::PageRef;
 use crate::ffi;
-use crate::pages::PageRef;
 
 /// The pipe a `->splice_read` was called for.
 ///

@@ -9,10 +9,11 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use kernel::prelude::*;
 
-use crate::knob::{MapMode, RecordMode};
-use crate::pages::{BUDGET, GLOBAL_PAGE_CAP};
-use crate::record;
-use crate::window::PAGE_SIZE;
+use super::knob::{self, RecordMode};
+use super::record;
+use crate::engine::mode::MapMode;
+use crate::engine::pages::{BUDGET, GLOBAL_PAGE_CAP};
+use crate::engine::window::PAGE_SIZE;
 
 /// What a knob accepts.
 pub(crate) enum Kind {
@@ -33,6 +34,30 @@ pub(crate) struct Knob {
     pub(crate) kind: Kind,
     /// Called with the new value after a valid write.
     pub(crate) on_write: Option<fn(usize)>,
+}
+
+impl Knob {
+    /// A write of `input`: a valid value is stored (and the hook run);
+    /// anything else is `EINVAL`, with a line in dmesg, and changes nothing.
+    pub(crate) fn write(&self, input: &[u8]) -> Result {
+        let v = match self.kind {
+            Kind::Num { min, max } => knob::parse_u64(input, min, max).map(|v| v as usize),
+            Kind::Choice(names) => knob::parse_choice(input, names),
+        }
+        .map_err(|e| {
+            pr_info!(
+                "{}: value refused ({:?})\n",
+                self.name.to_str().unwrap_or("knob"),
+                e
+            );
+            EINVAL
+        })?;
+        self.value.store(v, Ordering::Relaxed);
+        if let Some(f) = self.on_write {
+            f(v);
+        }
+        Ok(())
+    }
 }
 
 /// Conversion of a knob's stored value to the type a snapshot holds.

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! How the engine maps a buffer's pages for formatting: pure, no kernel
+//! types (compiled into the host test crate too).
+
+/// How a gift file maps its pages for formatting (`map_mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MapMode {
+    /// `vmap`/`vunmap`: a vmalloc-space area per mapping.
+    Vmap = 0,
+    /// `vm_map_ram`/`vm_unmap_ram`: per-cpu vmap blocks up to
+    /// `VMAP_MAX_ALLOC` (64) pages (`vb_alloc()`), `vmap`-like beyond.
+    VmMapRam = 1,
+}
+
+impl MapMode {
+    /// The knob's values; a mode's discriminant is its index.
+    pub(crate) const NAMES: &'static [&'static str] = &["vmap", "vm_map_ram"];
+
+    /// Decoding from the knob's index.
+    pub(crate) fn from_index(v: usize) -> MapMode {
+        if v == 1 {
+            MapMode::VmMapRam
+        } else {
+            MapMode::Vmap
+        }
+    }
+}

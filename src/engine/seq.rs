@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The seq_file a record source writes into: [`SeqFile`], the shape of
+//! 6.13's `kernel::seq_file::SeqFile` (6.12 has none), with `seq_write()`,
+//! Rust formatting ([`seq_print!`](crate::seq_print)) and C `seq_printf()`
+//! through a [`Format`] whose conversions are checked against the argument
+//! types at compile time.
+//!
+//! C header: [`include/linux/seq_file.h`](srctree/include/linux/seq_file.h)
+
+use core::ffi::CStr;
+
+use core::marker::PhantomData;
+use kernel::ffi::{c_char, c_int, c_uint};
+
+use kernel::bindings;
+use kernel::types::Opaque;
+
+use crate::ffi;
+
+/// A `struct seq_file` being filled, borrowed for one callback or one
+/// engine call.
+///
+/// The writing methods are those of a `->show`; the window fields
+/// (`from`, `count`, `read_pos`) are for the engine alone.
+///
+/// # Invariants
+///
+/// The seq_file is live and locked (by the seq_file core, or by the engine's
+/// [`SeqGuard`](super::open::SeqGuard)) for as long as a reference to this
+/// value exists, and nothing else accesses it meanwhile. `buf` is NULL with
+/// `size == 0`, or `size` bytes of writable memory (the engine's
+/// [`Mapped`](super::buffer::Mapped), or the seq_file core's buffer).
+#[repr(transparent)]
+pub(crate) struct SeqFile(Opaque<bindings::seq_file>);
+
+impl SeqFile {
+    /// The seq_file behind `m`.
+    ///
+    /// # Safety
+    ///
+    /// `m` is a live seq_file, locked and used by nothing else for `'a`,
+    /// whose `buf` is NULL with `size == 0` or `size` writable bytes.
+    pub(crate) unsafe fn from_raw<'a>(m: *mut bindings::seq_file) -> &'a mut SeqFile {
+        // SAFETY: `SeqFile` is a transparent wrapper of the seq_file; the
+        // contract is the type's invariants.
+        unsafe { &mut *m.cast::<SeqFile>() }
+    }
+
+    /// The raw seq_file, for the C callbacks of a `seq_operations`.
+    pub(crate) fn as_raw(&self) -> *mut bindings::seq_file {
+        self.0.get()
+    }
+
+    /// `seq_write()`: appends `b`, or marks the overflow that makes the
+    /// engine retry the record with a bigger buffer.
+    pub(crate) fn write(&mut self, b: &[u8]) {
+        // SAFETY: By the type invariants the seq_file is live, locked and
+        // its buffer is NULL/0 or writable; `seq_write` writes only inside
+        // `[count, size)`. `b` is valid for its length.
+        unsafe { ffi::seq_write(self.as_raw(), b.as_ptr().cast(), b.len()) };
+    }
+
+    /// `seq_putc()`.
+    pub(crate) fn putc(&mut self, c: u8) {
+        // SAFETY: As in `write`.
+        unsafe { ffi::seq_putc(self.as_raw(), c) };
+    }
+
+    /// `seq_printf()` with a checked format.
+    pub(crate) fn printf<A: PrintfArgs>(&mut self, f: &Format<A>, args: A) {
+        // SAFETY: As in `write`; by `Format`'s invariants its conversions
+        // take exactly `A`'s arguments, in order.
+        unsafe { args.call(self.as_raw(), f.fmt.as_ptr().cast()) };
+    }
+
+    /// Rust formatting into the seq_file (`seq_printf(m, "%pA", args)`, as
+    /// 6.13's `SeqFile::call_printf`); use [`seq_print!`](crate::seq_print).
+    pub(crate) fn print(&mut self, args: core::fmt::Arguments<'_>) {
+        // SAFETY: As in `write`; `%pA` takes a pointer to
+        // `fmt::Arguments`, which lives across the call.
+        unsafe {
+            bindings::seq_printf(
+                self.as_raw(),
+                c"%pA".as_ptr().cast(),
+                core::ptr::from_ref(&args).cast::<core::ffi::c_void>(),
+            )
+        };
+    }
+
+    /// `m->index`: the position of the record being shown.
+    pub(crate) fn index(&self) -> i64 {
+        // SAFETY: By the type invariants the seq_file is live and ours.
+        unsafe { (*self.as_raw()).index }
+    }
+
+    /// Sets `m->index` (a source's `->next` moves it on).
+    pub(crate) fn set_index(&mut self, v: i64) {
+        // SAFETY: As in `index`.
+        unsafe { (*self.as_raw()).index = v }
+    }
+
+    /// `seq_has_overflowed()`.
+    pub(crate) fn overflowed(&self) -> bool {
+        // SAFETY: As in `index`.
+        unsafe { (*self.as_raw()).count == (*self.as_raw()).size }
+    }
+}
+
+macro_rules! window_field {
+    ($get:ident, $set:ident, $t:ty) => {
+        impl SeqFile {
+            #[doc = concat!("`m->", stringify!($get), "` (the engine's window).")]
+            pub(in crate::engine) fn $get(&self) -> $t {
+                // SAFETY: By the type invariants the seq_file is live and ours.
+                unsafe { (*self.as_raw()).$get }
+            }
+
+            #[doc = concat!("Sets `m->", stringify!($get), "`.")]
+            pub(in crate::engine) fn $set(&mut self, v: $t) {
+                // SAFETY: As above.
+                unsafe { (*self.as_raw()).$get = v }
+            }
+        }
+    };
+}
+
+window_field!(from, set_from, usize);
+window_field!(count, set_count, usize);
+window_field!(read_pos, set_read_pos, i64);
+
+impl SeqFile {
+    /// Points `m->buf`/`m->size` at memory (or at nothing).
+    ///
+    /// # Safety
+    ///
+    /// `buf` is NULL with `size == 0`, or `size` writable bytes that stay so
+    /// until the next `set_buf` (the type invariants). Only
+    /// [`Mapped`](super::buffer::Mapped) calls this.
+    pub(in crate::engine) unsafe fn set_buf(&mut self, buf: *mut u8, size: usize) {
+        // SAFETY: The seq_file is live and ours (type invariants).
+        unsafe {
+            (*self.as_raw()).buf = buf.cast();
+            (*self.as_raw()).size = size;
+        }
+    }
+}
+
+impl core::fmt::Write for SeqFile {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.write(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// Rust formatting into a [`SeqFile`], as 6.13's `seq_print!`.
+#[macro_export]
+macro_rules! seq_print {
+    ($m:expr, $($arg:tt)+) => {
+        $m.print(format_args!($($arg)+))
+    };
+}
+
+mod sealed {
+    pub(crate) trait Sealed {}
+}
+
+/// A value `seq_printf()` may take: what conversion it needs and how it is
+/// passed.
+pub(crate) trait PrintfArg: Copy + sealed::Sealed {
+    /// The conversion class: `b'u'` (unsigned int: `%u %x %X %o`), `b'd'`
+    /// (int: `%d %i`), `b's'` (NUL-terminated string: `%s`).
+    const CONV: u8;
+    /// The C type it is passed as.
+    type Raw;
+    /// The C value.
+    fn raw(self) -> Self::Raw;
+}
+
+impl sealed::Sealed for u32 {}
+impl PrintfArg for u32 {
+    const CONV: u8 = b'u';
+    type Raw = c_uint;
+    fn raw(self) -> c_uint {
+        self
+    }
+}
+
+impl sealed::Sealed for i32 {}
+impl PrintfArg for i32 {
+    const CONV: u8 = b'd';
+    type Raw = c_int;
+    fn raw(self) -> c_int {
+        self
+    }
+}
+
+impl sealed::Sealed for &'static CStr {}
+impl PrintfArg for &'static CStr {
+    const CONV: u8 = b's';
+    type Raw = *const c_char;
+    fn raw(self) -> *const c_char {
+        self.as_ptr().cast()
+    }
+}
+
+/// A tuple of [`PrintfArg`]s, passed to `seq_printf()` in order.
+pub(crate) trait PrintfArgs: Copy + sealed::Sealed {
+    /// The conversion class of each argument.
+    const CONVS: &'static [u8];
+
+    /// `seq_printf(m, fmt, args...)`.
+    ///
+    /// # Safety
+    ///
+    /// `m` is a live, locked seq_file; `fmt` a format whose conversions are
+    /// [`Self::CONVS`].
+    unsafe fn call(self, m: *mut bindings::seq_file, fmt: *const c_char);
+}
+
+macro_rules! printf_args {
+    ($($t:ident . $i:tt),*) => {
+        impl<$($t: PrintfArg),*> sealed::Sealed for ($($t,)*) {}
+        impl<$($t: PrintfArg),*> PrintfArgs for ($($t,)*) {
+            const CONVS: &'static [u8] = &[$($t::CONV),*];
+
+            unsafe fn call(self, m: *mut bindings::seq_file, fmt: *const c_char) {
+                // SAFETY: Per the function's contract; every argument is
+                // passed as the C type its conversion reads.
+                unsafe { bindings::seq_printf(m, fmt.cast() $(, self.$i.raw())*) };
+            }
+        }
+    };
+}
+
+printf_args!();
+printf_args!(A.0);
+printf_args!(A.0, B.1);
+printf_args!(A.0, B.1, C.2);
+printf_args!(A.0, B.1, C.2, D.3);
+printf_args!(A.0, B.1, C.2, D.3, E.4);
+printf_args!(A.0, B.1, C.2, D.3, E.4, F.5);
+
+/// The conversion classes of a C format, or `None` for anything this
+/// checker does not accept (length modifiers, `*`, precision, `%p`...).
+/// Accepted: `%%`, and flags `-0 #+`, a decimal width and one of `u x X o
+/// d i s`.
+const fn conversions_match(fmt: &[u8], want: &[u8]) -> bool {
+    let mut i = 0;
+    let mut n = 0;
+    while i < fmt.len() {
+        if fmt[i] != b'%' {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        if i < fmt.len() && fmt[i] == b'%' {
+            i += 1;
+            continue;
+        }
+        while i < fmt.len() && matches!(fmt[i], b'-' | b'0' | b' ' | b'#' | b'+') {
+            i += 1;
+        }
+        while i < fmt.len() && fmt[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i >= fmt.len() {
+            return false;
+        }
+        let class = match fmt[i] {
+            b'u' | b'x' | b'X' | b'o' => b'u',
+            b'd' | b'i' => b'd',
+            b's' => b's',
+            _ => return false,
+        };
+        if n >= want.len() || want[n] != class {
+            return false;
+        }
+        n += 1;
+        i += 1;
+    }
+    n == want.len()
+}
+
+/// A C format for `seq_printf()` whose conversions take exactly the
+/// arguments `A`, checked when the constant is evaluated: declare it in a
+/// `const` item, so that a mismatch fails the build.
+///
+/// # Invariants
+///
+/// `fmt`'s conversions are `A::CONVS`, in order.
+pub(crate) struct Format<A> {
+    fmt: &'static CStr,
+    _args: PhantomData<fn(A)>,
+}
+
+impl<A: PrintfArgs> Format<A> {
+    /// The format `fmt` for arguments `A`; a mismatch is a compile error in
+    /// a `const` item (a constant-evaluation failure).
+    pub(crate) const fn new(fmt: &'static CStr) -> Self {
+        assert!(
+            conversions_match(fmt.to_bytes(), A::CONVS),
+            "seq_printf format does not match its argument types"
+        );
+        // INVARIANT: checked above.
+        Self {
+            fmt,
+            _args: PhantomData,
+        }
+    }
+}

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The synthetic trace: its record source, its knobs and its files, on top
+//! of the engine.
+//!
+//! - `trace`: the records through the engine (pages gifted to pipes);
+//! - `trace_copy`: the same records through the stock seq_file core and
+//!   `copy_splice_read()`, as ftrace's `trace` file;
+//! - `trace_ops`: the engine driving the records' C `seq_operations` table
+//!   (an indirect call per callback, as the seq_file core makes), beside
+//!   `trace`'s static dispatch;
+//! - one file per knob.
+
+pub(crate) mod knob;
+pub(crate) mod knobs;
+pub(crate) mod record;
+pub(crate) mod source;
+
+use core::sync::atomic::Ordering;
+
+use kernel::prelude::*;
+
+use crate::engine::buffer::BufferConfig;
+use crate::engine::file::RecordFile;
+use crate::engine::seq::SeqFile;
+use crate::engine::source::{At, CSeqOps, Index, SeqOps, SeqPrivate, Show, Source};
+use crate::engine::window::{pages_for, MAX_OPEN_BYTES};
+use knobs::{Kind, Knob, Snapshot, SETTINGS, TABLE};
+use source::TraceSource;
+
+/// The page buffer of an open with knobs `k`.
+fn buffer(k: &Snapshot) -> BufferConfig {
+    BufferConfig {
+        buf_pages: pages_for(k.buffer_size_kb * 1024),
+        cap_bytes: MAX_OPEN_BYTES,
+        map_mode: k.map_mode,
+        account: k.memcg_account,
+    }
+}
+
+/// `trace`.
+pub(crate) struct Trace;
+
+#[vtable]
+impl RecordFile for Trace {
+    type Source = TraceSource;
+
+    fn open(_ino: u64) -> Result<TraceSource> {
+        TraceSource::new(SETTINGS.snapshot())
+    }
+
+    fn buffer(source: &TraceSource) -> BufferConfig {
+        buffer(&source.knobs)
+    }
+}
+
+/// `trace_copy`.
+pub(crate) struct TraceCopy;
+
+#[vtable]
+impl RecordFile for TraceCopy {
+    type Source = TraceSource;
+
+    fn open(_ino: u64) -> Result<TraceSource> {
+        TraceSource::new(SETTINGS.snapshot())
+    }
+
+    fn seq_buffer(source: &TraceSource) -> usize {
+        source.knobs.copy_buffer_size_kb * 1024
+    }
+}
+
+/// `trace_ops`: the engine over the C table of [`TraceSource`].
+pub(crate) struct TraceOps;
+
+/// The C table `trace_ops` drives, with `m->private` its `SeqPrivate`.
+type TraceTable = CSeqOps<KBox<SeqPrivate<TraceSource>>>;
+
+#[vtable]
+impl RecordFile for TraceOps {
+    type Source = TraceTable;
+
+    fn open(_ino: u64) -> Result<TraceTable> {
+        let private = KBox::new(
+            SeqPrivate::new(TraceSource::new(SETTINGS.snapshot())?),
+            GFP_KERNEL,
+        )?;
+        // SAFETY: `SeqOps` is sound for any locked seq_file whose `private`
+        // is a foreign `KBox<SeqPrivate<TraceSource>>` (its `parts`), and
+        // follows the seq_file protocol.
+        Ok(unsafe { CSeqOps::new(&SeqOps::<TraceSource>::OPS, private) })
+    }
+
+    fn buffer(source: &TraceTable) -> BufferConfig {
+        buffer(&source.private().source.knobs)
+    }
+}
+
+/// Inode number (and file table index) of the first knob file; the others
+/// follow in [`TABLE`] order.
+pub(crate) const FIRST_KNOB: usize = 4;
+
+/// One record: the knob's value.
+pub(crate) struct KnobSource(&'static Knob);
+
+impl Source for KnobSource {
+    type Cursor = Index;
+
+    fn start(&self, m: &mut SeqFile) -> At<Index> {
+        Ok((m.index() == 0).then_some(Index))
+    }
+
+    fn next(&self, m: &mut SeqFile, _cur: Index) -> At<Index> {
+        m.set_index(m.index() + 1);
+        Ok(None)
+    }
+
+    fn show(&self, m: &mut SeqFile, _cur: &Index) -> Result<Show> {
+        let v = self.0.value.load(Ordering::Relaxed);
+        match self.0.kind {
+            Kind::Num { .. } => crate::seq_print!(m, "{v}\n"),
+            Kind::Choice(names) => {
+                crate::seq_print!(m, "{}\n", names.get(v).copied().unwrap_or("?"))
+            }
+        }
+        Ok(Show::Record)
+    }
+}
+
+/// A knob file.
+pub(crate) struct KnobFile;
+
+#[vtable]
+impl RecordFile for KnobFile {
+    type Source = KnobSource;
+
+    fn open(ino: u64) -> Result<KnobSource> {
+        let i = (ino as usize).checked_sub(FIRST_KNOB).ok_or(ENOENT)?;
+        Ok(KnobSource(TABLE.get(i).ok_or(ENOENT)?))
+    }
+
+    fn write(source: &KnobSource, input: &[u8]) -> Result {
+        source.0.write(input)
+    }
+}

@@ -25,8 +25,8 @@ MIB = 1 << 20
 SIZES = [4096, 16384, 65536, 262144, 1048576]
 
 PATH_ORDER = [
-    "splice.null.trace", "splice.null.tracevmap", "splice.null.copy4", "splice.null.copyeq",
-    "splice.piperead.trace", "splice.piperead.copy4", "splice.piperead.copyeq",
+    "splice.null.trace", "splice.null.tracevmap", "splice.null.traceops", "splice.null.copy4",
+    "splice.null.copyeq", "splice.piperead.trace", "splice.piperead.copy4", "splice.piperead.copyeq",
     "splice.tcp.trace", "splice.tcp.copy4", "splice.tcp.copyeq",
     "read.trace", "read.copy4", "read.copyeq",
     "sendfile.null.trace", "sendfile.null.copy4", "sendfile.null.copyeq",
@@ -36,6 +36,7 @@ PATH_ORDER = [
 PATH_LABEL = {
     "splice.null.trace": "splice → /dev/null, `trace` (gift, vm_map_ram)",
     "splice.null.tracevmap": "splice → /dev/null, `trace` (gift, map_mode=vmap)",
+    "splice.null.traceops": "splice → /dev/null, `trace_ops` (gift, the records' C seq_operations)",
     "splice.null.copy4": "splice → /dev/null, `trace_copy` 4 KiB seq buffer (stock)",
     "splice.null.copyeq": "splice → /dev/null, `trace_copy` seq buffer = buffer_size_kb",
     "splice.piperead.trace": "splice → pipe → read(), gift",
@@ -217,6 +218,7 @@ def ratio_repeat(v1, v2):
     """How much each gift ÷ baseline ratio moved between two boots."""
     pairs = [(g, b) for _, g, c4, ce in TRIPLES for b in (c4, ce)]
     pairs.append(("splice.null.trace", "splice.null.tracevmap"))
+    pairs.append(("splice.null.trace", "splice.null.traceops"))
     out = []
     for cfg in v1.configs():
         for sz in v1.sizes(cfg):
@@ -493,6 +495,20 @@ def main():
         if mm:
             md.append("- map_mode: vm_map_ram ÷ vmap for the gift splice (raw, buffer_size_kb=1024): "
                       + ", ".join(mm) + ". Per-cpu vmap blocks pay off when each fill maps few pages.")
+    for mode in ("raw", "printf"):
+        cfg = (mode, 100, 1024)
+        if cfg not in primary.configs():
+            continue
+        sd = []
+        for sz in primary.sizes(cfg):
+            o = primary.speed(*cfg, sz, "splice.null.traceops")
+            r = primary.speed(*cfg, sz, "splice.null.trace")
+            if o and r:
+                sd.append(f"{ksize(sz)} {r / o:.3f}×")
+        if sd:
+            md.append(f"- Static dispatch ({mode}, 100 B, buffer_size_kb=1024): `trace` (the engine "
+                      "generic over its Rust source) ÷ `trace_ops` (the same engine driving the records' "
+                      "C seq_operations table, an indirect call per callback): " + ", ".join(sd) + ".")
     if "wall" in boots:
         wv = View(boots["wall"]["runs"])
         for mode in ("raw", "printf"):

@@ -1,19 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The `seqsplice` filesystem (like tracefs at /sys/kernel/tracing): the
-//! file table, `stats` and `purge`, and its registration.
+//! file table, `stats` and `purge`.
 
-use core::cell::UnsafeCell;
-use core::ffi::c_int;
-use core::mem::MaybeUninit;
-use core::ptr;
-
-use kernel::bindings;
-use kernel::error::to_result;
+use kernel::c_str;
 use kernel::prelude::*;
 
 use crate::engine::file::{RecordFile, Vtable};
 use crate::engine::seq::SeqFile;
+use crate::engine::simple_fs::{self, Entry, Files, FsType, SimpleFs};
 use crate::engine::source::{At, Index, Show, Source};
 use crate::engine::stats::STATS;
 use crate::ffi;
@@ -102,179 +97,56 @@ impl RecordFile for Purge {
 }
 
 /// Modes as tracefs uses them (TRACE_MODE_READ / TRACE_MODE_WRITE).
-const MODE_READ: c_int = 0o440;
-const MODE_WRITE: c_int = 0o640;
+const MODE_READ: u16 = 0o440;
+const MODE_WRITE: u16 = 0o640;
 
 /// Entries of [`FILES`]: unused 0 and root 1, trace and trace_copy, the
-/// knobs, stats, purge, trace_ops, lines, lines_copy and the empty end.
+/// knobs, stats, purge, trace_ops, lines, lines_copy and the end.
 const NR_FILES: usize = FIRST_KNOB + COUNT + 6;
-
-/// The file table of `simple_fill_super`: index = inode number, 1 is the
-/// root, a NULL name is skipped, an empty name ends the table.
-#[repr(transparent)]
-struct Files([bindings::tree_descr; NR_FILES]);
-
-// SAFETY: Immutable after construction; only read by simple_fill_super.
-unsafe impl Sync for Files {}
-
-const fn entry(
-    name: *const kernel::ffi::c_char,
-    ops: &'static bindings::file_operations,
-    mode: c_int,
-) -> bindings::tree_descr {
-    bindings::tree_descr {
-        name: name.cast(),
-        ops,
-        mode,
-    }
-}
-
-const NONE: bindings::tree_descr = bindings::tree_descr {
-    name: ptr::null(),
-    ops: ptr::null(),
-    mode: 0,
-};
 
 /// The table: fixed files around one entry per knob (whose inode numbers
 /// [`KnobFile::open`] maps back to knobs).
-const fn files() -> Files {
+const fn files() -> Files<NR_FILES> {
     let knob = &Vtable::<KnobFile>::COPY;
-    let mut t = [NONE; NR_FILES];
-    t[2] = entry(c"trace".as_ptr().cast(), &Vtable::<Trace>::GIFT, MODE_READ);
-    t[3] = entry(
-        c"trace_copy".as_ptr().cast(),
-        &Vtable::<TraceCopy>::COPY,
-        MODE_READ,
-    );
+    let mut t = [Entry::NONE; NR_FILES];
+    t[2] = Entry::new(c_str!("trace"), &Vtable::<Trace>::GIFT, MODE_READ);
+    t[3] = Entry::new(c_str!("trace_copy"), &Vtable::<TraceCopy>::COPY, MODE_READ);
     let mut i = 0;
     while i < COUNT {
-        t[FIRST_KNOB + i] = entry(NAMES[i].as_char_ptr(), knob, MODE_WRITE);
+        t[FIRST_KNOB + i] = Entry::new(NAMES[i], knob, MODE_WRITE);
         i += 1;
     }
     let n = FIRST_KNOB + COUNT;
-    t[n] = entry(c"stats".as_ptr().cast(), &Vtable::<Stats>::COPY, MODE_READ);
-    t[n + 1] = entry(c"purge".as_ptr().cast(), &Vtable::<Purge>::COPY, 0o200);
-    t[n + 2] = entry(
-        c"trace_ops".as_ptr().cast(),
-        &Vtable::<TraceOps>::GIFT,
-        MODE_READ,
-    );
-    t[n + 3] = entry(c"lines".as_ptr().cast(), &Vtable::<Lines>::GIFT, MODE_READ);
-    t[n + 4] = entry(
-        c"lines_copy".as_ptr().cast(),
-        &Vtable::<LinesCopy>::COPY,
-        MODE_READ,
-    );
-    // The empty name ends the table.
-    t[n + 5] = entry(c"".as_ptr().cast(), &Vtable::<Stats>::COPY, 0);
-    Files(t)
+    t[n] = Entry::new(c_str!("stats"), &Vtable::<Stats>::COPY, MODE_READ);
+    t[n + 1] = Entry::new(c_str!("purge"), &Vtable::<Purge>::COPY, 0o200);
+    t[n + 2] = Entry::new(c_str!("trace_ops"), &Vtable::<TraceOps>::GIFT, MODE_READ);
+    t[n + 3] = Entry::new(c_str!("lines"), &Vtable::<Lines>::GIFT, MODE_READ);
+    t[n + 4] = Entry::new(c_str!("lines_copy"), &Vtable::<LinesCopy>::COPY, MODE_READ);
+    Files::new(t)
 }
 
-static FILES: Files = files();
+static FILES: Files<NR_FILES> = files();
 
-/// Fills the superblock with the file table.
-///
-/// # Safety
-///
-/// Called by `get_tree_single` with a new superblock.
-unsafe extern "C" fn fill_super(
-    sb: *mut bindings::super_block,
-    _fc: *mut ffi::fs_context,
-) -> c_int {
-    // SAFETY: `sb` is the new superblock get_tree_single hands us; `FILES`
-    // is a valid table ending in an empty name.
-    unsafe { bindings::simple_fill_super(sb, MAGIC, FILES.0.as_ptr()) }
+/// The seqsplice filesystem.
+struct SeqspliceFs;
+
+impl SimpleFs for SeqspliceFs {
+    const MAGIC: usize = MAGIC;
+    const FILES: &'static [kernel::bindings::tree_descr] = FILES.as_raw();
 }
 
-/// `->get_tree`: one superblock shared by all mounts.
-///
-/// # Safety
-///
-/// Called by the VFS with a valid mount context.
-unsafe extern "C" fn get_tree(fc: *mut ffi::fs_context) -> c_int {
-    // SAFETY: `fc` is the mount's context; one superblock for all mounts.
-    unsafe { ffi::get_tree_single(fc, Some(fill_super)) }
-}
-
-/// Context operations (`fs_context_operations`) in a static.
-#[repr(transparent)]
-struct CtxOps(ffi::fs_context_operations);
-
-// SAFETY: Immutable after construction; only read by the VFS.
-unsafe impl Sync for CtxOps {}
-
-static CTX_OPS: CtxOps = CtxOps(ffi::fs_context_operations {
-    get_tree: Some(get_tree),
-    // SAFETY: All-zero is valid for the remaining (optional) callbacks.
-    ..unsafe { MaybeUninit::zeroed().assume_init() }
-});
-
-/// `->init_fs_context` of the filesystem type.
-///
-/// # Safety
-///
-/// Called by the VFS with a new mount context.
-unsafe extern "C" fn init_fs_context(fc: *mut bindings::fs_context) -> c_int {
-    // SAFETY: `fc` is a new, valid context; the module's bindings give the
-    // full layout of the kernel's opaque `fs_context`.
-    unsafe { (*fc.cast::<ffi::fs_context>()).ops = &CTX_OPS.0 };
-    0
-}
-
-/// The registered filesystem type; the VFS links it into its list.
-struct FsType(UnsafeCell<bindings::file_system_type>);
-
-// SAFETY: Written only by register/unregister_filesystem, under the VFS's
-// own lock.
-unsafe impl Sync for FsType {}
-
-static FS_TYPE: FsType = FsType(UnsafeCell::new(bindings::file_system_type {
-    name: c"seqsplice".as_ptr().cast(),
-    init_fs_context: Some(init_fs_context),
-    kill_sb: Some(bindings::kill_litter_super),
-    owner: crate::THIS_MODULE.as_ptr(),
-    // SAFETY: All-zero is valid for the remaining fields (lists, keys).
-    ..unsafe { MaybeUninit::zeroed().assume_init() }
-}));
+static FS_TYPE: FsType = FsType::new::<SeqspliceFs>(c_str!("seqsplice"));
 
 /// The filesystem and its mount point, registered for the module's life.
-///
-/// # Invariants
-///
-/// The mount point /sys/kernel/seqsplice and the filesystem type are
-/// registered while this value exists.
-pub(crate) struct Registration(());
+pub(crate) struct Registration {
+    _fs: simple_fs::Registration,
+}
 
 impl Registration {
     /// Creates /sys/kernel/seqsplice and registers the filesystem.
     pub(crate) fn new() -> Result<Self> {
-        // SAFETY: `kernel_kobj` is set up at boot; the name is a C string.
-        to_result(unsafe {
-            bindings::sysfs_create_mount_point(bindings::kernel_kobj, c"seqsplice".as_ptr().cast())
-        })?;
-        // SAFETY: `FS_TYPE` is a static, registered once.
-        if let Err(e) = to_result(unsafe { bindings::register_filesystem(FS_TYPE.0.get()) }) {
-            // SAFETY: Created just above.
-            unsafe {
-                bindings::sysfs_remove_mount_point(
-                    bindings::kernel_kobj,
-                    c"seqsplice".as_ptr().cast(),
-                )
-            };
-            return Err(e);
-        }
-        // INVARIANT: both registered.
-        Ok(Self(()))
-    }
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        // SAFETY: Registered by `new` (type invariants); the module cannot
-        // be unloaded while mounted (the superblock pins it via `owner`).
-        unsafe {
-            bindings::unregister_filesystem(FS_TYPE.0.get());
-            bindings::sysfs_remove_mount_point(bindings::kernel_kobj, c"seqsplice".as_ptr().cast());
-        }
+        Ok(Self {
+            _fs: simple_fs::Registration::new(&FS_TYPE)?,
+        })
     }
 }

@@ -192,17 +192,20 @@ impl PageBuffer {
         Ok(Mapped::new(m, map, 0, size))
     }
 
-    /// Maps clean pages for a window at buffer offset `from` and points
-    /// `m->buf` at `from` inside the mapping, `m->size` at most `size`, so
-    /// that records are appended behind the window's `m->count` bytes.
+    /// Maps clean pages for the window `[m->from, m->from + m->count)`,
+    /// which lies in pages no pipe holds, and points `m->buf` at the window
+    /// inside the mapping, `m->size` at most `size`, so that records are
+    /// appended behind its `m->count` bytes. The gifted pages before the
+    /// window are dropped first and the window moved down with the rest.
     /// `ENOMEM` when there is no room behind the window.
     pub(crate) fn map_window<'a>(
         &'a mut self,
         m: &'a mut SeqFile,
-        from: usize,
         size: usize,
     ) -> Result<Mapped<'a>> {
-        let count = m.count();
+        let shift = self.discard_gifted() * PAGE_SIZE;
+        m.set_from(m.from() - shift);
+        let (from, count) = (m.from(), m.count());
         let mapped = self.map(m, from + size)?;
         let bytes = mapped.size;
         if bytes <= from + count {
@@ -256,6 +259,12 @@ impl Drop for PageBuffer {
 
 /// A buffer with no mapping, handing out references to its pages for a
 /// pipe; each page is marked gifted before its reference exists.
+///
+/// # Invariants
+///
+/// `buf` has no mapping for the life of this value: [`PageBuffer::gifter`]
+/// drops it before making the value, and the exclusive borrow keeps
+/// anything from mapping again until the value is gone.
 pub(crate) struct Gifter<'a> {
     buf: &'a mut PageBuffer,
 }

@@ -10,6 +10,7 @@
 
 use core::ffi::{c_int, c_uint};
 use core::marker::PhantomData;
+use core::pin::Pin;
 use core::ptr::{self, addr_of_mut};
 
 use kernel::bindings;
@@ -108,10 +109,11 @@ impl<T: RecordFile> Vtable<T> {
     ///
     /// `file` is an open file of [`Self::GIFT`], live for `'a`, not yet
     /// released.
-    unsafe fn gift_state<'a>(file: *mut bindings::file) -> &'a Open<T::Source> {
-        // SAFETY: `gift_open` set `private_data` from `KBox::into_foreign`;
-        // it is released only by `gift_release`, after every other call.
-        unsafe { <KBox<Open<T::Source>> as ForeignOwnable>::borrow((*file).private_data) }
+    unsafe fn gift_state<'a>(file: *mut bindings::file) -> Pin<&'a Open<T::Source>> {
+        // SAFETY: `gift_open` set `private_data` from `into_foreign` of a
+        // pinned box; it is released only by `gift_release`, after every
+        // other call.
+        unsafe { <Pin<KBox<Open<T::Source>>> as ForeignOwnable>::borrow((*file).private_data) }
     }
 
     /// `->open`: the source, an empty page buffer (no page is allocated
@@ -150,7 +152,7 @@ impl<T: RecordFile> Vtable<T> {
         from_result(|| {
             // SAFETY: The VFS passes a valid kiocb of an open file of ours.
             let open = unsafe { Self::gift_state((*iocb).ki_filp) };
-            let mut guard = SeqGuard::lock(open, true)?;
+            let mut guard = SeqGuard::lock(open.get_ref(), true)?;
             let (m, src, buf) = guard.parts();
             // SAFETY: `iter` is this call's destination.
             let mut dest = unsafe { IovDest::new(iter) };
@@ -177,7 +179,7 @@ impl<T: RecordFile> Vtable<T> {
         from_result(|| {
             // SAFETY: `file` is an open file of ours.
             let open = unsafe { Self::gift_state(file) };
-            let mut guard = SeqGuard::lock(open, false)?;
+            let mut guard = SeqGuard::lock(open.get_ref(), false)?;
             let (m, src, buf) = guard.parts();
             // SAFETY: The locked pipe of this call (function contract).
             let mut pipe = unsafe { Pipe::new(pipe) };
@@ -203,7 +205,7 @@ impl<T: RecordFile> Vtable<T> {
         from_result(|| {
             // SAFETY: `file` is an open file of ours.
             let open = unsafe { Self::gift_state(file) };
-            let mut guard = SeqGuard::lock(open, true)?;
+            let mut guard = SeqGuard::lock(open.get_ref(), true)?;
             let (m, src, buf) = guard.parts();
             // SAFETY: `file` is live; only the address is taken.
             let f_pos = unsafe { addr_of_mut!((*file).f_pos) };

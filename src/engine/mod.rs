@@ -5,6 +5,7 @@
 //! Layers, each importing only those below it:
 //!
 //! ```text
+//! simple_fs a filesystem of a table of record files
 //! file      RecordFile + Vtable<T>: the file_operations, per type
 //! protocol  seq_read_iter()'s protocol, splice_read, llseek (generic)
 //! open      Open<S> (seq_file, buffer, source) and its SeqGuard
@@ -12,7 +13,7 @@
 //! source    Source, SeqOps (Rust -> C table), CSeqOps (C table -> Rust)
 //! seq pipe iov pages    wrappers of seq_file, pipe, iov_iter, pages
 //! stats                 counters
-//! window budget mode    pure arithmetic (host-tested)
+//! window budget mode printf   pure (host-tested)
 //! ```
 
 pub(crate) mod budget;
@@ -23,8 +24,10 @@ pub(crate) mod mode;
 pub(crate) mod open;
 pub(crate) mod pages;
 pub(crate) mod pipe;
+pub(crate) mod printf;
 pub(crate) mod protocol;
 pub(crate) mod seq;
+pub(crate) mod simple_fs;
 pub(crate) mod source;
 pub(crate) mod stats;
 pub(crate) mod window;

@@ -6,6 +6,7 @@
 //! guard that locks them.
 
 use core::cell::UnsafeCell;
+use core::pin::Pin;
 use core::ptr::addr_of_mut;
 
 use kernel::bindings;
@@ -17,12 +18,12 @@ use super::seq::SeqFile;
 use super::source::Source;
 use crate::ffi;
 
-/// One open of a gift file; `file->private_data` is a `KBox` of it.
+/// One open of a gift file; `file->private_data` is a pinned `KBox` of it.
 ///
 /// # Invariants
 ///
-/// - `seq` is a zeroed seq_file whose `lock` is initialised, `op` NULL,
-///   `private` the source's [`Source::seq_private`]; nothing but this
+/// - `seq` is a zeroed seq_file whose `lock` is initialised (so the value
+///   is pinned: the mutex must not move), `op` NULL; nothing but this
 ///   module accesses it, and `seq` and `buf` only with `seq.lock` held
 ///   (through a [`SeqGuard`]).
 /// - `seq.buf` is NULL between calls (a [`Mapped`](super::buffer::Mapped)
@@ -40,14 +41,14 @@ unsafe impl<S: Source> Send for Open<S> {}
 unsafe impl<S: Source> Sync for Open<S> {}
 
 impl<S: Source> Open<S> {
-    /// The state of a new open, in a box (the seq_file's lock must not
-    /// move once initialised).
+    /// The state of a new open, pinned in a box (the seq_file's lock must
+    /// not move once initialised).
     pub(crate) fn new(
         file: *mut bindings::file,
         source: S,
         cfg: BufferConfig,
-    ) -> Result<KBox<Self>> {
-        let this = KBox::new(
+    ) -> Result<Pin<KBox<Self>>> {
+        let this = KBox::pin(
             Self {
                 // SAFETY: All-zero is a valid, empty seq_file (as
                 // `seq_open()`'s kmem_cache_zalloc).
@@ -59,13 +60,12 @@ impl<S: Source> Open<S> {
         )?;
         let m = this.seq.get();
         // SAFETY: `m` is ours and not shared yet, at its final address (the
-        // box).
+        // pinned box).
         unsafe {
             ffi::seqsplice_mutex_init(addr_of_mut!((*m).lock));
             (*m).file = file;
-            (*m).private = this.source.seq_private();
         }
-        // INVARIANT: zeroed, lock initialised, private set; not shared.
+        // INVARIANT: zeroed, lock initialised, pinned; not shared.
         Ok(this)
     }
 }
@@ -118,8 +118,13 @@ impl<'a, S: Source> SeqGuard<'a, S> {
 
 impl<S: Source> Drop for SeqGuard<'_, S> {
     fn drop(&mut self) {
+        let (m, _, buf) = self.parts();
+        // Between calls `m->buf` points at nothing, even if a `Mapped` was
+        // leaked (`mem::forget`) instead of dropped.
+        // SAFETY: NULL with size 0: nothing can be written.
+        unsafe { m.set_buf(core::ptr::null_mut(), 0) };
         // No vm_map_ram() mapping outlives the call (PageBuffer invariants).
-        self.parts().2.end_call();
+        buf.end_call();
         // SAFETY: The lock is held by us (type invariants).
         unsafe { bindings::mutex_unlock(addr_of_mut!((*self.open.seq.get()).lock)) };
     }

@@ -158,10 +158,7 @@ fn append<S: Source>(
     want: usize,
     size: usize,
 ) -> Result {
-    let shift = buf.discard_gifted() * PAGE_SIZE;
-    m.set_from(m.from() - shift);
-    let from = m.from();
-    let mut mp = buf.map_window(m, from, size)?;
+    let mut mp = buf.map_window(m, size)?;
     let at = src.start(&mut mp);
     let cur = match at {
         Ok(Some(c)) => c,

@@ -16,6 +16,7 @@ use kernel::ffi::{c_char, c_int, c_uint};
 use kernel::bindings;
 use kernel::types::Opaque;
 
+use super::printf::conversions_match;
 use crate::ffi;
 
 /// A `struct seq_file` being filled, borrowed for one callback or one
@@ -130,6 +131,16 @@ window_field!(count, set_count, usize);
 window_field!(read_pos, set_read_pos, i64);
 
 impl SeqFile {
+    /// Replaces `m->private`, returning the old value (the pointer only:
+    /// what it points to is the business of whoever reads it).
+    pub(in crate::engine) fn swap_private(
+        &mut self,
+        p: *mut core::ffi::c_void,
+    ) -> *mut core::ffi::c_void {
+        // SAFETY: The seq_file is live and ours (type invariants).
+        unsafe { core::mem::replace(&mut (*self.as_raw()).private, p) }
+    }
+
     /// Points `m->buf`/`m->size` at memory (or at nothing).
     ///
     /// # Safety
@@ -240,47 +251,6 @@ printf_args!(A.0, B.1, C.2);
 printf_args!(A.0, B.1, C.2, D.3);
 printf_args!(A.0, B.1, C.2, D.3, E.4);
 printf_args!(A.0, B.1, C.2, D.3, E.4, F.5);
-
-/// The conversion classes of a C format, or `None` for anything this
-/// checker does not accept (length modifiers, `*`, precision, `%p`...).
-/// Accepted: `%%`, and flags `-0 #+`, a decimal width and one of `u x X o
-/// d i s`.
-const fn conversions_match(fmt: &[u8], want: &[u8]) -> bool {
-    let mut i = 0;
-    let mut n = 0;
-    while i < fmt.len() {
-        if fmt[i] != b'%' {
-            i += 1;
-            continue;
-        }
-        i += 1;
-        if i < fmt.len() && fmt[i] == b'%' {
-            i += 1;
-            continue;
-        }
-        while i < fmt.len() && matches!(fmt[i], b'-' | b'0' | b' ' | b'#' | b'+') {
-            i += 1;
-        }
-        while i < fmt.len() && fmt[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i >= fmt.len() {
-            return false;
-        }
-        let class = match fmt[i] {
-            b'u' | b'x' | b'X' | b'o' => b'u',
-            b'd' | b'i' => b'd',
-            b's' => b's',
-            _ => return false,
-        };
-        if n >= want.len() || want[n] != class {
-            return false;
-        }
-        n += 1;
-        i += 1;
-    }
-    n == want.len()
-}
 
 /// A C format for `seq_printf()` whose conversions take exactly the
 /// arguments `A`, checked when the constant is evaluated: declare it in a

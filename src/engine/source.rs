@@ -85,12 +85,6 @@ pub(crate) trait Source: Send + Sync + Sized + 'static {
 
     /// `->show`: writes the record at `cur` into `m`.
     fn show(&self, m: &mut SeqFile, cur: &Self::Cursor) -> Result<Show>;
-
-    /// What the C callbacks of a [`CSeqOps`] find in `m->private`; NULL for
-    /// a Rust source.
-    fn seq_private(&self) -> *mut c_void {
-        ptr::null_mut()
-    }
 }
 
 /// The `void *` of `at`, as the seq_file core expects it.
@@ -236,12 +230,14 @@ pub(crate) struct CSeqOps<P: ForeignOwnable> {
     _p: PhantomData<P>,
 }
 
-// SAFETY: The table's callbacks run under the seq_file lock only; `P` is
-// owned like a `P`.
+// SAFETY: `P` is owned like a `P` (sent with the value); the table is a
+// shared static.
 unsafe impl<P: ForeignOwnable + Send> Send for CSeqOps<P> {}
-// SAFETY: As above: shared access never reaches `P` but through the locked
-// callbacks.
-unsafe impl<P: ForeignOwnable + Send> Sync for CSeqOps<P> {}
+// SAFETY: Shared access reaches `P` through `private()` (a shared borrow of
+// a `Sync` value) and through the callbacks, which only run under the
+// seq_file lock and, by `new`'s contract, only mutate `P` through interior
+// mutability.
+unsafe impl<P: ForeignOwnable + Send + Sync> Sync for CSeqOps<P> {}
 
 impl<P: ForeignOwnable> CSeqOps<P> {
     /// Drives `ops`, whose callbacks find `private` in `m->private`.
@@ -250,8 +246,9 @@ impl<P: ForeignOwnable> CSeqOps<P> {
     ///
     /// `ops`' callbacks are sound for any locked seq_file whose `private` is
     /// a foreign `P` and whose buffer is NULL/0 or writable, with `pos` the
-    /// seq_file's `index`, and they follow the seq_file protocol (`stop`
-    /// after every `start`, tokens from `start`/`next` only).
+    /// seq_file's `index`; they follow the seq_file protocol (`stop` after
+    /// every `start`, tokens from `start`/`next` only) and mutate `P` only
+    /// through interior mutability (Rust may hold shared borrows of it).
     pub(crate) unsafe fn new(ops: &'static bindings::seq_operations, private: P) -> Self {
         // INVARIANT: made by `into_foreign` here.
         Self {
@@ -259,6 +256,20 @@ impl<P: ForeignOwnable> CSeqOps<P> {
             private: private.into_foreign(),
             _p: PhantomData,
         }
+    }
+}
+
+impl<S: Source> CSeqOps<KBox<SeqPrivate<S>>> {
+    /// The C table of a Rust source ([`SeqOps`]), driven as a C table: what
+    /// a C seq_file costs the engine (an indirect call per callback).
+    pub(crate) fn of_rust(source: S) -> Result<Self> {
+        let private = KBox::new(SeqPrivate::new(source), GFP_KERNEL)?;
+        // SAFETY: `SeqOps::<S>`'s callbacks are sound for any locked
+        // seq_file whose `private` is a foreign `KBox<SeqPrivate<S>>` (its
+        // `parts`) and whose buffer is NULL/0 or writable, and they use
+        // `m->index` as the position; they follow the seq_file protocol and
+        // only borrow the private shared.
+        Ok(unsafe { Self::new(&SeqOps::<S>::OPS, private) })
     }
 }
 
@@ -279,26 +290,40 @@ impl<P: ForeignOwnable> Drop for CSeqOps<P> {
     }
 }
 
-impl<P: ForeignOwnable + Send + 'static> Source for CSeqOps<P> {
+impl<P: ForeignOwnable + Send + Sync + 'static> CSeqOps<P> {
+    /// Runs `f` with the raw seq_file of `m` whose `private` is the table's
+    /// own data, whoever set the seq_file up (the engine's `Open` already
+    /// did; the stock core's, when a `CSeqOps` is itself served through
+    /// `SeqOps`, holds something else), and puts the old value back.
+    fn with_private<R>(&self, m: &mut SeqFile, f: impl FnOnce(*mut bindings::seq_file) -> R) -> R {
+        let old = m.swap_private(self.private.cast_mut());
+        let r = f(m.as_raw());
+        m.swap_private(old);
+        r
+    }
+}
+
+impl<P: ForeignOwnable + Send + Sync + 'static> Source for CSeqOps<P> {
     type Cursor = NonNull<c_void>;
 
     fn start(&self, m: &mut SeqFile) -> At<Self::Cursor> {
-        let raw = m.as_raw();
-        match self.ops.start {
-            // SAFETY: `m` is locked and ours (`SeqFile`'s invariants) and its
-            // `private` is `self.private` (`seq_private`); `new`'s contract.
-            Some(f) => at_of(unsafe { f(raw, ptr::addr_of_mut!((*raw).index)) }),
-            None => Ok(None),
-        }
+        let Some(f) = self.ops.start else {
+            return Ok(None);
+        };
+        // SAFETY: `raw` is locked and ours (`SeqFile`'s invariants), its
+        // `private` is `self.private` (`with_private`) and `pos` its
+        // `index`: `new`'s contract.
+        at_of(self.with_private(m, |raw| unsafe { f(raw, ptr::addr_of_mut!((*raw).index)) }))
     }
 
     fn next(&self, m: &mut SeqFile, cur: Self::Cursor) -> At<Self::Cursor> {
-        let raw = m.as_raw();
-        match self.ops.next {
-            // SAFETY: As in `start`; `cur` came from `start` or `next`.
-            Some(f) => at_of(unsafe { f(raw, cur.as_ptr(), ptr::addr_of_mut!((*raw).index)) }),
-            None => Ok(None),
-        }
+        let Some(f) = self.ops.next else {
+            return Ok(None);
+        };
+        // SAFETY: As in `start`; `cur` came from `start` or `next`.
+        at_of(self.with_private(m, |raw| unsafe {
+            f(raw, cur.as_ptr(), ptr::addr_of_mut!((*raw).index))
+        }))
     }
 
     fn stop(&self, m: &mut SeqFile, last: &At<Self::Cursor>) {
@@ -309,7 +334,7 @@ impl<P: ForeignOwnable + Send + 'static> Source for CSeqOps<P> {
             };
             // SAFETY: As in `start`; the token is what `start`/`next`
             // returned last.
-            unsafe { f(m.as_raw(), token) };
+            self.with_private(m, |raw| unsafe { f(raw, token) });
         }
     }
 
@@ -318,15 +343,11 @@ impl<P: ForeignOwnable + Send + 'static> Source for CSeqOps<P> {
             return Err(EINVAL);
         };
         // SAFETY: As in `start`; `cur` is a record token.
-        let r = unsafe { f(m.as_raw(), cur.as_ptr()) };
+        let r = self.with_private(m, |raw| unsafe { f(raw, cur.as_ptr()) });
         match r {
             0 => Ok(Show::Record),
             r if r > 0 => Ok(Show::Skip),
             r => Err(Error::from_errno(r)),
         }
-    }
-
-    fn seq_private(&self) -> *mut c_void {
-        self.private.cast_mut()
     }
 }

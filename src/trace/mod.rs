@@ -23,7 +23,7 @@ use kernel::prelude::*;
 use crate::engine::buffer::BufferConfig;
 use crate::engine::file::RecordFile;
 use crate::engine::seq::SeqFile;
-use crate::engine::source::{At, CSeqOps, Index, SeqOps, SeqPrivate, Show, Source};
+use crate::engine::source::{At, CSeqOps, Index, SeqPrivate, Show, Source};
 use crate::engine::window::{pages_for, MAX_OPEN_BYTES};
 use knobs::{Kind, Knob, Snapshot, SETTINGS, TABLE};
 use source::TraceSource;
@@ -81,14 +81,7 @@ impl RecordFile for TraceOps {
     type Source = TraceTable;
 
     fn open(_ino: u64) -> Result<TraceTable> {
-        let private = KBox::new(
-            SeqPrivate::new(TraceSource::new(SETTINGS.snapshot())?),
-            GFP_KERNEL,
-        )?;
-        // SAFETY: `SeqOps` is sound for any locked seq_file whose `private`
-        // is a foreign `KBox<SeqPrivate<TraceSource>>` (its `parts`), and
-        // follows the seq_file protocol.
-        Ok(unsafe { CSeqOps::new(&SeqOps::<TraceSource>::OPS, private) })
+        CSeqOps::of_rust(TraceSource::new(SETTINGS.snapshot())?)
     }
 
     fn buffer(source: &TraceTable) -> BufferConfig {

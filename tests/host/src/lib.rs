@@ -11,6 +11,8 @@ pub mod budget;
 pub mod knob;
 #[path = "../../../src/engine/mode.rs"]
 pub mod mode;
+#[path = "../../../src/engine/printf.rs"]
+pub mod printf;
 #[path = "../../../src/trace/record.rs"]
 pub mod record;
 #[path = "../../../src/engine/window.rs"]

@@ -397,3 +397,96 @@ fn budget_reservations_race_without_overshoot() {
     assert!(!B.reserve_exact(1));
     B.release(500);
 }
+
+#[test]
+fn printf_check_accepts_the_record_header_and_refuses_mismatches() {
+    use crate::printf::conversions_match as m;
+    let header = b"%16s-%-7u [%03u] d..1. %5u.%06u: seqsplice_event: seq=%010u ";
+    assert!(m(header, b"suuuuu"));
+    assert!(!m(header, b"uuuuuu"), "a string where an unsigned is");
+    assert!(!m(header, b"suuuu"), "one argument too few");
+    assert!(!m(header, b"suuuuuu"), "one argument too many");
+    assert!(!m(header, b"sduuuu"), "int for unsigned");
+    assert!(m(b"100%% %d%%", b"d"));
+    assert!(m(b"%x %X %o %i", b"uuud"));
+    assert!(m(b"no conversions", b""));
+    for bad in [
+        &b"%lu"[..],
+        b"%llu",
+        b"%zu",
+        b"%*d",
+        b"%.3s",
+        b"%p",
+        b"%pA",
+        b"%c",
+        b"%",
+        b"%5",
+        b"%-",
+    ] {
+        for want in [&b""[..], b"u", b"d", b"s", b"uu"] {
+            assert!(
+                !m(bad, want),
+                "{:?} accepted for {:?}",
+                std::str::from_utf8(bad),
+                std::str::from_utf8(want)
+            );
+        }
+    }
+}
+
+/// A format of `convs` (class, flags, width) between pieces of literal
+/// text, and the classes it needs.
+fn printf_format(convs: &[(u8, u8, Option<u8>)], text: &[String]) -> (Vec<u8>, Vec<u8>) {
+    let mut f = Vec::new();
+    let mut want = Vec::new();
+    for (i, &(c, flags, width)) in convs.iter().enumerate() {
+        f.extend_from_slice(text[i].as_bytes());
+        f.push(b'%');
+        for (bit, flag) in [b'-', b'0', b' ', b'#', b'+'].iter().enumerate() {
+            if flags & (1 << bit) != 0 {
+                f.push(*flag);
+            }
+        }
+        if let Some(w) = width {
+            f.extend_from_slice(w.to_string().as_bytes());
+        }
+        let (conv, class) = match c % 7 {
+            0 => (b'u', b'u'),
+            1 => (b'x', b'u'),
+            2 => (b'X', b'u'),
+            3 => (b'o', b'u'),
+            4 => (b'd', b'd'),
+            5 => (b'i', b'd'),
+            _ => (b's', b's'),
+        };
+        f.push(conv);
+        want.push(class);
+    }
+    f.extend_from_slice(text[convs.len()].as_bytes());
+    (f, want)
+}
+
+proptest! {
+    #[test]
+    fn printf_check_matches_exactly_the_classes_of_the_format(
+        convs in prop::collection::vec((any::<u8>(), 0u8..32, prop::option::of(1u8..40)), 0..8),
+        text in prop::collection::vec("[a-z .:=\\[\\]%]{0,6}", 9),
+        change in any::<prop::sample::Index>(),
+    ) {
+        // Literal text may hold "%%" but no lone '%': double every '%'.
+        let text: Vec<String> = text.iter().map(|t| t.replace('%', "%%")).collect();
+        let (f, want) = printf_format(&convs, &text);
+        prop_assert!(crate::printf::conversions_match(&f, &want));
+        // One argument fewer or more, or one of another class: refused.
+        if !want.is_empty() {
+            prop_assert!(!crate::printf::conversions_match(&f, &want[..want.len() - 1]));
+            let mut other = want.clone();
+            let i = change.index(other.len());
+            other[i] = if other[i] == b's' { b'u' } else { b's' };
+            prop_assert!(!crate::printf::conversions_match(&f, &other));
+        }
+        let mut more = want.clone();
+        more.push(b'u');
+        prop_assert!(!crate::printf::conversions_match(&f, &more));
+    }
+}

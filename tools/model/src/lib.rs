@@ -2,12 +2,12 @@
 //! The record stream of seqsplice's `trace` and `trace_copy` files, as the
 //! README's "Record format" defines it: the one reference model of the
 //! project, shared by `tests/host` (which compares the module's own
-//! `src/record.rs` against it), `tools/ssfuzz` and `tools/spbench` (which
+//! `src/trace/record.rs` against it), `tools/ssfuzz` and `tools/spbench` (which
 //! check the bytes the guest's files return against it).
 //!
 //! It is written from the README's definition with Rust's formatting
 //! machinery, independently of the module: never share code with
-//! `src/record.rs`, or the host comparison proves nothing.
+//! `src/trace/record.rs`, or the host comparison proves nothing.
 //!
 //! Record `i` of width `W` is an 83-byte header (C's
 //! `snprintf(h, 84, "%16s-%-7u [%03u] d..1. %5u.%06u: seqsplice_event: seq=%010u ",

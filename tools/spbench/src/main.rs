@@ -220,7 +220,7 @@ fn cmd_run(a: &Args) {
             };
             let map_mode = match p.source {
                 paths::Source::TraceVmap => "vmap",
-                paths::Source::Trace
+                paths::Source::Trace | paths::Source::TraceOps
                     if std::path::Path::new(&format!("{}/map_mode", cfg.dir)).exists() =>
                 {
                     "vm_map_ram"

@@ -22,6 +22,9 @@ pub enum Source {
     Trace,
     /// `trace` with map_mode=vmap (one vmalloc area per mapping).
     TraceVmap,
+    /// `trace_ops`: `trace`'s engine driving the records' C seq_operations
+    /// table, an indirect call per callback (the static dispatch's effect).
+    TraceOps,
     /// `trace_copy` at the stock seq buffer (copy_buffer_size_kb=4).
     Copy4,
     /// `trace_copy` with copy_buffer_size_kb = buffer_size_kb.
@@ -68,6 +71,7 @@ impl Source {
         match self {
             Source::Trace => "trace",
             Source::TraceVmap => "tracevmap",
+            Source::TraceOps => "traceops",
             Source::Copy4 => "copy4",
             Source::CopyEq => "copyeq",
             Source::User => "user",
@@ -106,11 +110,18 @@ impl Path {
 /// Every path, in the order a round runs them.
 pub fn all_paths() -> Vec<Path> {
     let srcs = [Source::Trace, Source::Copy4, Source::CopyEq];
-    let mut v = vec![Path {
-        method: Method::Splice,
-        sink: Sink::Null,
-        source: Source::TraceVmap,
-    }];
+    let mut v = vec![
+        Path {
+            method: Method::Splice,
+            sink: Sink::Null,
+            source: Source::TraceVmap,
+        },
+        Path {
+            method: Method::Splice,
+            sink: Sink::Null,
+            source: Source::TraceOps,
+        },
+    ];
     for sink in [Sink::Null, Sink::PipeRead, Sink::Tcp] {
         for source in srcs {
             v.push(Path {
@@ -203,6 +214,7 @@ pub fn set_knobs(cfg: &Config, source: Source, count: u64) -> Result<()> {
 fn source_path(cfg: &Config, s: Source) -> String {
     match s {
         Source::Trace | Source::TraceVmap => format!("{}/trace", cfg.dir),
+        Source::TraceOps => format!("{}/trace_ops", cfg.dir),
         _ => format!("{}/trace_copy", cfg.dir),
     }
 }

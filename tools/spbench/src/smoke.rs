@@ -31,7 +31,7 @@ fn visible(p: &Path) -> Path {
     // The /dev/null variants are also run as themselves (count check);
     // here the same source and method with a sink we can read back.
     match (p.method, p.source) {
-        (Method::Vmsplice, _) | (Method::Splice, Source::TraceVmap) => Path {
+        (Method::Vmsplice, _) | (Method::Splice, Source::TraceVmap | Source::TraceOps) => Path {
             sink: Sink::PipeRead,
             ..*p
         },

@@ -62,7 +62,7 @@ wall)
 quick)
 	# A development check of the headline ratios (one boot, a minute).
 	for s in 4096 65536 1048576; do
-		run raw 100 1024 $s --paths splice.null.trace,splice.null.copyeq,read.trace,read.copyeq
+		run raw 100 1024 $s --paths splice.null.trace,splice.null.traceops,splice.null.copyeq,read.trace,read.copyeq,seek.copy4
 	done
 	;;
 smoke) ;;

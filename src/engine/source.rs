@@ -38,6 +38,15 @@ pub(crate) trait Cursor: Copy {
 
     /// The cursor of a token made by [`Cursor::into_token`].
     fn from_token(token: NonNull<c_void>) -> Self;
+
+    /// The cursor of a record token the seq_file core passes back to
+    /// `->next` or `->show` (it never passes NULL or an `ERR_PTR` there:
+    /// `seq_read_iter()` and `traverse()` stop first); `None` for NULL all
+    /// the same.
+    #[inline(always)]
+    fn from_record_token(token: *mut c_void) -> Option<Self> {
+        NonNull::new(token).map(Self::from_token)
+    }
 }
 
 /// A cursor that is only "not at the end": the record is `m->index`.
@@ -51,6 +60,12 @@ impl Cursor for Index {
 
     fn from_token(_token: NonNull<c_void>) -> Self {
         Index
+    }
+
+    /// The token carries nothing (the record is `m->index`): no check.
+    #[inline(always)]
+    fn from_record_token(_token: *mut c_void) -> Option<Self> {
+        Some(Index)
     }
 }
 
@@ -88,6 +103,7 @@ pub(crate) trait Source: Send + Sync + Sized + 'static {
 }
 
 /// The `void *` of `at`, as the seq_file core expects it.
+#[inline(always)]
 fn token_of<C: Cursor>(at: At<C>) -> *mut c_void {
     match at {
         Ok(Some(c)) => c.into_token().as_ptr(),
@@ -97,6 +113,7 @@ fn token_of<C: Cursor>(at: At<C>) -> *mut c_void {
 }
 
 /// Where a C token says an iteration stands.
+#[inline(always)]
 fn at_of<C: Cursor>(token: *mut c_void) -> At<C> {
     if token as usize >= (-(bindings::MAX_ERRNO as isize)) as usize {
         return Err(Error::from_errno(token as isize as i32));
@@ -185,9 +202,9 @@ impl<S: Source> SeqOps<S> {
     ) -> *mut c_void {
         // SAFETY: Per the function's contract.
         let (src, m) = unsafe { Self::parts(m) };
-        match at_of::<S::Cursor>(v) {
-            Ok(Some(c)) => token_of(src.next(m, c)),
-            other => token_of(other),
+        match S::Cursor::from_record_token(v) {
+            Some(c) => token_of(src.next(m, c)),
+            None => ptr::null_mut(),
         }
     }
 
@@ -206,10 +223,10 @@ impl<S: Source> SeqOps<S> {
     unsafe extern "C" fn show(m: *mut bindings::seq_file, v: *mut c_void) -> c_int {
         // SAFETY: Per the function's contract.
         let (src, m) = unsafe { Self::parts(m) };
-        let Some(token) = NonNull::new(v) else {
+        let Some(cur) = S::Cursor::from_record_token(v) else {
             return -(bindings::EINVAL as c_int);
         };
-        match src.show(m, &S::Cursor::from_token(token)) {
+        match src.show(m, &cur) {
             Ok(Show::Record) => 0,
             Ok(Show::Skip) => bindings::SEQ_SKIP as c_int,
             Err(e) => e.to_errno(),

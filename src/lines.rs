@@ -18,7 +18,7 @@ use crate::engine::source::{At, Index, Show, Source};
 use crate::engine::window::MAX_OPEN_BYTES;
 
 /// Positions served.
-pub(crate) const LINES: i64 = 200_000;
+pub(crate) const LINES: i64 = 20_000;
 /// Every this many positions, the last is skipped.
 pub(crate) const SKIP_EVERY: i64 = 1000;
 

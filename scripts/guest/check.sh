@@ -18,7 +18,7 @@ for suite in read_seek splice sendfile_net lifetime concurrency knobs \
 done
 step ./memcg_test
 echo "TAP version 13"
-echo "1..3"
+echo "1..4"
 if step /tools/ssfuzz --ops 100000; then
 	echo "ok 1 ssfuzz_100000_ops_trace_and_trace_copy_match_the_record_stream"
 else
@@ -31,11 +31,17 @@ if step /tools/ssfuzz --ops 30000 --gift trace_ops; then
 else
 	echo "not ok 2 ssfuzz_30000_ops_trace_ops_and_trace_copy_match_the_record_stream"
 fi
+# The second source through the engine, against lines_copy and its model.
+if step /tools/ssfuzz --ops 10000 --gift lines; then
+	echo "ok 3 ssfuzz_10000_ops_lines_and_lines_copy_match_their_stream"
+else
+	echo "not ok 3 ssfuzz_10000_ops_lines_and_lines_copy_match_their_stream"
+fi
 # The benchmark's every path on a few KiB, bytes checked, so it cannot rot.
 if step /tools/spbench --smoke; then
-	echo "ok 3 spbench_smoke_every_benchmark_path_moves_the_right_bytes"
+	echo "ok 4 spbench_smoke_every_benchmark_path_moves_the_right_bytes"
 else
-	echo "not ok 3 spbench_smoke_every_benchmark_path_moves_the_right_bytes"
+	echo "not ok 4 spbench_smoke_every_benchmark_path_moves_the_right_bytes"
 fi
 # Debug kernel only: allocation failures injected (needs FAIL_PAGE_ALLOC).
 if grep -q seqsplice.flavour=debug /proc/cmdline; then

@@ -96,19 +96,51 @@ impl Mode {
     }
 }
 
+/// Positions of the `lines` files (src/lines.rs).
+pub const LINES: u64 = 20_000;
+/// Every this many positions of `lines`, the last is skipped.
+pub const LINES_SKIP_EVERY: u64 = 1000;
+/// Width of a line of `lines`: `format!("{:015}\n", i)`.
+pub const LINE_WIDTH: usize = 16;
+
 /// The stream one open returns: `count` records of `width` bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stream {
     pub count: u64,
     pub width: usize,
     pub mode: Mode,
+    /// The `lines` files' stream (the knobs do not apply) instead of the
+    /// records'.
+    pub lines: bool,
 }
 
 impl Stream {
     pub fn new(count: u64, width: usize, mode: Mode) -> Stream {
         assert!(width >= MIN_WIDTH, "record width {width} < {MIN_WIDTH}");
         assert!(count <= MAX_COUNT, "record count {count} > {MAX_COUNT}");
-        Stream { count, width, mode }
+        Stream {
+            count,
+            width,
+            mode,
+            lines: false,
+        }
+    }
+
+    /// The stream of `lines` and `lines_copy`: the kept positions `i`
+    /// (`i % 1000 != 999`) of `0..20_000`, each as `format!("{:015}\n", i)`.
+    pub fn lines() -> Stream {
+        Stream {
+            count: LINES - LINES / LINES_SKIP_EVERY,
+            width: LINE_WIDTH,
+            mode: Mode::Printf,
+            lines: true,
+        }
+    }
+
+    /// Line `k` of the `lines` stream: the position it shows.
+    pub fn line_position(k: u64) -> u64 {
+        let kept = LINES_SKIP_EVERY - 1;
+        k / kept * LINES_SKIP_EVERY + k % kept
     }
 
     /// Bytes in the stream: where EOF is.
@@ -149,6 +181,18 @@ impl Stream {
     pub fn fill(&self, off: u64, buf: &mut [u8]) -> usize {
         let n = self.count_at(off, buf.len());
         let w = self.width as u64;
+        if self.lines {
+            let mut done = 0;
+            while done < n {
+                let at = off + done as u64;
+                let col = (at % w) as usize;
+                let line = format!("{:015}\n", Self::line_position(at / w));
+                let take = (LINE_WIDTH - col).min(n - done);
+                buf[done..done + take].copy_from_slice(&line.as_bytes()[col..col + take]);
+                done += take;
+            }
+            return n;
+        }
         let mut done = 0;
         while done < n {
             let at = off + done as u64;
@@ -271,6 +315,18 @@ mod tests {
 
     /// The README's example line: record 42 of the default 100 bytes.
     const README_42: &[u8] = b"       seqsplice-1042    [002] d..1.     0.051954: seqsplice_event: seq=0000000042 qrstuvwxyzabcdef\n";
+
+    #[test]
+    fn lines_stream_skips_every_thousandth_position() {
+        let s = Stream::lines();
+        assert_eq!(s.size(), 19_980 * 16);
+        assert_eq!(s.bytes(0, 16), b"000000000000000\n");
+        // Line 999 shows position 1000: 999 is skipped.
+        assert_eq!(s.bytes(998 * 16, 32), b"000000000000998\n000000000001000\n");
+        assert_eq!(s.bytes(s.size() - 16, 100), b"000000000019998\n");
+        assert_eq!(s.bytes(5 * 16 + 3, 5), b"00000");
+        assert_eq!(s.count_at(s.size(), 10), 0);
+    }
 
     #[test]
     fn readme_example_line() {

@@ -299,6 +299,8 @@ pub struct Fuzz {
     rng: Rng,
     knobs: Knobs,
     stream: Stream,
+    /// Fuzzing `lines` / `lines_copy`: the stream ignores the knobs.
+    lines: bool,
     sides: [Side; 2],
     pub ops: u64,
     pub bytes: u64,
@@ -330,7 +332,11 @@ impl Fuzz {
         let lock = sys::open("/tmp/ssfuzz.lock", libc::O_RDWR | libc::O_CREAT);
         check!(lock >= 0, "open /tmp/ssfuzz.lock: errno {}", sys::errno());
         let mut sides = Vec::new();
-        for name in [gift, "trace_copy"] {
+        // `lines` is compared with `lines_copy` and its own stream; any other
+        // gift file with `trace_copy` and the records'.
+        let lines = gift == "lines";
+        let copy = if lines { "lines_copy" } else { "trace_copy" };
+        for name in [gift, copy] {
             let Some((rd, wr, cap)) = sys::pipe(16 * PAGE) else {
                 sys::close(lock);
                 return Err(Failure(format!("pipe: errno {}", sys::errno())));
@@ -367,7 +373,12 @@ impl Fuzz {
             scratch: format!("/tmp/ssfuzz.{worker}.out"),
             rng: Rng::new(seed),
             knobs,
-            stream: Stream::new(knobs.count, knobs.width, knobs.mode),
+            stream: if lines {
+                Stream::lines()
+            } else {
+                Stream::new(knobs.count, knobs.width, knobs.mode)
+            },
+            lines,
             sides,
             ops: 0,
             bytes: 0,
@@ -465,7 +476,9 @@ impl Fuzz {
             vmap,
             copy_kb,
         };
-        self.stream = Stream::new(count, width, mode);
+        if !self.lines {
+            self.stream = Stream::new(count, width, mode);
+        }
     }
 
     fn reopen(&mut self) -> Result<(), Failure> {

@@ -13,9 +13,11 @@
 //!
 //! `ssfuzz [--seed N] [--ops N] [--procs P] [--dir D] [--gift FILE]`
 //!
-//! `--gift FILE` fuzzes another file of the same records through the
-//! engine instead of `trace`: `trace_ops` (the engine driving the records'
-//! C `seq_operations` table).
+//! `--gift FILE` fuzzes another file through the engine instead of
+//! `trace`: `trace_ops` (the engine driving the records' C
+//! `seq_operations` table, against `trace_copy`), or `lines` (the second
+//! source, against `lines_copy` and its own stream; knob changes still
+//! happen and must change nothing).
 //!
 //! `--procs P` (default 4) runs P processes at once, each with its own
 //! opens, knobs (written and opened under a lock: knobs are snapshotted at
@@ -235,7 +237,7 @@ fn main() {
     let a = parse_args();
     let (seed, ops, procs, gift) = (a.seed, a.ops, a.procs, a.gift);
     println!(
-        "ssfuzz: {gift} against trace_copy, seed {seed}, {ops} ops in {procs} process{} (replay: ssfuzz --seed {seed} --ops {ops} --procs {procs} --gift {gift})",
+        "ssfuzz: {gift} against its copy file, seed {seed}, {ops} ops in {procs} process{} (replay: ssfuzz --seed {seed} --ops {ops} --procs {procs} --gift {gift})",
         if procs == 1 { "" } else { "es" }
     );
     // SAFETY: ignoring SIGPIPE so a closed pipe is an error, not death.

@@ -632,7 +632,10 @@ def main():
               "splits the instructions per MiB that gift saves against the stock copy: the batching part is "
               "stock minus equal buffer, the zero-copy part is equal buffer minus gift. It is left out where "
               "gift saves less than 2%. \"Formatting floor ÷ gift\" is the share of the gift path's "
-              "instructions that formatting alone (lseek through the records) costs. \"Transport only\" "
+              "instructions that formatting alone (lseek through the records) costs. The floor runs through "
+              "the stock seq_file core, an indirect call per callback; `trace`'s engine calls its source "
+              "statically and inlines it, so its formatting can cost less than the floor and the share can "
+              "exceed 100%. \"Transport only\" "
               "subtracts that floor from both paths before dividing; it is an estimate, shown only where "
               "transport is at least a tenth of the gift path's count.")
     md.append("")

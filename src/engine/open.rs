@@ -2,8 +2,9 @@
 
 //! The state of one open of a gift file: its source, its page buffer and
 //! the `struct seq_file` the source writes into (the module's own, not
-//! `seq_open()`'s: `m->private` is the source's, for a C table), and the
-//! guard that locks them.
+//! `seq_open()`'s: the engine's state lives beside it, so `m->private` is
+//! free for a C table's data, which `CSeqOps` puts there around each of its
+//! callbacks), and the guard that locks them.
 
 use core::cell::UnsafeCell;
 use core::pin::Pin;

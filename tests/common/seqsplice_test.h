@@ -30,7 +30,8 @@
  *   than asked, but never 0 before EOF; exactly the bytes it returned are in
  *   the pipe (FIONREAD), and they are the model's bytes at the call's offset.
  *   A 1- or 2-byte splice returns exactly 1 or 2 (short_splice_read.sh).
- * - stats count `trace` only: trace_copy leaves pages_gifted, bytes_spliced
+ * - stats count the engine's files only (trace; trace_ops and lines too,
+ *   which no suite but sources_test opens): trace_copy leaves pages_gifted, bytes_spliced
  *   and bytes_read alone; one open of trace is opens + 1; bytes_read and
  *   bytes_spliced add exactly the bytes returned (sendfile, i.e. busybox cat,
  *   goes through splice_read and counts as spliced); pages_held counts what

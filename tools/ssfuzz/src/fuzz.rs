@@ -1,4 +1,5 @@
-//! One fuzzer worker: its own opens of `trace` and `trace_copy`, its own
+//! One fuzzer worker: its own opens of a gift file (`trace`, `trace_ops` or
+//! `lines`) and its copy file (`trace_copy`, `lines_copy`), its own
 //! knob configuration, its own pipes, and a random op sequence that depends
 //! on its seed alone.
 

@@ -9,7 +9,7 @@ use kernel::prelude::*;
 use crate::engine::file::{RecordFile, Vtable};
 use crate::engine::seq::SeqFile;
 use crate::engine::simple_fs::{self, Entry, Files, FsType, SimpleFs};
-use crate::engine::source::{At, Index, Show, Source};
+use crate::engine::source::{At, Index, Show, ShowOne, Single, Source};
 use crate::engine::stats::STATS;
 use crate::ffi;
 use crate::lines::{Lines, LinesCopy};
@@ -20,24 +20,12 @@ use crate::trace::{KnobFile, Trace, TraceCopy, TraceOps, FIRST_KNOB};
 /// `statfs` magic of the filesystem ("SQSP").
 const MAGIC: usize = 0x5351_5350;
 
-/// One record: every counter and gauge, a `name value` line each.
-struct StatsSource;
+/// The record of `stats`: every counter and gauge, a `name value` line each.
+struct StatsRecord;
 
-impl Source for StatsSource {
-    type Cursor = Index;
-
-    fn start(&self, m: &mut SeqFile) -> At<Index> {
-        Ok((m.index() == 0).then_some(Index))
-    }
-
-    fn next(&self, m: &mut SeqFile, _cur: Index) -> At<Index> {
-        m.set_index(m.index() + 1);
-        Ok(None)
-    }
-
-    fn show(&self, m: &mut SeqFile, _cur: &Index) -> Result<Show> {
-        crate::engine::write_stats(m).map_err(|_| EINVAL)?;
-        Ok(Show::Record)
+impl ShowOne for StatsRecord {
+    fn show_one(&self, m: &mut SeqFile) -> Result {
+        crate::engine::write_stats(m).map_err(|_| EINVAL)
     }
 }
 
@@ -46,10 +34,10 @@ struct Stats;
 
 #[vtable]
 impl RecordFile for Stats {
-    type Source = StatsSource;
+    type Source = Single<StatsRecord>;
 
-    fn open(_ino: u64) -> Result<StatsSource> {
-        Ok(StatsSource)
+    fn open(_ino: u64) -> Result<Single<StatsRecord>> {
+        Ok(Single(StatsRecord))
     }
 }
 

@@ -103,6 +103,33 @@ pub(crate) trait Source: Send + Sync + Sized + 'static {
     fn show(&self, m: &mut SeqFile, cur: &Self::Cursor) -> Result<Show>;
 }
 
+/// What a one-record source shows: `single_open()`'s `show`.
+pub(crate) trait ShowOne: Send + Sync + 'static {
+    /// Writes the record.
+    fn show_one(&self, m: &mut SeqFile) -> Result;
+}
+
+/// A source of one record, as `single_open()` makes one.
+pub(crate) struct Single<T>(pub(crate) T);
+
+impl<T: ShowOne> Source for Single<T> {
+    type Cursor = Index;
+
+    fn start(&self, m: &mut SeqFile) -> At<Index> {
+        Ok((m.index() == 0).then_some(Index))
+    }
+
+    fn next(&self, m: &mut SeqFile, _cur: Index) -> At<Index> {
+        m.set_index(m.index() + 1);
+        Ok(None)
+    }
+
+    fn show(&self, m: &mut SeqFile, _cur: &Index) -> Result<Show> {
+        self.0.show_one(m)?;
+        Ok(Show::Record)
+    }
+}
+
 /// The `void *` of `at`, as the seq_file core expects it.
 #[inline(always)]
 fn token_of<C: Cursor>(at: At<C>) -> *mut c_void {

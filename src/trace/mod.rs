@@ -23,7 +23,7 @@ use kernel::prelude::*;
 use crate::engine::buffer::BufferConfig;
 use crate::engine::file::RecordFile;
 use crate::engine::seq::SeqFile;
-use crate::engine::source::{At, CSeqOps, Index, SeqPrivate, Show, Source};
+use crate::engine::source::{CSeqOps, SeqPrivate, ShowOne, Single};
 use crate::engine::window::{pages_for, MAX_OPEN_BYTES};
 use knobs::{Kind, Knob, Snapshot, SETTINGS, TABLE};
 use source::TraceSource;
@@ -93,32 +93,22 @@ impl RecordFile for TraceOps {
 /// follow in [`TABLE`] order.
 pub(crate) const FIRST_KNOB: usize = 4;
 
-/// One record: the knob's value.
-pub(crate) struct KnobSource(&'static Knob);
-
-impl Source for KnobSource {
-    type Cursor = Index;
-
-    fn start(&self, m: &mut SeqFile) -> At<Index> {
-        Ok((m.index() == 0).then_some(Index))
-    }
-
-    fn next(&self, m: &mut SeqFile, _cur: Index) -> At<Index> {
-        m.set_index(m.index() + 1);
-        Ok(None)
-    }
-
-    fn show(&self, m: &mut SeqFile, _cur: &Index) -> Result<Show> {
-        let v = self.0.value.load(Ordering::Relaxed);
-        match self.0.kind {
+/// The record of a knob file: its value.
+impl ShowOne for &'static Knob {
+    fn show_one(&self, m: &mut SeqFile) -> Result {
+        let v = self.value.load(Ordering::Relaxed);
+        match self.kind {
             Kind::Num { .. } => crate::seq_print!(m, "{v}\n"),
             Kind::Choice(names) => {
                 crate::seq_print!(m, "{}\n", names.get(v).copied().unwrap_or("?"))
             }
         }
-        Ok(Show::Record)
+        Ok(())
     }
 }
+
+/// The source of a knob file.
+pub(crate) type KnobSource = Single<&'static Knob>;
 
 /// A knob file.
 pub(crate) struct KnobFile;
@@ -129,7 +119,7 @@ impl RecordFile for KnobFile {
 
     fn open(ino: u64) -> Result<KnobSource> {
         let i = (ino as usize).checked_sub(FIRST_KNOB).ok_or(ENOENT)?;
-        Ok(KnobSource(TABLE.get(i).ok_or(ENOENT)?))
+        Ok(Single(TABLE.get(i).ok_or(ENOENT)?))
     }
 
     fn write(source: &KnobSource, input: &[u8]) -> Result {

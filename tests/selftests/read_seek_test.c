@@ -265,6 +265,24 @@ static void exec_twin(struct __test_metadata *_metadata, struct fctx *t,
 	}
 }
 
+/*
+ * Opens trace and trace_copy on stream s and runs every op of ops[0..n) on
+ * both (exec_twin()).
+ */
+static void run_twin(struct __test_metadata *_metadata, const struct stream *s,
+		     const struct op *ops, size_t n)
+{
+	struct fctx t, c;
+	size_t i;
+
+	fctx_open(_metadata, &t, TRACE, s);
+	fctx_open(_metadata, &c, TRACE_COPY, s);
+	for (i = 0; i < n; i++)
+		exec_twin(_metadata, &t, &c, &ops[i]);
+	fctx_close(&t);
+	fctx_close(&c);
+}
+
 FIXTURE(seqsplice) {
 	int unused;
 };
@@ -449,9 +467,7 @@ TEST_F(seqsplice, pread_at_edges_and_past_eof_matches_model_like_trace_copy)
 
 TEST_F(seqsplice, pread_between_reads_keeps_position_like_trace_copy)
 {
-	struct fctx t, c;
 	struct stream s;
-	size_t i;
 	const struct op ops[] = {
 		{ OP_READ_FULL, .len = 1000 },
 		{ OP_PREAD, .len = 3000, .off = 500000 },
@@ -472,12 +488,7 @@ TEST_F(seqsplice, pread_between_reads_keeps_position_like_trace_copy)
 	};
 
 	use_stream(_metadata, &s, 6000, 0, 0, 0, NULL);
-	fctx_open(_metadata, &t, TRACE, &s);
-	fctx_open(_metadata, &c, TRACE_COPY, &s);
-	for (i = 0; i < ARRAY_SIZE(ops); i++)
-		exec_twin(_metadata, &t, &c, &ops[i]);
-	fctx_close(&t);
-	fctx_close(&c);
+	run_twin(_metadata, &s, ops, ARRAY_SIZE(ops));
 }
 
 /* ------------------------------------------------------------------ */
@@ -486,9 +497,7 @@ TEST_F(seqsplice, pread_between_reads_keeps_position_like_trace_copy)
 
 TEST_F(seqsplice, lseek_set_and_cur_then_read_match_model_like_trace_copy)
 {
-	struct fctx t, c;
 	struct stream s;
-	size_t i;
 	const struct op ops[] = {
 		{ OP_SEEK_SET, .off = 12345 },
 		{ OP_READ_FULL, .len = 1000 },
@@ -524,12 +533,7 @@ TEST_F(seqsplice, lseek_set_and_cur_then_read_match_model_like_trace_copy)
 	};
 
 	use_stream(_metadata, &s, 3000, 0, 64, 0, NULL);
-	fctx_open(_metadata, &t, TRACE, &s);
-	fctx_open(_metadata, &c, TRACE_COPY, &s);
-	for (i = 0; i < ARRAY_SIZE(ops); i++)
-		exec_twin(_metadata, &t, &c, &ops[i]);
-	fctx_close(&t);
-	fctx_close(&c);
+	run_twin(_metadata, &s, ops, ARRAY_SIZE(ops));
 }
 
 TEST_F(seqsplice, lseek_end_data_hole_and_negative_fail_einval_like_trace_copy)
@@ -656,15 +660,8 @@ static void run_fixed_interleaving(struct __test_metadata *_metadata,
 		{ OP_SPLICE_FULL, .len = MAX_OP_LEN },
 		{ .kind = OP_SEEK_CUR0 },
 	};
-	struct fctx t, c;
-	size_t i;
 
-	fctx_open(_metadata, &t, TRACE, s);
-	fctx_open(_metadata, &c, TRACE_COPY, s);
-	for (i = 0; i < ARRAY_SIZE(ops); i++)
-		exec_twin(_metadata, &t, &c, &ops[i]);
-	fctx_close(&t);
-	fctx_close(&c);
+	run_twin(_metadata, s, ops, ARRAY_SIZE(ops));
 }
 
 TEST_F_TIMEOUT(seqsplice, splice_2_read_4093_splice_100000_lseek_back_read_like_trace_copy, 90)

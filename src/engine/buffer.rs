@@ -11,18 +11,24 @@
 //! - only a [`Gifter`], which exists once the mapping is gone, can take the
 //!   page references that go to a pipe, and it marks each page gifted
 //!   before its reference exists;
+//! - only a [`Direct`] borrow points `m->buf` at a page's direct-map
+//!   address, and only at pages no pipe holds: it drops the gifted pages
+//!   and the mapping first, and borrows the buffer for its whole life;
 //! - releasing pages (front, tail, all) drops the mapping first.
+
+use core::sync::atomic::Ordering;
 
 use kernel::prelude::*;
 
 use super::iov::IovDest;
+use super::layout::{
+    append_at, bytes_before, flatten, gifted_after, page_of, PageLen, Segment, Segments,
+};
 use super::mode::MapMode;
 use super::pages::{PageRef, PageSet, VMap};
 use super::seq::SeqFile;
-use super::window::{
-    discard_split, gifted_after, pages_for, Segment, Segments, MAX_OPEN_BYTES, MAX_OPEN_PAGES,
-    PAGE_SIZE,
-};
+use super::stats::STATS;
+use super::window::{discard_split, pages_for, MAX_OPEN_BYTES, MAX_OPEN_PAGES, PAGE_SIZE};
 
 /// How an open's buffer behaves, fixed at open.
 #[derive(Clone, Copy, Debug)]
@@ -42,7 +48,8 @@ pub(crate) struct BufferConfig {
 /// # Invariants
 ///
 /// - `map`, when present, maps the first `map.pages()` pages of `pages`,
-///   and then nothing is gifted (`gifted == 0`).
+///   and then nothing is gifted (`gifted == 0`) and those pages are flat
+///   (`layout.rs`: their lengths are a full page).
 /// - Pages `[0, gifted)` may be referenced by a pipe: nothing writes them
 ///   (they are never mapped again).
 /// - No `vm_map_ram()` mapping exists between calls: the engine's lock
@@ -101,6 +108,26 @@ impl PageBuffer {
         self.pages.len()
     }
 
+    /// Formats page by page through the direct map (`map_mode=direct`).
+    pub(crate) fn direct(&self) -> bool {
+        self.cfg.map_mode == MapMode::Direct
+    }
+
+    /// The page holding buffer offset `off` (`layout.rs`).
+    pub(crate) fn page_of(&self, off: usize) -> usize {
+        page_of(self.pages.lens(), off)
+    }
+
+    /// Where buffer offset `off` lies inside its page.
+    pub(crate) fn offset_in_page(&self, off: usize) -> usize {
+        super::layout::locate(self.pages.lens(), off).1
+    }
+
+    /// The data lengths of the held pages.
+    pub(crate) fn lens(&self) -> &[PageLen] {
+        self.pages.lens()
+    }
+
     /// Starts a call: `persist` for `read()` and `lseek()`, whose mapping
     /// the next `read()` reuses; not for a splice, which gives pages away.
     pub(crate) fn begin_call(&mut self, persist: bool) {
@@ -124,16 +151,19 @@ impl PageBuffer {
 
     /// Drops the first `n` pages, delivered data no rewind will ask for
     /// again (the pipes keep their own references), and moves the rest to
-    /// the front. The caller moves the window down by `n` pages.
-    pub(crate) fn release_front(&mut self, n: usize) {
+    /// the front. Returns the bytes those pages held: the caller moves the
+    /// window down by as much.
+    pub(crate) fn release_front(&mut self, n: usize) -> usize {
         let n = n.min(self.pages.len());
         if n == 0 {
-            return;
+            return 0;
         }
+        let bytes = bytes_before(self.pages.lens(), n);
         self.map = None;
         self.pages.release_front(n);
         // INVARIANT: the gifted prefix moves down with the pages.
         self.gifted = self.gifted.saturating_sub(n);
+        bytes
     }
 
     /// Drops the pages from `keep` on: clean pages past the window, which an
@@ -148,19 +178,21 @@ impl PageBuffer {
     }
 
     /// Drops the gifted pages (the pipes keep theirs) and keeps the clean
-    /// ones for reuse, moved to the front; returns how many pages went. The
-    /// window must not be in a dropped page (empty, about to be reset, or
-    /// moved down by that many pages by the caller).
+    /// ones for reuse, moved to the front; returns the bytes the dropped
+    /// pages held. The window must not be in a dropped page (empty, about
+    /// to be reset, or moved down by that many bytes by the caller).
     pub(crate) fn discard_gifted(&mut self) -> usize {
         let (discard, _keep) = discard_split(self.pages.len(), self.gifted);
+        let mut bytes = 0;
         if discard > 0 {
+            bytes = bytes_before(self.pages.lens(), discard);
             // A mapping only exists with nothing gifted (type invariants).
             self.map = None;
             self.pages.release_front(discard);
         }
         // INVARIANT: every page that may be in a pipe is gone.
         self.gifted = 0;
-        discard
+        bytes
     }
 
     /// Maps at least `size` bytes of clean pages and points `m->buf` at the
@@ -179,15 +211,21 @@ impl PageBuffer {
             if got == 0 {
                 return Err(ENOMEM);
             }
-            let mode = if self.persist {
-                MapMode::Vmap
-            } else {
-                self.cfg.map_mode
+            let n = got.min(need);
+            let mode = match self.cfg.map_mode {
+                // One page needs no mapping: its direct-map address.
+                MapMode::Direct if n == 1 => MapMode::Direct,
+                _ if self.persist => MapMode::Vmap,
+                // Wider than a page in direct mode: a short-lived mapping.
+                MapMode::Direct => MapMode::VmMapRam,
+                mode => mode,
             };
-            // INVARIANT: the first pages, all clean (`discard_gifted` above).
-            self.map = Some(VMap::new(&self.pages, got.min(need), mode)?);
+            // INVARIANT: the first pages, all clean (`discard_gifted` above),
+            // made flat below before anything writes them.
+            self.map = Some(VMap::new(&self.pages, n, mode)?);
         }
         let map = self.map.as_ref().ok_or(ENOMEM)?;
+        flatten(self.pages.lens_mut(), map.pages());
         let size = size.min(map.pages() * PAGE_SIZE);
         Ok(Mapped::new(m, map, 0, size))
     }
@@ -203,9 +241,18 @@ impl PageBuffer {
         m: &'a mut SeqFile,
         size: usize,
     ) -> Result<Mapped<'a>> {
-        let shift = self.discard_gifted() * PAGE_SIZE;
+        let shift = self.discard_gifted();
         m.set_from(m.from() - shift);
         let (from, count) = (m.from(), m.count());
+        // A mapping writes a flat byte space: a window laid out page by
+        // page (direct mode) is appended to by a `Direct` borrow instead.
+        let touched = pages_for(from + count).min(self.pages.len());
+        if self.pages.lens()[..touched]
+            .iter()
+            .any(|&l| usize::from(l) != PAGE_SIZE)
+        {
+            return Err(EINVAL);
+        }
         let mapped = self.map(m, from + size)?;
         let bytes = mapped.size;
         if bytes <= from + count {
@@ -227,7 +274,7 @@ impl PageBuffer {
             }
         }
         let mut done = 0;
-        for seg in Segments::new(from, count, count, usize::MAX) {
+        for seg in Segments::new(self.pages.lens(), from, count, count, usize::MAX) {
             let Some(page) = self.pages.page(seg.page) else {
                 break;
             };
@@ -270,17 +317,210 @@ pub(crate) struct Gifter<'a> {
 }
 
 impl Gifter<'_> {
-    /// A reference on the page of `seg`, which is gifted from now on; `None`
-    /// past the held pages or when the page's count cannot be raised.
-    pub(crate) fn take(&mut self, seg: &Segment) -> Option<PageRef> {
-        if seg.page >= self.buf.pages.len() {
-            return None;
+    /// Gives the pages of the window `[from, from + count)`, at most `len`
+    /// bytes in at most `slots` segments, to `add`, which inserts each into
+    /// the pipe; each page is gifted from the moment its reference exists.
+    /// Returns the bytes and segments `add` took and the error that
+    /// stopped it (`EFAULT` when a page's count cannot be raised, as
+    /// `link_pipe()` when `pipe_buf_get()` fails).
+    pub(crate) fn give(
+        &mut self,
+        from: usize,
+        count: usize,
+        len: usize,
+        slots: usize,
+        mut add: impl FnMut(PageRef, &Segment) -> Result,
+    ) -> (usize, usize, Option<Error>) {
+        let PageBuffer { pages, gifted, .. } = &mut *self.buf;
+        let (mut done, mut used) = (0, 0);
+        for seg in Segments::new(pages.lens(), from, count, len, slots) {
+            // INVARIANT: no mapping (made by `PageBuffer::gifter`, which this
+            // borrows); the mark only grows and covers the page before its
+            // reference leaves.
+            *gifted = gifted_after(*gifted, &seg);
+            let Some(page) = pages.get(seg.page) else {
+                return (done, used, Some(EFAULT));
+            };
+            if let Err(e) = add(page, &seg) {
+                return (done, used, Some(e));
+            }
+            done += seg.len;
+            used += 1;
         }
-        // INVARIANT: no mapping (made by `PageBuffer::gifter`, which this
-        // borrows); the mark only grows and covers the page before its
-        // reference leaves.
-        self.buf.gifted = gifted_after(self.buf.gifted, seg);
-        self.buf.pages.get(seg.page)
+        (done, used, None)
+    }
+}
+
+/// `m->buf` pointing at the direct-map address of one clean page at a
+/// time, for formatting records page by page with no mapping
+/// (`map_mode=direct`): the record that does not fit the rest of a page is
+/// shown again at the start of the next one, and each page keeps the
+/// length it got (`layout.rs`). While this borrow lives `m->size` is a page
+/// and `m->count` the bytes in the current page, as for a one-page seq
+/// buffer; dropping it sets the page's length, points `m->count` back at
+/// the whole window and `m->buf` at nothing.
+///
+/// # Invariants
+///
+/// - `m->buf` is the direct-map address of held page `page`, `m->size`
+///   is [`PAGE_SIZE`], `m->count` is at most that;
+/// - nothing in `buf` is gifted and it has no mapping: the constructor
+///   dropped both, and the exclusive borrow keeps anything from gifting or
+///   mapping until the value is gone, so the pages written are clean;
+/// - `base` is the bytes pages `[0, page)` hold; `page` is held and below
+///   `limit`, at most [`MAX_OPEN_PAGES`] (the set's reserved capacity);
+///   `from` is `m->from`, at most `base + m->count`.
+pub(crate) struct Direct<'a> {
+    m: &'a mut SeqFile,
+    buf: &'a mut PageBuffer,
+    page: usize,
+    base: usize,
+    limit: usize,
+    from: usize,
+    start: (usize, usize, usize),
+}
+
+impl PageBuffer {
+    /// Starts writing records behind the window `[m->from, m->from +
+    /// m->count)` (an empty window for a fill), on pages below `limit`:
+    /// the first `prealloc` in one bulk allocation, more one at a time as
+    /// the fill needs them. The gifted pages before the window are dropped
+    /// first and the window moved down with the rest. `ENOMEM` when no page
+    /// behind the window can be had.
+    pub(crate) fn direct_writer<'a>(
+        &'a mut self,
+        m: &'a mut SeqFile,
+        prealloc: usize,
+        limit: usize,
+    ) -> Result<Direct<'a>> {
+        self.map = None;
+        let shift = self.discard_gifted();
+        if m.count() == 0 {
+            // An empty window (a fill) starts the buffer afresh.
+            m.set_from(0);
+        } else {
+            // The window lies in pages no pipe holds, behind the gifted ones.
+            m.set_from(m.from().checked_sub(shift).ok_or(EINVAL)?);
+        }
+        let (from, count) = (m.from(), m.count());
+        let (mut page, mut off) = append_at(self.pages.lens(), from + count);
+        if off >= PAGE_SIZE {
+            page += 1;
+            off = 0;
+        }
+        let limit = limit.min(MAX_OPEN_PAGES);
+        if page >= limit {
+            return Err(ENOMEM);
+        }
+        self.pages.reserve(limit)?;
+        let want = prealloc.clamp(page + 1, limit);
+        if self.pages.fill_to(want, self.cfg.account) <= page {
+            return Err(ENOMEM);
+        }
+        let base = bytes_before(self.pages.lens(), page);
+        let addr = self.pages.direct_addr(page).ok_or(ENOMEM)?;
+        self.pages.lens_mut()[page] = off as PageLen;
+        // SAFETY: `addr` is the direct-map address of held page `page`,
+        // which no pipe holds (`discard_gifted` above dropped every gifted
+        // page and only a `Gifter`, which needs the buffer this value
+        // borrows, gifts) and no mapping aliases (dropped above); the page
+        // lives while the set holds it, which the borrow guarantees; `drop`
+        // resets the pointer before the borrow ends.
+        unsafe { m.set_buf(addr.as_ptr(), PAGE_SIZE) };
+        m.set_count(off);
+        STATS.direct_fills.fetch_add(1, Ordering::Relaxed);
+        // INVARIANT: set above; nothing gifted, no mapping.
+        Ok(Direct {
+            m,
+            buf: self,
+            page,
+            base,
+            limit,
+            from,
+            start: (page, base, off),
+        })
+    }
+}
+
+impl Direct<'_> {
+    /// Bytes of window: the earlier pages' and the current page's.
+    pub(crate) fn total(&self) -> usize {
+        (self.base + self.m.count()).saturating_sub(self.from)
+    }
+
+    /// Closes the current page at `m->count` bytes and points `m->buf` at
+    /// the next page, empty; false (nothing changed) when no page is left
+    /// below the limit.
+    pub(crate) fn next_page(&mut self) -> bool {
+        let next = self.page + 1;
+        if next >= self.limit {
+            return false;
+        }
+        if next >= self.buf.pages.len()
+            && self.buf.pages.fill_to(next + 1, self.buf.cfg.account) <= next
+        {
+            return false;
+        }
+        let Some(addr) = self.buf.pages.direct_addr(next) else {
+            return false;
+        };
+        let count = self.m.count().min(PAGE_SIZE);
+        let lens = self.buf.pages.lens_mut();
+        lens[self.page] = count as PageLen;
+        lens[next] = 0;
+        self.base += count;
+        self.page = next;
+        // SAFETY: As in `PageBuffer::direct_writer`: a held page no pipe
+        // holds and no mapping aliases (type invariants).
+        unsafe { self.m.set_buf(addr.as_ptr(), PAGE_SIZE) };
+        // INVARIANT: `base` covers the closed page; the new one is empty.
+        self.m.set_count(0);
+        STATS.direct_pages.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Forgets what was written: back to the window as it was when this
+    /// borrow began.
+    pub(crate) fn reset(&mut self) {
+        let (page, base, off) = self.start;
+        if page != self.page {
+            let Some(addr) = self.buf.pages.direct_addr(page) else {
+                return;
+            };
+            // SAFETY: As in `PageBuffer::direct_writer`.
+            unsafe { self.m.set_buf(addr.as_ptr(), PAGE_SIZE) };
+        }
+        // INVARIANT: the starting page, its starting fill.
+        self.page = page;
+        self.base = base;
+        self.m.set_count(off);
+    }
+}
+
+impl core::ops::Deref for Direct<'_> {
+    type Target = SeqFile;
+
+    fn deref(&self) -> &SeqFile {
+        self.m
+    }
+}
+
+impl core::ops::DerefMut for Direct<'_> {
+    fn deref_mut(&mut self) -> &mut SeqFile {
+        self.m
+    }
+}
+
+impl Drop for Direct<'_> {
+    fn drop(&mut self) {
+        let count = self.m.count().min(PAGE_SIZE);
+        if let Some(l) = self.buf.pages.lens_mut().get_mut(self.page) {
+            *l = count as PageLen;
+        }
+        let total = self.total();
+        self.m.set_count(total);
+        // SAFETY: NULL with size 0: nothing can be written.
+        unsafe { self.m.set_buf(core::ptr::null_mut(), 0) };
     }
 }
 

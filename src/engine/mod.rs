@@ -20,6 +20,7 @@ pub(crate) mod budget;
 pub(crate) mod buffer;
 pub(crate) mod file;
 pub(crate) mod iov;
+pub(crate) mod layout;
 pub(crate) mod mode;
 pub(crate) mod open;
 pub(crate) mod pages;
@@ -33,6 +34,7 @@ pub(crate) mod stats;
 pub(crate) mod window;
 
 use core::fmt::Write;
+use core::sync::atomic::Ordering;
 
 /// Writes the engine's counters and the gauges of the global cap and the
 /// page tag, a `name value` line each (the `stats` file).
@@ -42,5 +44,14 @@ pub(crate) fn write_stats(w: &mut impl Write) -> core::fmt::Result {
     writeln!(w, "pages_held_max {}", pages::BUDGET.high())?;
     writeln!(w, "meta_pages_held {}", pages::BUDGET.meta())?;
     writeln!(w, "pages_alive {}", pages::pages_alive())?;
+    // Pipe-buffer fill of the gift splices so far (the direct mode's pages
+    // end where a record did not fit): bytes_spliced / pages_gifted.
+    let gifted = stats::STATS.pages_gifted.load(Ordering::Relaxed);
+    let spliced = stats::STATS.bytes_spliced.load(Ordering::Relaxed);
+    writeln!(
+        w,
+        "bytes_per_gifted_page {}",
+        spliced.checked_div(gifted).unwrap_or(0)
+    )?;
     Ok(())
 }

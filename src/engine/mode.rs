@@ -11,18 +11,24 @@ pub(crate) enum MapMode {
     /// `vm_map_ram`/`vm_unmap_ram`: per-cpu vmap blocks up to
     /// `VMAP_MAX_ALLOC` (64) pages (`vb_alloc()`), `vmap`-like beyond.
     VmMapRam = 1,
+    /// No mapping: each order-0 page is formatted through its direct-map
+    /// address (`page_address()`), one page at a time, the record that does
+    /// not fit rolled over to the next page; a page goes to the pipe with
+    /// the length it holds. A record wider than a page takes the mapped
+    /// path (`vm_map_ram`).
+    Direct = 2,
 }
 
 impl MapMode {
     /// The knob's values; a mode's discriminant is its index.
-    pub(crate) const NAMES: &'static [&'static str] = &["vmap", "vm_map_ram"];
+    pub(crate) const NAMES: &'static [&'static str] = &["vmap", "vm_map_ram", "direct"];
 
     /// Decoding from the knob's index.
     pub(crate) fn from_index(v: usize) -> MapMode {
-        if v == 1 {
-            MapMode::VmMapRam
-        } else {
-            MapMode::Vmap
+        match v {
+            1 => MapMode::VmMapRam,
+            2 => MapMode::Direct,
+            _ => MapMode::Vmap,
         }
     }
 }

@@ -10,6 +10,7 @@ use kernel::bindings;
 use kernel::prelude::*;
 
 use super::budget::Budget;
+use super::layout::{PageLen, FULL};
 use super::mode::MapMode;
 use super::stats::STATS;
 use super::window::{bulk_chunk, pages_for, MAX_OPEN_PAGES, PAGE_SIZE};
@@ -209,9 +210,12 @@ impl Drop for MetaCharge {
 /// - `slots[..len]` are valid pages on each of which this set owns exactly
 ///   one reference; `slots[len..]` are NULL.
 /// - `len` pages are charged to [`BUDGET`], and `slots_charge` covers the
-///   array itself; `slots.len() <= MAX_OPEN_PAGES`.
+///   array itself and `lens`; `slots.len() <= MAX_OPEN_PAGES`.
+/// - `lens.len() >= slots.len()`: `lens[i]` is the data length of page `i`
+///   (`layout.rs`), at most [`PAGE_SIZE`].
 pub(crate) struct PageSet {
     slots: KVVec<*mut bindings::page>,
+    lens: KVVec<PageLen>,
     slots_charge: MetaCharge,
     len: usize,
 }
@@ -222,6 +226,7 @@ impl PageSet {
         // INVARIANT: no page, no array.
         Self {
             slots: KVVec::new(),
+            lens: KVVec::new(),
             slots_charge: MetaCharge::none(),
             len: 0,
         }
@@ -235,6 +240,29 @@ impl PageSet {
     /// The raw page pointers held, in order.
     fn as_slice(&self) -> &[*mut bindings::page] {
         &self.slots[..self.len]
+    }
+
+    /// The data lengths of the held pages (`layout.rs`).
+    pub(crate) fn lens(&self) -> &[PageLen] {
+        &self.lens[..self.len]
+    }
+
+    /// The data lengths of the held pages, to set as a fill writes them.
+    pub(crate) fn lens_mut(&mut self) -> &mut [PageLen] {
+        &mut self.lens[..self.len]
+    }
+
+    /// The direct-map address of held page `i`; `None` past the end.
+    /// Writing through it is only sound while no pipe holds the page (the
+    /// caller's rule: [`super::buffer::PageBuffer`] only writes pages it
+    /// never gifted).
+    pub(crate) fn direct_addr(&self, i: usize) -> Option<NonNull<u8>> {
+        let &page = self.as_slice().get(i)?;
+        // SAFETY: `page` is a valid page we hold a reference on (type
+        // invariants); on x86-64 without highmem (helpers.c refuses
+        // CONFIG_HIGHMEM) it has a direct-map address for as long as it
+        // lives. Computing the address writes nothing.
+        NonNull::new(unsafe { ffi::seqsplice_page_address(page) }.cast::<u8>())
     }
 
     /// A borrow of held page `i`, to read from; `None` past the end.
@@ -252,16 +280,23 @@ impl PageSet {
     pub(crate) fn reserve(&mut self, cap: usize) -> Result {
         let cap = cap.min(MAX_OPEN_PAGES);
         if cap > self.slots.len() {
-            let slot = core::mem::size_of::<*mut bindings::page>();
+            let slot =
+                core::mem::size_of::<*mut bindings::page>() + core::mem::size_of::<PageLen>();
             // `Vec` growth may double the capacity: charge the most it can
             // take, then what it took.
             let most = cap.max(self.slots.capacity() * 2);
             self.slots_charge.resize(most * slot)?;
             let extra = cap - self.slots.len();
-            let grown = self.slots.extend_with(extra, ptr::null_mut(), GFP_KERNEL);
-            self.slots_charge.shrink_to(self.slots.capacity() * slot);
-            // INVARIANT: the new slots are NULL; the array's real capacity is
-            // charged.
+            // `lens` first: it may end up longer than `slots` (the type
+            // invariants allow it), never shorter.
+            let grown = self
+                .lens
+                .extend_with(cap.saturating_sub(self.lens.len()), FULL, GFP_KERNEL)
+                .and_then(|()| self.slots.extend_with(extra, ptr::null_mut(), GFP_KERNEL));
+            self.slots_charge
+                .shrink_to(self.slots.capacity().max(self.lens.capacity()) * slot);
+            // INVARIANT: the new slots are NULL, `lens` at least as long as
+            // `slots`; the arrays' real capacity is charged.
             grown?;
         }
         Ok(())
@@ -313,6 +348,10 @@ impl PageSet {
                 got.min(n)
             };
             BUDGET.release(n - got);
+            // A new page is a flat one until a fill says otherwise.
+            for l in &mut self.lens[self.len..self.len + got] {
+                *l = FULL;
+            }
             // INVARIANT: the allocator populated `[len, len + got)` with
             // pages whose single reference is now ours, charged above.
             self.len += got;
@@ -340,6 +379,7 @@ impl PageSet {
             *slot = ptr::null_mut();
         }
         self.slots.copy_within(n..self.len, 0);
+        self.lens.copy_within(n..self.len, 0);
         for slot in &mut self.slots[self.len - n..self.len] {
             *slot = ptr::null_mut();
         }
@@ -440,8 +480,10 @@ impl Drop for PageRef {
 /// # Invariants
 ///
 /// `addr` was returned by a successful `vmap` (or `vm_map_ram`, per `mode`)
-/// of `pages` pages, not yet unmapped. The owner keeps those pages alive
-/// (holds their references in a [`PageSet`]) until the mapping is dropped.
+/// of `pages` pages, not yet unmapped; or, with [`MapMode::Direct`], it is
+/// the direct-map address of the set's first page and `pages == 1`. The
+/// owner keeps those pages alive (holds their references in a [`PageSet`])
+/// until the mapping is dropped.
 pub(crate) struct VMap {
     addr: NonNull<u8>,
     pages: usize,
@@ -459,6 +501,18 @@ impl VMap {
         if n == 0 {
             return Err(EINVAL);
         }
+        if mode == MapMode::Direct {
+            if n != 1 {
+                return Err(EINVAL);
+            }
+            let addr = set.direct_addr(0).ok_or(ENOMEM)?;
+            // INVARIANT: the first page's direct-map address, one page.
+            return Ok(Self {
+                addr,
+                pages: 1,
+                mode,
+            });
+        }
         let count = u32::try_from(n).map_err(|_| EINVAL)?;
         let array = pages.as_ptr().cast_mut();
         // SAFETY: `pages` holds `n` valid, non-NULL pages (PageSet invariant:
@@ -467,7 +521,9 @@ impl VMap {
         let p = unsafe {
             match mode {
                 MapMode::Vmap => ffi::seqsplice_vmap(array, count),
-                MapMode::VmMapRam => ffi::vm_map_ram(array, count, bindings::NUMA_NO_NODE),
+                MapMode::VmMapRam | MapMode::Direct => {
+                    ffi::vm_map_ram(array, count, bindings::NUMA_NO_NODE)
+                }
             }
         };
         let addr = NonNull::new(p.cast::<u8>()).ok_or(ENOMEM)?;
@@ -504,11 +560,12 @@ impl Drop for VMap {
         let addr = self.addr.as_ptr().cast();
         // SAFETY: By the type invariants `addr` is a live mapping of `pages`
         // pages made by `mode`'s function; it is unmapped exactly once, here,
-        // by the matching one.
+        // by the matching one. A direct-map address is nothing to unmap.
         unsafe {
             match self.mode {
                 MapMode::Vmap => ffi::vunmap(addr),
                 MapMode::VmMapRam => ffi::vm_unmap_ram(addr, self.pages as u32),
+                MapMode::Direct => return,
             }
         };
         STATS.vunmaps.fetch_add(1, Ordering::Relaxed);

@@ -15,15 +15,14 @@ use core::sync::atomic::Ordering;
 use kernel::bindings;
 use kernel::prelude::*;
 
-use super::buffer::PageBuffer;
+use super::buffer::{Direct, PageBuffer};
 use super::iov::IovDest;
+use super::layout::idle_release;
 use super::pipe::Pipe;
 use super::seq::SeqFile;
 use super::source::{At, Show, Source};
 use super::stats::STATS;
-use super::window::{
-    self, grow_after_overflow, idle_release, rewind_from, Pacer, Segments, PAGE_SIZE,
-};
+use super::window::{self, grow_after_overflow, rewind_from, Pacer, PAGE_SIZE};
 use crate::ffi;
 
 /// Between records (every [`window::PACE_BYTES`] of output): yields the CPU if another task needs it (the kernel may
@@ -53,16 +52,27 @@ fn advance<S: Source>(src: &S, m: &mut SeqFile, at: At<S::Cursor>) -> At<S::Curs
 /// Fills an empty window with records, at most `size` bytes (mapped),
 /// stopping once `want` bytes are there, exactly like the fill loop of
 /// `seq_read_iter()`: skip, empty records, rollback of the record that
-/// overflows, growth when the first record does not fit.
+/// overflows, growth when the first record does not fit. In direct mode the
+/// records go page by page into at most `pages` pages through the direct
+/// map instead, and only a first record wider than a page takes the mapped
+/// path.
 fn fill<S: Source>(
     m: &mut SeqFile,
     src: &S,
     buf: &mut PageBuffer,
     want: usize,
     mut size: usize,
+    pages: usize,
 ) -> Result {
     m.set_count(0);
     m.set_from(0);
+    if buf.direct() {
+        if fill_direct(m, src, buf, want, pages)? {
+            return Ok(());
+        }
+        // Wider than a page: a mapping twice that, growing from there.
+        size = size.max(2 * PAGE_SIZE);
+    }
     let cap = buf.cap_bytes();
     let mut pace = Pacer::default();
     loop {
@@ -114,6 +124,109 @@ fn fill<S: Source>(
     }
 }
 
+/// A fill in direct mode, into at most `pages` pages: true when done (or at
+/// the end of the records), false when the first record does not fit a
+/// page, so that the caller takes the mapped path with the window still
+/// empty and the source where it was.
+fn fill_direct<S: Source>(
+    m: &mut SeqFile,
+    src: &S,
+    buf: &mut PageBuffer,
+    want: usize,
+    pages: usize,
+) -> Result<bool> {
+    // What `want` bytes take in whole pages, and one to finish the last
+    // record; more only as the records need them.
+    let prealloc = window::read_fill_pages(want, pages);
+    let mut pace = Pacer::default();
+    let mut w = buf.direct_writer(m, prealloc, pages.max(1))?;
+    let mut at = src.start(&mut w);
+    loop {
+        let cur = match at {
+            Ok(Some(c)) => c,
+            Ok(None) | Err(_) => {
+                src.stop(&mut w, &at);
+                w.reset();
+                return at.map(|_| true);
+            }
+        };
+        let shown = match src.show(&mut w, &cur) {
+            Ok(s) => s,
+            Err(e) => {
+                src.stop(&mut w, &Ok(Some(cur)));
+                w.reset();
+                return Err(e);
+            }
+        };
+        if shown == Show::Skip {
+            w.set_count(0);
+        }
+        if w.count() == 0 {
+            at = src.next(&mut w, cur);
+            if pace.tick(0) {
+                if let Err(e) = checkpoint() {
+                    src.stop(&mut w, &at);
+                    return Err(e);
+                }
+            }
+            continue;
+        }
+        if !w.overflowed() {
+            fill_rest_direct(&mut w, src, cur, want);
+            return Ok(true);
+        }
+        src.stop(&mut w, &Ok(Some(cur)));
+        w.reset();
+        return Ok(false);
+    }
+}
+
+/// The rest of a direct fill or append after record `cur` was shown: as
+/// [`fill_rest`], but the record that does not fit the rest of a page is
+/// shown again at the start of the next page, until `want` bytes or the
+/// last page. A record wider than a page ends the fill: it starts the
+/// next one, which maps.
+fn fill_rest_direct<S: Source>(w: &mut Direct<'_>, src: &S, cur: S::Cursor, want: usize) {
+    let mut at: At<S::Cursor> = Ok(Some(cur));
+    loop {
+        let offs = w.count();
+        let pos = w.index();
+        at = advance(src, w, at);
+        if pos == w.index() {
+            w.set_index(pos + 1);
+        }
+        let cur = match at {
+            Ok(Some(c)) if w.total() < want => c,
+            _ => break,
+        };
+        match src.show(w, &cur) {
+            Ok(Show::Skip) => w.set_count(offs),
+            Ok(Show::Record) if !w.overflowed() => {}
+            Ok(Show::Record) => {
+                // The rest of this page is too short: the next page.
+                w.set_count(offs);
+                if !w.next_page() {
+                    break;
+                }
+                match src.show(w, &cur) {
+                    Ok(Show::Skip) => w.set_count(0),
+                    Ok(Show::Record) if !w.overflowed() => {}
+                    _ => {
+                        w.set_count(0);
+                        break;
+                    }
+                }
+            }
+            Err(_) => {
+                w.set_count(offs);
+                break;
+            }
+        }
+    }
+    src.stop(w, &at);
+    STATS.fills.fetch_add(1, Ordering::Relaxed);
+}
+
 /// The rest of a fill after record `cur` was shown (`seq_read_iter()`'s
 /// second loop): more records until `want` bytes or the one that
 /// overflows, which is rolled back and shown again by the next fill. No
@@ -157,7 +270,11 @@ fn append<S: Source>(
     buf: &mut PageBuffer,
     want: usize,
     size: usize,
+    pages: usize,
 ) -> Result {
+    if buf.direct() {
+        return append_direct(m, src, buf, want, pages);
+    }
     let mut mp = buf.map_window(m, size)?;
     let at = src.start(&mut mp);
     let cur = match at {
@@ -179,6 +296,48 @@ fn append<S: Source>(
         }
     }
     fill_rest(&mut mp, src, cur, want);
+    Ok(())
+}
+
+/// [`append`] in direct mode: records behind the window on pages below
+/// `pages`, through the direct map.
+fn append_direct<S: Source>(
+    m: &mut SeqFile,
+    src: &S,
+    buf: &mut PageBuffer,
+    want: usize,
+    pages: usize,
+) -> Result {
+    let mut w = buf.direct_writer(m, pages, pages)?;
+    let at = src.start(&mut w);
+    let cur = match at {
+        Ok(Some(c)) => c,
+        Ok(None) | Err(_) => {
+            src.stop(&mut w, &at);
+            return Ok(());
+        }
+    };
+    let offs = w.count();
+    let fits = match src.show(&mut w, &cur) {
+        Ok(Show::Skip) => {
+            w.set_count(offs);
+            true
+        }
+        Ok(Show::Record) if !w.overflowed() => true,
+        Ok(Show::Record) => {
+            // Not in the rest of the window's last page: the next page.
+            w.set_count(offs);
+            w.next_page() && matches!(src.show(&mut w, &cur), Ok(Show::Record) if !w.overflowed())
+        }
+        Err(_) => false,
+    };
+    if !fits {
+        // No room for this record: it starts the next fill.
+        w.reset();
+        src.stop(&mut w, &Ok(Some(cur)));
+        return Ok(());
+    }
+    fill_rest_direct(&mut w, src, cur, want);
     Ok(())
 }
 
@@ -327,8 +486,15 @@ pub(crate) fn read_iter<S: Source>(
     // run past `want` to the end of a record (a record that ends exactly at
     // the end of the buffer counts as an overflow, `seq_has_overflowed()`), so a
     // read returns all it asked for instead of stopping a record short.
-    let size = window::read_fill_pages(want, tb.buf_pages()) * PAGE_SIZE;
-    if let Err(e) = fill(l, src, tb, want - copied, size) {
+    let pages = window::read_fill_pages(want, tb.buf_pages());
+    if let Err(e) = fill(
+        l,
+        src,
+        tb,
+        want - copied,
+        pages * PAGE_SIZE,
+        direct_read_pages(want, tb.buf_pages()),
+    ) {
         if copied == 0 {
             // The window is empty (fill's contract): give the pages back.
             tb.release();
@@ -341,6 +507,16 @@ pub(crate) fn read_iter<S: Source>(
     l.set_from(n);
     copied += n;
     finish_read(l, pos, copied)
+}
+
+/// Pages a direct fill for a `read()` of `want` bytes may use: as many as
+/// the mapped fill's bytes (`window::read_fill_pages`), and as many again
+/// within the buffer, since each page ends where its next record did not
+/// fit (a 2049-byte record leaves almost half a page).
+fn direct_read_pages(want: usize, buf_pages: usize) -> usize {
+    (2 * window::read_fill_pages(want, buf_pages))
+        .min(buf_pages)
+        .max(1)
 }
 
 fn finish_read(l: &mut SeqFile, pos: &mut i64, copied: usize) -> Result<usize> {
@@ -363,26 +539,17 @@ fn gift(
     len: usize,
     slots: usize,
 ) -> (usize, usize, Option<Error>) {
-    if l.from() / PAGE_SIZE < tb.gifted() {
+    if tb.page_of(l.from()) < tb.gifted() {
         STATS.tail_continuations.fetch_add(1, Ordering::Relaxed);
     }
-    let (mut done, mut used, mut err) = (0, 0, None);
     // Unmaps; each page is marked gifted before its reference exists.
-    let mut gifter = tb.gifter();
-    for seg in Segments::new(l.from(), l.count(), len, slots) {
-        let Some(page) = gifter.take(&seg) else {
-            // As link_pipe() when pipe_buf_get() fails.
-            err = Some(EFAULT);
-            break;
-        };
-        if let Err(e) = pipe.add(page, seg.offset, seg.len) {
-            err = Some(e);
-            break;
-        }
-        done += seg.len;
-        used += 1;
-        STATS.pages_gifted.fetch_add(1, Ordering::Relaxed);
-    }
+    let (done, used, err) = tb
+        .gifter()
+        .give(l.from(), l.count(), len, slots, |page, seg| {
+            pipe.add(page, seg.offset, seg.len)?;
+            STATS.pages_gifted.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        });
     l.set_from(l.from() + done);
     l.set_count(l.count() - done);
     l.set_read_pos(l.read_pos() + done as i64);
@@ -419,17 +586,20 @@ pub(crate) fn splice_read<S: Source>(
             // A page more than the pipe can take: the record that crosses
             // the last page the pipe takes is finished in a page of slack,
             // which no pipe holds, and the next call appends behind it.
-            if let Err(e) = fill(l, src, tb, target, target + PAGE_SIZE) {
+            let pages = target / PAGE_SIZE;
+            if let Err(e) = fill(l, src, tb, target, target + PAGE_SIZE, pages) {
                 err = Some(e);
                 break;
             }
             if l.count() == 0 {
                 break;
             }
-        } else if l.from() / PAGE_SIZE >= tb.gifted() {
-            let want = window::append_target(l.from(), len - done, slots);
+        } else if tb.page_of(l.from()) >= tb.gifted() {
+            let first = tb.page_of(l.from());
+            let want = window::append_target(tb.offset_in_page(l.from()), len - done, slots);
             // Best effort: on failure the window is intact and goes as is.
-            if want > l.count() && append(l, src, tb, want, want + PAGE_SIZE).is_ok() {
+            if want > l.count() && append(l, src, tb, want, want + PAGE_SIZE, first + slots).is_ok()
+            {
                 STATS.appends.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -466,12 +636,12 @@ pub(crate) fn splice_read<S: Source>(
 /// up the global cap. An empty window gives up every page and the delivered
 /// data (a later call at an earlier offset regenerates).
 fn release_delivered(l: &mut SeqFile, tb: &mut PageBuffer) {
-    let (front, keep) = idle_release(l.from(), l.count());
+    let (front, keep) = idle_release(tb.lens(), l.from(), l.count());
     let held = tb.held();
     if front > 0 || front + keep < held {
         tb.truncate(front + keep);
-        tb.release_front(front);
-        l.set_from(l.from() - front * PAGE_SIZE);
+        let shift = tb.release_front(front);
+        l.set_from(l.from() - shift);
         STATS.idle_releases.fetch_add(1, Ordering::Relaxed);
     }
     if l.count() == 0 {

@@ -99,7 +99,10 @@ pub(crate) trait Source: Send + Sync + Sized + 'static {
     /// `->stop`, after every `start`, with where the iteration stopped.
     fn stop(&self, _m: &mut SeqFile, _last: &At<Self::Cursor>) {}
 
-    /// `->show`: writes the record at `cur` into `m`.
+    /// `->show`: writes the record at `cur` into `m`. As with a seq_file,
+    /// a record that overflows `m` is shown again later; the gift engine's
+    /// direct mode shows it again at once, into the next page, without a
+    /// `stop`/`start` in between, so `show` must not consume anything.
     fn show(&self, m: &mut SeqFile, cur: &Self::Cursor) -> Result<Show>;
 }
 

@@ -51,6 +51,12 @@ counters! {
     vm_map_ram_maps,
     /// Mappings removed (`vunmap` or `vm_unmap_ram`).
     vunmaps,
+    /// Fills and appends formatted through the direct map
+    /// (`map_mode=direct`), with no mapping.
+    direct_fills,
+    /// Pages such fills closed to go on in the next page (the record that
+    /// did not fit moved there).
+    direct_pages,
     /// Splices that started inside a page already given to a pipe.
     tail_continuations,
     /// Records appended behind a window in pages no pipe holds, so a small

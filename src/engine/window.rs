@@ -2,10 +2,10 @@
 
 //! Pure arithmetic of the spliced window: no kernel types.
 //!
-//! The buffer is a run of pages seen as one linear byte space. The seq_file
-//! window `[from, from + count)` is the undelivered data; pages
-//! `[0, gifted)` have had a reference given to a pipe and are never written
-//! again. The same file is compiled into the module and into the host test
+//! The seq_file window `[from, from + count)` is the undelivered data, in
+//! the buffer's byte space (`layout.rs` says which page holds which byte);
+//! pages `[0, gifted)` have had a reference given to a pipe and are never
+//! written again. The same file is compiled into the module and into the host test
 //! crate (`tests/host`), which checks these functions with property tests.
 
 /// Page size the module is built for: x86-64's. The module crate asserts at
@@ -26,59 +26,6 @@ pub(crate) const fn pages_for(bytes: usize) -> usize {
     bytes.div_ceil(PAGE_SIZE)
 }
 
-/// One pipe buffer to insert: `len` bytes at `offset` inside page `page`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Segment {
-    /// Index of the page in the buffer.
-    pub(crate) page: usize,
-    /// Offset of the first byte inside the page.
-    pub(crate) offset: usize,
-    /// Number of bytes, never zero.
-    pub(crate) len: usize,
-}
-
-/// Splits the first `min(len, count)` bytes of the window starting at `from`
-/// into per-page segments, at most `slots` of them (one pipe slot each).
-#[derive(Clone, Debug)]
-pub(crate) struct Segments {
-    pos: usize,
-    left: usize,
-    slots: usize,
-}
-
-impl Segments {
-    /// Segments of the window `[from, from + count)` for a splice of `len`
-    /// bytes into a pipe with `slots` free slots.
-    pub(crate) fn new(from: usize, count: usize, len: usize, slots: usize) -> Self {
-        Self {
-            pos: from,
-            left: count.min(len),
-            slots,
-        }
-    }
-}
-
-impl Iterator for Segments {
-    type Item = Segment;
-
-    fn next(&mut self) -> Option<Segment> {
-        if self.left == 0 || self.slots == 0 {
-            return None;
-        }
-        let offset = self.pos % PAGE_SIZE;
-        let len = (PAGE_SIZE - offset).min(self.left);
-        let seg = Segment {
-            page: self.pos / PAGE_SIZE,
-            offset,
-            len,
-        };
-        self.pos += len;
-        self.left -= len;
-        self.slots -= 1;
-        Some(seg)
-    }
-}
-
 /// How many bytes a fill for a splice should produce: enough for `len`
 /// (at least one page, so a tiny splice leaves a tail for the next call
 /// instead of regenerating per byte), no more than the pipe can take in one
@@ -94,11 +41,11 @@ pub(crate) fn read_fill_pages(want: usize, buf_pages: usize) -> usize {
     (pages_for(want.max(1)) + 1).min(buf_pages).max(1)
 }
 
-/// How many bytes of window a splice wants when the window starts at
-/// buffer offset `from` in a page no pipe holds: what `slots` pages from
-/// that page on can carry, at most `len`.
-pub(crate) fn append_target(from: usize, len: usize, slots: usize) -> usize {
-    (slots * PAGE_SIZE - from % PAGE_SIZE).min(len)
+/// How many bytes of window a splice wants when the window starts `offset`
+/// bytes into a page no pipe holds: what `slots` pages from that page on
+/// can carry, at most `len`.
+pub(crate) fn append_target(offset: usize, len: usize, slots: usize) -> usize {
+    (slots * PAGE_SIZE).saturating_sub(offset).min(len)
 }
 
 /// A call at offset `pos` while the file is at `read_pos` with `from` bytes
@@ -116,12 +63,6 @@ pub(crate) fn rewind_from(pos: u64, read_pos: u64, from: usize) -> Option<usize>
     } else {
         None
     }
-}
-
-/// The new gifted mark after inserting `seg`: every page up to and
-/// including `seg.page` may now be referenced by a pipe.
-pub(crate) fn gifted_after(gifted: usize, seg: &Segment) -> usize {
-    gifted.max(seg.page + 1)
 }
 
 /// The next buffer size when the first record of a fill does not fit in
@@ -177,21 +118,6 @@ impl Pacer {
             false
         }
     }
-}
-
-/// What a splice into a pipe that is not the direct-splice pipe keeps once
-/// it is done, with the window `[from, from + count)`: pages wholly before
-/// `from` were delivered and are only needed for a rewind, which only
-/// sendfile's direct-splice pipe does, and pages wholly after the window are
-/// clean pages an idle open should not hold. Returns `(front, keep)`: drop
-/// the first `front` pages, then keep `keep` pages (the window's); an empty
-/// window keeps nothing.
-pub(crate) fn idle_release(from: usize, count: usize) -> (usize, usize) {
-    if count == 0 {
-        return (0, 0);
-    }
-    let front = from / PAGE_SIZE;
-    (front, pages_for(from + count) - front)
 }
 
 /// What to keep after the window is drained: pages `[gifted, held)` were

@@ -25,6 +25,11 @@
 
 #include "helpers.h"
 
+/* seqsplice_page_address() relies on every page being in the direct map. */
+#ifdef CONFIG_HIGHMEM
+#error "seqsplice: highmem pages have no permanent kernel address"
+#endif
+
 bool seqsplice_tag_needed(void)
 {
 	return IS_ENABLED(CONFIG_MEM_ALLOC_PROFILING);
@@ -103,6 +108,16 @@ bool seqsplice_try_get_page(struct page *page)
 		return false;
 	get_page(page);
 	return true;
+}
+
+/*
+ * The page's address in the direct map: every order-0 page has one on
+ * x86-64 (no highmem; Kbuild refuses other architectures), valid while the
+ * page is.
+ */
+void *seqsplice_page_address(struct page *page)
+{
+	return page_address(page);
 }
 
 void seqsplice_put_page(struct page *page)

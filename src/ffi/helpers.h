@@ -28,6 +28,7 @@ unsigned long seqsplice_alloc_pages_bulk(struct alloc_tag *tag, gfp_t gfp,
 struct page *seqsplice_alloc_page(struct alloc_tag *tag, gfp_t gfp);
 void *seqsplice_vmap(struct page **pages, unsigned int count);
 bool seqsplice_try_get_page(struct page *page);
+void *seqsplice_page_address(struct page *page);
 void seqsplice_put_page(struct page *page);
 unsigned int seqsplice_pipe_free_slots(struct pipe_inode_info *pipe);
 bool seqsplice_pipe_is_direct(const struct pipe_inode_info *pipe);

@@ -111,6 +111,7 @@ FIXTURE_SETUP(fault)
 	ASSERT_EQ(0, put(DIR "record_count", "3000"));
 	ASSERT_EQ(0, put(DIR "record_width", "100"));
 	ASSERT_EQ(0, put(DIR "buffer_size_kb", "64"));
+	ASSERT_EQ(0, put(DIR "map_mode", map_mode_under_test()));
 	/* no page faults of our own while faults are armed */
 	ASSERT_EQ(0, mlockall(MCL_CURRENT | MCL_FUTURE));
 	self->nth = fail_nth_fd();
@@ -124,6 +125,7 @@ FIXTURE_TEARDOWN(fault)
 	put("/proc/self/make-it-fail", "0");
 	put(DIR "record_count", "10000");
 	put(DIR "buffer_size_kb", "1024");
+	put(DIR "map_mode", "vm_map_ram");
 	munlockall();
 	close(self->nth);
 }

@@ -303,6 +303,21 @@ TEST_F(seqsplice, splice_1mib_gifts_pages_and_counts_bytes_trace_copy_gifts_none
 		       t.bytes, t.calls, t.max_bufs);
 	}
 	ASSERT_EQ(0, b.v[ST_PAGES_HELD]);
+	if (map_mode_is("direct")) {
+		/* No mapping at all: every fill through the direct map. */
+		ASSERT_EQ(0, stat_delta(&a, &b, ST_VMAPS));
+		ASSERT_EQ(0, stat_delta(&a, &b, ST_VUNMAPS));
+		ASSERT_LT(0, stat_delta(&a, &b, ST_DIRECT_FILLS));
+		ASSERT_LE(stat_delta(&a, &b, ST_FILLS),
+			  stat_delta(&a, &b, ST_DIRECT_FILLS));
+		/* 40 records a page: pages end where a record did not fit */
+		ASSERT_LE(stat_delta(&a, &b, ST_DIRECT_PAGES),
+			  stat_delta(&a, &b, ST_PAGES_GIFTED));
+		ASSERT_GE(4000, b.v[ST_BYTES_PER_GIFTED_PAGE]);
+	} else {
+		ASSERT_LT(0, stat_delta(&a, &b, ST_VMAPS));
+		ASSERT_EQ(0, stat_delta(&a, &b, ST_DIRECT_FILLS));
+	}
 
 	fd = open_file(_metadata, TRACE_COPY);
 	got = splice_to_eof(_metadata, fd, NULL, p, pcap, MIB, out,

@@ -9,6 +9,8 @@
 pub mod budget;
 #[path = "../../../src/trace/knob.rs"]
 pub mod knob;
+#[path = "../../../src/engine/layout.rs"]
+pub mod layout;
 #[path = "../../../src/engine/mode.rs"]
 pub mod mode;
 #[path = "../../../src/engine/printf.rs"]

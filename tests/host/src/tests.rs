@@ -2,9 +2,112 @@ use proptest::prelude::*;
 
 use crate::budget::Budget;
 use crate::knob::{parse_choice, parse_u64, KnobError, RecordMode};
+use crate::layout::{self, *};
 use crate::mode::MapMode;
 use crate::record::{self, HEADER_LEN, MIN_WIDTH};
 use crate::window::*;
+
+/// A flat layout of `n` pages (what a mapping writes).
+fn flat(n: usize) -> Vec<PageLen> {
+    vec![layout::FULL; n]
+}
+
+/// Page lengths as a direct fill leaves them: mostly a little short of a
+/// page, some empty, some full.
+fn page_lens() -> impl Strategy<Value = Vec<PageLen>> {
+    prop::collection::vec(
+        prop_oneof![
+            3 => 3900u16..=4096,
+            1 => Just(0u16),
+            1 => 1u16..=4096,
+        ],
+        0..40,
+    )
+}
+
+/// The buffer offset of every data byte, page by page: the model the
+/// layout functions must agree with.
+fn byte_homes(lens: &[PageLen]) -> Vec<(usize, usize)> {
+    let mut v = Vec::new();
+    for (p, &l) in lens.iter().enumerate() {
+        for o in 0..usize::from(l) {
+            v.push((p, o));
+        }
+    }
+    v
+}
+
+proptest! {
+    /// Every data byte is found where the model puts it; past the data,
+    /// `locate` says so.
+    #[test]
+    fn locate_finds_every_byte(lens in page_lens(), extra in 0usize..5000) {
+        let homes = byte_homes(&lens);
+        for (b, &home) in homes.iter().enumerate().step_by(97) {
+            prop_assert_eq!(locate(&lens, b), home);
+            prop_assert_eq!(bytes_before(&lens, home.0) + home.1, b);
+        }
+        prop_assert_eq!(locate(&lens, homes.len() + extra), (lens.len(), extra));
+        if !homes.is_empty() {
+            let last = homes[homes.len() - 1];
+            prop_assert_eq!(append_at(&lens, homes.len()), (last.0, last.1 + 1));
+        }
+    }
+
+    /// Segments of any layout deliver exactly the window's bytes, in order,
+    /// each inside the data its page holds, one slot each.
+    #[test]
+    fn layout_segments_deliver_the_window(lens in page_lens(), a in 0usize..200_000,
+                                          c in 0usize..200_000, len in 0usize..200_000,
+                                          slots in 0usize..50) {
+        let homes = byte_homes(&lens);
+        let from = a % (homes.len() + 1);
+        let count = c % (homes.len() - from + 1);
+        let segs: Vec<_> = Segments::new(&lens, from, count, len, slots).collect();
+        let mut b = from;
+        for s in &segs {
+            prop_assert!(s.len > 0);
+            prop_assert!(s.offset + s.len <= usize::from(lens[s.page]));
+            for k in 0..s.len {
+                prop_assert_eq!(homes[b + k], (s.page, s.offset + k));
+            }
+            b += s.len;
+        }
+        let total = b - from;
+        prop_assert!(segs.len() <= slots);
+        if segs.len() < slots {
+            prop_assert_eq!(total, count.min(len));
+        }
+        // Never two segments in one page.
+        prop_assert!(segs.windows(2).all(|w| w[0].page < w[1].page));
+    }
+
+    /// On a flat layout the segments are the plain page arithmetic.
+    #[test]
+    fn flat_segments_are_page_arithmetic(from in 0usize..100_000, count in 0usize..100_000,
+                                         slots in 0usize..40) {
+        let lens = flat(pages_for(from + count) + 1);
+        for s in Segments::new(&lens, from, count, usize::MAX, slots) {
+            prop_assert_eq!(s.offset, if s.page == from / PAGE_SIZE { from % PAGE_SIZE } else { 0 });
+        }
+    }
+
+    /// An idle splice keeps exactly the pages holding window bytes.
+    #[test]
+    fn idle_release_keeps_the_window_of_any_layout(lens in page_lens(), a in 0usize..200_000,
+                                                   c in 0usize..200_000) {
+        let homes = byte_homes(&lens);
+        let from = a % (homes.len() + 1);
+        let count = c % (homes.len() - from + 1);
+        let (front, keep) = layout::idle_release(&lens, from, count);
+        if count == 0 {
+            prop_assert_eq!((front, keep), (0, 0));
+        } else {
+            prop_assert_eq!(front, homes[from].0);
+            prop_assert_eq!(front + keep - 1, homes[from + count - 1].0);
+        }
+    }
+}
 
 /// Reference model of the record stream: the shared `seqsplice-model`
 /// crate, written independently of record.rs with `format!` (the README's
@@ -94,7 +197,8 @@ proptest! {
     #[test]
     fn segments_cover_window(from in 0usize..40_000, count in 0usize..300_000,
                              len in 0usize..300_000, slots in 0usize..300) {
-        let segs: Vec<_> = Segments::new(from, count, len, slots).collect();
+        let lens = flat(pages_for(from + count) + 1);
+        let segs: Vec<_> = Segments::new(&lens, from, count, len, slots).collect();
         let mut pos = from;
         for s in &segs {
             prop_assert!(s.len > 0);
@@ -136,7 +240,7 @@ proptest! {
 
     #[test]
     fn append_target_fits_the_pipe(from in 0usize..(1 << 20), len in 0usize..(2 << 20), slots in 1usize..=256) {
-        let t = append_target(from, len, slots);
+        let t = append_target(from % PAGE_SIZE, len, slots);
         prop_assert!(t <= len);
         // the window from `from` on, `t` bytes long, needs at most `slots` pages
         prop_assert!(t == 0 || pages_for(from % PAGE_SIZE + t) <= slots);
@@ -243,7 +347,8 @@ fn knob_parse_cases() {
 fn segments_of_a_tail_continuation() {
     // 2 bytes spliced out of a fresh page, then the rest of the page and
     // one more, through a 2-slot pipe.
-    let v: Vec<_> = Segments::new(2, 10_000, 100_000, 2).collect();
+    let lens = flat(4);
+    let v: Vec<_> = Segments::new(&lens, 2, 10_000, 100_000, 2).collect();
     assert_eq!(
         v,
         vec![
@@ -326,7 +431,8 @@ proptest! {
 
     #[test]
     fn idle_release_keeps_the_window(from in 0usize..(1 << 22), count in 0usize..(1 << 22)) {
-        let (front, keep) = idle_release(from, count);
+        let lens = flat(pages_for(from + count) + 1);
+        let (front, keep) = idle_release(&lens, from, count);
         if count == 0 {
             prop_assert_eq!((front, keep), (0, 0));
         } else {

@@ -51,7 +51,7 @@ pub struct Knobs {
     pub width: usize,
     pub mode: Mode,
     pub buf_kb: usize,
-    pub vmap: bool,
+    pub map: &'static str,
     pub copy_kb: usize,
 }
 
@@ -62,7 +62,7 @@ impl Knobs {
             self.width.to_string(),
             self.mode.name().to_string(),
             self.buf_kb.to_string(),
-            if self.vmap { "vmap" } else { "vm_map_ram" }.to_string(),
+            self.map.to_string(),
             self.copy_kb.to_string(),
         ]
     }
@@ -361,7 +361,7 @@ impl Fuzz {
             width: MIN_WIDTH,
             mode: Mode::Printf,
             buf_kb: 1024,
-            vmap: false,
+            map: "vm_map_ram",
             copy_kb: 4,
         };
         let sides: [Side; 2] = match sides.try_into() {
@@ -467,14 +467,14 @@ impl Fuzz {
         } else {
             Mode::Printf
         };
-        let vmap = self.rng.below(2) == 0;
+        let map = self.rng.pick(&["direct", "vm_map_ram", "vmap"]);
         let copy_kb = self.rng.pick(&[4usize, 8, 64]);
         self.knobs = Knobs {
             count,
             width,
             mode,
             buf_kb,
-            vmap,
+            map,
             copy_kb,
         };
         if !self.lines {

@@ -7,18 +7,27 @@
 #   make demo       build, boot a guest, splice from trace, show stats
 #   make check      everything: deps, kernel, clippy + rustfmt, host tests, guest suite
 #   make bench      benchmark report into bench/results/
+#   make bench NATIVE=1   the same sweep on the running kernel, as root
+#                   (scripts/native-bench.sh): bench/results/<date>-hardware.*
 #   make modules_install | install    seqsplice.ko into
 #                   $(INSTALL_MOD_PATH)/lib/modules/<KDIR's release>/extra, then depmod
 #   make uninstall  remove it again, then depmod
 #
 # KDIR=/path/to/your/rust-enabled/kernel/build to use your own kernel; it must
 # have been built with the same LLVM/RUSTC settings (scripts/env.sh).
+# NATIVE=1: KDIR defaults to the running kernel's /lib/modules/$(uname -r)/build,
+# built with the toolchain that kernel names (scripts/native-bench.sh
+# --build-only), and no cached kernel, QEMU or package is needed.
 
 # rustup's cargo (host tests, tools) and cargo-installed bindgen.
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 FLAVOUR ?= release
 export FLAVOUR
+ifeq ($(NATIVE),1)
+KDIR ?= /lib/modules/$(shell uname -r)/build
+export KDIR
+endif
 KDIR ?= $(shell scripts/kernel.sh --dir)
 DEBUG_KDIR = $(shell FLAVOUR=debug scripts/kernel.sh --dir)
 RUSTC ?= /usr/bin/rustc
@@ -31,8 +40,13 @@ PHONY_DEBUG = debug-kernel debug-module
 	host-test runner-test install-test selftests demo check bench soak \
 	modules_install install uninstall
 
+ifeq ($(NATIVE),1)
+all modules:
+	scripts/native-bench.sh --build-only
+else
 all modules: kernel
 	$(KMAKE) modules
+endif
 
 # The kernel's own M= modules_install (it signs and compresses the module
 # as that kernel is configured to, and strips it with INSTALL_MOD_STRIP=1),
@@ -129,8 +143,14 @@ check: deps clippy fmt-check host-test runner-test install-test selftests tools 
 	FLAVOUR=debug scripts/guest.sh check
 	FLAVOUR=debug scripts/guest.sh leak
 
+ifeq ($(NATIVE),1)
+# The running kernel, as root; builds what it needs itself.
+bench:
+	scripts/native-bench.sh
+else
 bench: deps modules tools
 	scripts/bench.sh
+endif
 
 # A long fuzzer run: make soak OPS=2000000 [SEED=n] (a seed replays a failure).
 OPS ?= 2000000

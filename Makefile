@@ -137,10 +137,14 @@ runner-test:
 install-test: modules
 	tests/install/run.sh
 
+# After each guest check: the report of its native-bench.sh --smoke lines,
+# made on the host (the guest has no python3).
 check: deps clippy fmt-check host-test runner-test install-test selftests tools debug-module
 	scripts/guest.sh check
+	tests/native/run.sh build/guest-check-release/serial.log
 	scripts/guest.sh leak
 	FLAVOUR=debug scripts/guest.sh check
+	tests/native/run.sh build/guest-check-debug/serial.log
 	FLAVOUR=debug scripts/guest.sh leak
 
 ifeq ($(NATIVE),1)

@@ -7,15 +7,27 @@
 #   make demo       build, boot a guest, splice from trace, show stats
 #   make check      everything: deps, kernel, clippy + rustfmt, host tests, guest suite
 #   make bench      benchmark report into bench/results/
+#   make bench NATIVE=1   the same sweep on the running kernel, as root
+#                   (scripts/native-bench.sh): bench/results/<date>-hardware.*
+#   make modules_install | install    seqsplice.ko into
+#                   $(INSTALL_MOD_PATH)/lib/modules/<KDIR's release>/extra, then depmod
+#   make uninstall  remove it again, then depmod
 #
 # KDIR=/path/to/your/rust-enabled/kernel/build to use your own kernel; it must
 # have been built with the same LLVM/RUSTC settings (scripts/env.sh).
+# NATIVE=1: KDIR defaults to the running kernel's /lib/modules/$(uname -r)/build,
+# built with the toolchain that kernel names (scripts/native-bench.sh
+# --build-only), and no cached kernel, QEMU or package is needed.
 
 # rustup's cargo (host tests, tools) and cargo-installed bindgen.
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 FLAVOUR ?= release
 export FLAVOUR
+ifeq ($(NATIVE),1)
+KDIR ?= /lib/modules/$(shell uname -r)/build
+export KDIR
+endif
 KDIR ?= $(shell scripts/kernel.sh --dir)
 DEBUG_KDIR = $(shell FLAVOUR=debug scripts/kernel.sh --dir)
 RUSTC ?= /usr/bin/rustc
@@ -25,10 +37,39 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(KVARS)
 
 PHONY_DEBUG = debug-kernel debug-module
 .PHONY: $(PHONY_DEBUG) all modules deps kernel clippy fmt fmt-check clean rust-analyzer tools \
-	host-test runner-test selftests demo check bench soak
+	host-test runner-test install-test selftests demo check bench soak \
+	modules_install install uninstall
 
+ifeq ($(NATIVE),1)
+all modules:
+	scripts/native-bench.sh --build-only
+else
 all modules: kernel
 	$(KMAKE) modules
+endif
+
+# The kernel's own M= modules_install (it signs and compresses the module
+# as that kernel is configured to, and strips it with INSTALL_MOD_STRIP=1),
+# into extra/ rather than its default updates/; INSTALL_MOD_PATH (or
+# DESTDIR) stages it under another root.
+# depmod runs again here because the kernel's skips itself where the build
+# tree has no System.map, as distributions' headers packages do not.
+INSTALL_MOD_PATH ?= $(DESTDIR)
+KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release)
+MOD_DIR = $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/extra
+DEPMOD = PATH="$$PATH:/sbin:/usr/sbin" depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
+
+modules_install: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) \
+		modules_install
+	$(DEPMOD)
+
+install: modules_install
+
+uninstall:
+	rm -f $(foreach s,ko ko.gz ko.xz ko.zst,$(MOD_DIR)/seqsplice.$(s))
+	if [ -d $(MOD_DIR) ]; then rmdir --ignore-fail-on-non-empty $(MOD_DIR); fi
+	if [ -d $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE) ]; then $(DEPMOD); fi
 
 deps:
 	scripts/deps.sh
@@ -92,14 +133,28 @@ demo: deps modules
 runner-test:
 	tests/runner/run.sh
 
-check: deps clippy fmt-check host-test runner-test selftests tools debug-module
+# make modules_install / uninstall staged in a temporary INSTALL_MOD_PATH.
+install-test: modules
+	tests/install/run.sh
+
+# After each guest check: the report of its native-bench.sh --smoke lines,
+# made on the host (the guest has no python3).
+check: deps clippy fmt-check host-test runner-test install-test selftests tools debug-module
 	scripts/guest.sh check
+	tests/native/run.sh build/guest-check-release/serial.log
 	scripts/guest.sh leak
 	FLAVOUR=debug scripts/guest.sh check
+	tests/native/run.sh build/guest-check-debug/serial.log
 	FLAVOUR=debug scripts/guest.sh leak
 
+ifeq ($(NATIVE),1)
+# The running kernel, as root; builds what it needs itself.
+bench:
+	scripts/native-bench.sh
+else
 bench: deps modules tools
 	scripts/bench.sh
+endif
 
 # A long fuzzer run: make soak OPS=2000000 [SEED=n] (a seed replays a failure).
 OPS ?= 2000000

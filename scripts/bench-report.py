@@ -3,12 +3,16 @@
 """Turn the serial logs of `make bench` into bench/results/<date>.md, .json
 and .png.
 
-  bench-report.py [--icount LOG1 LOG2] [--wall LOG] [--kvm LOG]
+  bench-report.py [--icount LOG1 LOG2] [--wall LOG] [--kvm LOG] [--hardware LOG]
                   --out PREFIX [--meta key=value ...]
 
-Each log holds `BENCH {json}` lines printed by spbench in the guest: one
-`env` line per boot and one `run` line per timed run.  Python 3 stdlib
-only; the plot needs gnuplot (skipped with a note when it is missing).
+Each log holds `BENCH {json}` lines printed by spbench: one `env` line per
+boot and one `run` line per timed run.  --hardware takes the lines of
+`make bench NATIVE=1` (scripts/native-bench.sh: the running kernel, no
+emulator); its run lines may carry "perf": {"cycles": N, "instructions": N}
+(perf stat over the timed segment), and its platform comes from --meta
+(kernel_release, cpu_model, virt, pmu, perf).  Python 3 stdlib only; the
+plot needs gnuplot (skipped with a note when it is missing).
 """
 
 import argparse
@@ -100,7 +104,9 @@ def group(runs):
 
 
 def mibps(r):
-    return r["bytes"] / MIB / (r["ns"] / 1e9)
+    # A run shorter than a tick of a jiffies clocksource (a driver's smoke
+    # test, spbench with SPBENCH_ALLOW_JIFFIES=1) reads 0 ns.
+    return r["bytes"] / MIB / (max(r["ns"], 1) / 1e9)
 
 
 def per_mib(r, name):
@@ -109,6 +115,12 @@ def per_mib(r, name):
 
 def med(xs):
     return statistics.median(xs) if xs else None
+
+
+def perf_per_mib(r, event):
+    """perf stat's count of `event` over the timed segment, per MiB moved."""
+    v = (r.get("perf") or {}).get(event)
+    return v / (r["bytes"] / MIB) if isinstance(v, (int, float)) and r["bytes"] else None
 
 
 class View:
@@ -121,8 +133,9 @@ class View:
         return self.g.get((mode, width, buf, size, path), [])
 
     def ns(self, *k):
+        # At least 1, as in mibps(): a tick-resolution clock reads 0.
         rs = self.runs(*k)
-        return med([r["ns"] for r in rs])
+        return max(med([r["ns"] for r in rs]), 1) if rs else None
 
     def speed(self, *k):
         rs = self.runs(*k)
@@ -135,6 +148,13 @@ class View:
     def counter(self, name, *k):
         rs = self.runs(*k)
         return med([per_mib(r, name) for r in rs]) if rs else None
+
+    def perf(self, event, *k):
+        v = [x for x in (perf_per_mib(r, event) for r in self.runs(*k)) if x is not None]
+        return med(v)
+
+    def has_perf(self):
+        return any("cycles" in (r.get("perf") or {}) for rs in self.g.values() for r in rs)
 
     def configs(self):
         return sorted({k[:3] for k in self.g}, key=lambda c: (c[1], c[0] != "raw", c[2]))
@@ -359,6 +379,7 @@ def main():
     ap.add_argument("--icount", nargs=2, metavar="LOG")
     ap.add_argument("--wall")
     ap.add_argument("--kvm")
+    ap.add_argument("--hardware")
     ap.add_argument("--out", required=True)
     ap.add_argument("--meta", action="append", default=[])
     a = ap.parse_args()
@@ -366,7 +387,8 @@ def main():
     notes = []
     boots = {}
     for name, path in ([("icount1", a.icount[0]), ("icount2", a.icount[1])] if a.icount else []) + \
-            ([("wall", a.wall)] if a.wall else []) + ([("kvm", a.kvm)] if a.kvm else []):
+            ([("wall", a.wall)] if a.wall else []) + ([("kvm", a.kvm)] if a.kvm else []) + \
+            ([("hardware", a.hardware)] if a.hardware else []):
         env, runs, bad = parse_log(path)
         if not runs:
             sys.exit(f"bench-report: no BENCH run lines in {path}")
@@ -378,10 +400,15 @@ def main():
             notes.append(f"{bad} unparsable BENCH line(s) in {os.path.basename(path)}")
         boots[name] = {"env": env, "runs": runs, "log": path}
 
-    primary_name = "icount1" if "icount1" in boots else "kvm"
+    if not boots:
+        sys.exit("bench-report: no log given (--icount, --wall, --kvm or --hardware)")
+    primary_name = "icount1" if "icount1" in boots else ("hardware" if "hardware" in boots else "kvm")
     primary = View(boots[primary_name]["runs"])
     is_icount = primary_name == "icount1"
-    unit = EMU if is_icount else "MiB/s wall-clock (KVM)"
+    is_hw = primary_name == "hardware"
+    kind = "icount" if is_icount else primary_name
+    unit = EMU if is_icount else ("MiB/s wall-clock (hardware)" if is_hw else "MiB/s wall-clock (KVM)")
+    per_second = "per emulated second" if is_icount else "per second"
     ident = identity(boots["icount1"]["runs"], boots["icount2"]["runs"]) if a.icount else None
     # The tie band: how far a gift ÷ baseline ratio moved between the two
     # icount boots (TCP left out), at least 0.5%, rounded up to 0.5%.
@@ -390,14 +417,35 @@ def main():
         ident["ratios"] = ratio_repeat(primary, View(boots["icount2"]["runs"]))
         thr = max(0.005, -(-ident["ratios"]["max_rel"] // 0.005) * 0.005)
         ident["tie_band"] = thr
+    spread = None
+    if not is_icount:
+        # No second identical boot: the tie band is the rounds' own spread,
+        # the median over configurations and paths of (max - min) / median,
+        # at least 0.5%, rounded up to 0.5%.
+        rel = []
+        for k, rs in primary.g.items():
+            v = [mibps(r) for r in rs]
+            if len(v) > 1 and statistics.median(v) > 0:
+                rel.append((max(v) - min(v)) / statistics.median(v))
+        spread = med(rel)
+        if spread is not None:
+            thr = max(0.005, -(-spread // 0.005) * 0.005)
     env = boots[primary_name]["env"] or {}
     md = []
     date = os.path.basename(a.out)
-    md.append(f"# seqsplice benchmark, {date}")
-    md.append("")
-    md.append(f"Module commit `{meta.get('commit', '?')}`. Produced by `make bench` "
-              f"(scripts/bench.sh, tools/spbench, scripts/bench-report.py) in "
-              f"{int(meta.get('total_seconds', 0)) // 60} min {int(meta.get('total_seconds', 0)) % 60} s.")
+    took = f"{int(meta.get('total_seconds', 0)) // 60} min {int(meta.get('total_seconds', 0)) % 60} s"
+    if is_hw:
+        day = date[:-len("-hardware")] if date.endswith("-hardware") else date
+        md.append(f"# seqsplice benchmark, {day} (hardware: {meta.get('virt', '?')})")
+        md.append("")
+        md.append(f"Module commit `{meta.get('commit', '?')}`. Produced by `make bench NATIVE=1` "
+                  f"(scripts/native-bench.sh, tools/spbench, scripts/bench-report.py) on the running kernel "
+                  f"{meta.get('kernel_release', '?')}, no emulator, in {took}.")
+    else:
+        md.append(f"# seqsplice benchmark, {date}")
+        md.append("")
+        md.append(f"Module commit `{meta.get('commit', '?')}`. Produced by `make bench` "
+                  f"(scripts/bench.sh, tools/spbench, scripts/bench-report.py) in {took}.")
     md.append("")
 
     # ---- summary
@@ -411,6 +459,14 @@ def main():
                   "or IPI latency. Those are exactly the costs Linus Torvalds raised in 2023 against "
                   "gifting vmapped pages (vmap/vunmap and TLB flushes). This report therefore makes no "
                   "claim that anything is faster on hardware.")
+    elif is_hw:
+        md.append("The figures come from the machine's own kernel, not an emulator "
+                  f"({meta.get('virt', '?')}), measured as wall-clock time: medians of "
+                  f"{meta.get('reps', '?')} interleaved rounds. Counters: {meta.get('pmu', '?')}.")
+        if meta.get("coarse_clock") == "1" or env.get("clocksource") in ("jiffies", "refined-jiffies"):
+            md.append("")
+            md.append(f"**The clocksource was {env.get('clocksource', 'jiffies')}, one tick per timestamp: a smoke "
+                      "test of the driver (`native-bench.sh --smoke`), whose figures mean nothing.**")
     else:
         md.append("The figures come from a KVM guest, measured as wall-clock time: medians of "
                   f"{meta.get('wall_reps', '?')} interleaved rounds.")
@@ -509,6 +565,20 @@ def main():
             md.append(f"- Static dispatch ({mode}, 100 B, buffer_size_kb=1024): `trace` (the engine "
                       "generic over its Rust source) ÷ `trace_ops` (the same engine driving the records' "
                       "C seq_operations table, an indirect call per callback): " + ", ".join(sd) + ".")
+    if primary.has_perf():
+        for mode in ("raw", "printf"):
+            cfg = (mode, 100, 1024)
+            parts = []
+            for sz in primary.sizes(cfg) if cfg in primary.configs() else []:
+                g = primary.perf("cycles", *cfg, sz, "splice.null.trace")
+                c4 = primary.perf("cycles", *cfg, sz, "splice.null.copy4")
+                ce = primary.perf("cycles", *cfg, sz, "splice.null.copyeq")
+                if g and c4 and ce:
+                    parts.append(f"{ksize(sz)} {c4 / g:.2f}× / {ce / g:.2f}×")
+            if parts:
+                md.append(f"- Cycles per MiB (perf stat, {mode}, buffer_size_kb=1024, splice → /dev/null), stock "
+                          "copy ÷ gift / equal-buffer copy ÷ gift: " + ", ".join(parts) + ". See "
+                          "[Cycles and instructions](#cycles-and-instructions-per-mib-perf-stat).")
     if "wall" in boots:
         wv = View(boots["wall"]["runs"])
         for mode in ("raw", "printf"):
@@ -568,6 +638,22 @@ def main():
             rows.insert(5, ["metric (second view)", f"plain TCG, multi-threaded, {wenv.get('cpus', '?')} vCPUs, "
                             "guest clock follows the host clock (`tsc_early_khz` = host TSC rate); "
                             f"{meta.get('wall_reps', '?')} rounds per path"])
+    if is_hw:
+        rows = [["platform", f"hardware: {meta.get('virt', '?')}"
+                 + (f" ({meta['virt_how']})" if meta.get("virt_how") else "")],
+                ["kernel release", meta.get("kernel_release", "?")],
+                ["kernel", f"`{env.get('kernel', '?')}`"],
+                ["CPU", f"{meta.get('cpu_model', env.get('cpu_model', '?'))} ({env.get('cpus', '?')} CPUs online; "
+                 f"erms={env.get('erms')}, fsrm={env.get('fsrm')})"],
+                ["clocksource", env.get("clocksource", "?")],
+                ["command line", f"`{env.get('cmdline', '?')}`"],
+                ["metric", "wall-clock CLOCK_MONOTONIC; medians of "
+                 f"{meta.get('reps', '?')} interleaved rounds per path, one spbench process per path and round"],
+                ["cycles, instructions", meta.get("pmu", "?")
+                 + (f" ({meta['perf']})" if meta.get("perf") else "")],
+                ["TLB counters", ("/proc/vmstat nr_tlb_*: " + (", ".join(env.get("vmstat_tlb_counters") or [])
+                                  or "absent (CONFIG_DEBUG_TLBFLUSH is off)")
+                                 + "; /proc/interrupts TLB row: " + ("present" if env.get("irq_tlb_row") else "absent"))]]
     md.append(table(["", ""], rows))
     md.append("")
 
@@ -580,8 +666,11 @@ def main():
               "the pipe is resized with F_SETPIPE_SZ to the splice size; read() and sendfile() use it as their "
               "count. sendfile() goes through the kernel's private 16-slot pipe.")
     md.append(f"- Every path of a configuration runs once per round. Rounds are interleaved ABAB "
-              f"({meta.get('reps', '?')} rounds under icount), after one unreported warm-up round of 256 KiB per "
-              "path. Tables show the median over rounds.")
+              f"({meta.get('reps', '?')} rounds{' under icount' if is_icount else ''}), after one unreported "
+              "warm-up round of 256 KiB per path"
+              + (" (on hardware each path and round is one spbench process with its own warm-up, run in the "
+                 "same interleaved order)" if is_hw else "")
+              + ". Tables show the median over rounds.")
     md.append("- **Timed segment:** it starts at the first call on the already-open file. open() is excluded: "
               "it is a per-file constant, and raw mode builds its 64 KiB table of preformatted records there. The "
               "segment covers the whole stream, close(), and for TCP the receiver draining the last byte. "
@@ -628,7 +717,7 @@ def main():
     # ---- headline
     md.append(f"## Headline: splice → /dev/null ({unit})")
     md.append("")
-    md.append("Ratios above 1 mean the gift path moved more bytes per emulated second. \"Share of the saving\" "
+    md.append(f"Ratios above 1 mean the gift path moved more bytes {per_second}. \"Share of the saving\" "
               "splits the instructions per MiB that gift saves against the stock copy: the batching part is "
               "stock minus equal buffer, the zero-copy part is equal buffer minus gift. It is left out where "
               "gift saves less than 2%. \"Formatting floor ÷ gift\" is the share of the gift path's "
@@ -664,7 +753,7 @@ def main():
             md.append("")
     png = plot(primary, a.out, notes, unit,
                "QEMU TCG -icount shift=0: emulated instruction count, not hardware time" if is_icount
-               else "KVM guest, wall-clock medians")
+               else ("hardware, wall-clock medians" if is_hw else "KVM guest, wall-clock medians"))
     if png:
         md.append(f"![splice throughput, {unit}]({os.path.basename(png)})")
         md.append("")
@@ -673,8 +762,12 @@ def main():
     md.append("## Where the gift path loses")
     md.append("")
     if lost:
-        md.append("Each line is a comparison where `trace` moved fewer bytes per emulated second than the "
-                  f"baseline, by more than {thr * 100:.1f}% (the tie band from [Reproducibility](#reproducibility)). "
+        md.append(f"Each line is a comparison where `trace` moved fewer bytes {per_second} than the "
+                  f"baseline, by more than {thr * 100:.1f}% ("
+                  + ("the tie band from [Reproducibility](#reproducibility)" if ident else
+                     "the tie band: the median spread of the rounds"
+                     + (f", {spread * 100:.2f}%" if spread is not None else "")
+                     + ", rounded up to 0.5%") + "). "
                   "The value is gift ÷ baseline.")
         md.append("")
         rows = [[f"{c[0]}, width {c[1]}, buf {c[2]} KiB", ksize(s), label, name, f"{r:.3f}×"]
@@ -683,12 +776,13 @@ def main():
     else:
         md.append(f"No comparison in this run had the gift path more than {thr * 100:.1f}% slower.")
     md.append("")
-    md.append("What icount cannot show: the gift path maps pages (vm_map_ram or vmap) for every fill and "
-              "unmaps them before gifting. The copy path instead allocates fresh pages and copies into them. "
-              "On hardware the gift path's mapping work costs TLB flushes: cross-CPU IPIs once the lazy-purge "
-              "threshold or a purge is reached, plus page-table writes. The copy path's memcpy costs cache "
-              "misses once buffers exceed the caches. The instruction count weighs neither.")
-    md.append("")
+    if is_icount:
+        md.append("What icount cannot show: the gift path maps pages (vm_map_ram or vmap) for every fill and "
+                  "unmaps them before gifting. The copy path instead allocates fresh pages and copies into them. "
+                  "On hardware the gift path's mapping work costs TLB flushes: cross-CPU IPIs once the lazy-purge "
+                  "threshold or a purge is reached, plus page-table writes. The copy path's memcpy costs cache "
+                  "misses once buffers exceed the caches. The instruction count weighs neither.")
+        md.append("")
 
     # ---- per-config tables
     md.append(f"## All paths ({unit})")
@@ -703,6 +797,37 @@ def main():
             rows.append([PATH_LABEL.get(p, p)] + [f_speed(primary.speed(*cfg, s, p)) for s in sizes])
         md.append(table(["path"] + [ksize(s) for s in sizes], rows))
         md.append("")
+
+    # ---- perf stat
+    if primary.has_perf():
+        md.append("## Cycles and instructions per MiB (perf stat)")
+        md.append("")
+        md.append("`perf stat -e cycles,instructions` around each timed segment only (spbench --perf-control: "
+                  "counters enabled just before the segment's first clock read, disabled after its last), user "
+                  "and kernel, spbench's threads included. Medians over rounds, in millions per MiB moved; IPC "
+                  "= instructions ÷ cycles. The ratio rows are baseline cycles ÷ gift cycles: above 1, the gift "
+                  "path took fewer cycles per byte.")
+        md.append("")
+        for cfg in primary.configs():
+            sizes = primary.sizes(cfg)
+            rows = []
+            for p in primary.paths(cfg):
+                cells = []
+                for sz in sizes:
+                    c, i = primary.perf("cycles", *cfg, sz, p), primary.perf("instructions", *cfg, sz, p)
+                    if c is None:
+                        cells.append("–")
+                    else:
+                        cells.append(f"{c / 1e6:.2f}" + (f" ({i / c:.2f})" if i else ""))
+                rows.append([PATH_LABEL.get(p, p)] + cells)
+            for base, name in (("splice.null.copy4", "stock 4 KiB"), ("splice.null.copyeq", "equal buffer")):
+                rows.append([f"**cycles: {name} ÷ gift** (splice → /dev/null)"] +
+                            [f_ratio(primary.perf("cycles", *cfg, sz, base),
+                                     primary.perf("cycles", *cfg, sz, "splice.null.trace")) for sz in sizes])
+            md.append(f"**{cfg[0]}, record_width={cfg[1]}, buffer_size_kb={cfg[2]}**: M cycles per MiB (IPC)")
+            md.append("")
+            md.append(table(["path"] + [ksize(sz) for sz in sizes], rows))
+            md.append("")
 
     # ---- counters
     md.append("## Pages, mappings and flushes per MiB")
@@ -825,13 +950,25 @@ def main():
 
     md.append("## Caveats")
     md.append("")
-    md.append("- An emulated instruction count weighs a 4 KiB memcpy at about a thousand 8-byte moves. It "
-              "weighs a page-table write, a TLB flush or an IPI at the few instructions that issue it. So "
-              "icount understates what the gift path pays on hardware for vmap/vunmap and flushes, and it "
-              "ignores memcpy's cache misses. Real numbers need KVM or bare metal: "
-              "`ACCEL=kvm make bench` runs the same tool unchanged with `-cpu host`.")
-    md.append("- Formatting is part of every path. The printf-mode tables mostly measure `seq_printf`.")
-    md.append("- Plain-TCG wall-clock figures depend on host load; this host was shared with a kernel build.")
+    if is_hw:
+        md.append("- Wall-clock figures move with frequency scaling, turbo and whatever else the machine runs; "
+                  "the rounds are interleaved so drift hits every path alike, and the tie band is their spread. "
+                  "Cycles move less with frequency than the wall clock does.")
+        md.append("- perf counts spbench's own threads. Work the kernel does for a path in another context "
+                  "(softirq or a kworker on another CPU) is in the wall clock but not in the counts.")
+        if "hypervisor" in meta.get("virt", ""):
+            md.append("- Under a hypervisor a guest's TLB flushes and IPIs can cost VM exits that bare metal "
+                      "does not pay, and the PMU (if exposed) is virtualised.")
+        md.append("- Formatting is part of every path. The printf-mode tables mostly measure `seq_printf`.")
+    else:
+        md.append("- An emulated instruction count weighs a 4 KiB memcpy at about a thousand 8-byte moves. It "
+                  "weighs a page-table write, a TLB flush or an IPI at the few instructions that issue it. So "
+                  "icount understates what the gift path pays on hardware for vmap/vunmap and flushes, and it "
+                  "ignores memcpy's cache misses. Real numbers need KVM or bare metal: "
+                  "`make bench NATIVE=1` runs the same sweep on the running kernel, and "
+                  "`ACCEL=kvm make bench` the same tool unchanged with `-cpu host`.")
+        md.append("- Formatting is part of every path. The printf-mode tables mostly measure `seq_printf`.")
+        md.append("- Plain-TCG wall-clock figures depend on host load; this host was shared with a kernel build.")
     if notes:
         md.append("- Notes: " + "; ".join(notes))
     md.append("")
@@ -841,6 +978,7 @@ def main():
     with open(a.out + ".md", "w") as f:
         f.write("\n".join(md))
     js = {
+        "kind": kind,
         "meta": meta,
         "metric": unit,
         "env": {k: v["env"] for k, v in boots.items()},

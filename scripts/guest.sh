@@ -26,6 +26,8 @@ ko=$top/seqsplice.ko
 cp "$ko" "$root/seqsplice.ko"
 cp "$top/scripts/guest/init" "$root/init"
 cp "$top"/scripts/guest/*.sh "$root/guest/"
+# make check runs the native benchmark driver's smoke mode (beside sweep.sh).
+cp "$top/scripts/native-bench.sh" "$root/guest/"
 # Debian's pv is dynamically linked: carry its loader and libraries.
 cp /usr/bin/pv "$root/usr/bin/pv"
 for lib in $(ldd /usr/bin/pv | grep -o '/[^ ]*'); do

@@ -1,6 +1,7 @@
 #!/bin/sh
-# make check, in the guest: the kselftest suites (TAP), then a bounded
-# op-sequence fuzzer run, reported as one more TAP line of its own.  Each
+# make check, in the guest: the kselftest suites (TAP), then bounded
+# op-sequence fuzzer runs, the benchmark's smoke test and the native
+# benchmark driver's smoke mode, each one more TAP line of its own.  Each
 # step prints its duration (SEQSPLICE-STEP) for the host log.
 cd /tests || exit 1
 step() { # name command...
@@ -25,7 +26,7 @@ done
 unset SEQSPLICE_MAP_MODE
 step ./memcg_test
 echo "TAP version 13"
-echo "1..4"
+echo "1..5"
 if step /tools/ssfuzz --ops 100000; then
 	echo "ok 1 ssfuzz_100000_ops_trace_and_trace_copy_match_the_record_stream"
 else
@@ -50,6 +51,20 @@ if step /tools/spbench --smoke; then
 else
 	echo "not ok 4 spbench_smoke_every_benchmark_path_moves_the_right_bytes"
 fi
+# make bench NATIVE=1's driver on this kernel (a Rust-enabled 6.12, as on a
+# user's machine), its tiny sweep: unloaded first so that it loads, mounts,
+# unmounts and unloads the module itself; it checks its BENCH lines and
+# prints them between SEQSPLICE-NATIVE markers, from which the host makes
+# the report and checks it is marked hardware (tests/native/run.sh: no
+# python3 here).  Loaded again after for what follows.
+umount /sys/kernel/seqsplice && rmmod seqsplice
+if step /guest/native-bench.sh --smoke --ko /seqsplice.ko --spbench /tools/spbench; then
+	echo "ok 5 native_bench_smoke_loads_runs_and_unloads_with_well_formed_bench_lines"
+else
+	echo "not ok 5 native_bench_smoke_loads_runs_and_unloads_with_well_formed_bench_lines"
+fi
+grep -q '^seqsplice ' /proc/modules || insmod /seqsplice.ko
+grep -q ' /sys/kernel/seqsplice seqsplice ' /proc/mounts || mount -t seqsplice nodev /sys/kernel/seqsplice
 # Debug kernel only: allocation failures injected (needs FAIL_PAGE_ALLOC).
 if grep -q seqsplice.flavour=debug /proc/cmdline; then
 	for mode in direct vm_map_ram vmap; do

@@ -321,6 +321,51 @@ pub struct Bench {
     gift: Buf,
     pub cpus: usize,
     pub tcp_receiver: TcpReceiver,
+    /// `perf stat --control`: counters enabled around each timed segment.
+    pub perf: Option<PerfControl>,
+}
+
+/// The control FIFOs of `perf stat -D -1 --control fifo:CTL,ACK`: the
+/// counters start disabled, and each command written to CTL is answered by
+/// `ack` on ACK once perf has carried it out. So perf counts exactly the
+/// timed segments (plus the return from the `ack` read and one clock read).
+pub struct PerfControl {
+    ctl: std::fs::File,
+    ack: std::fs::File,
+}
+
+impl PerfControl {
+    /// `spec` is "CTL,ACK", the two FIFO paths perf was given.
+    pub fn open(spec: &str) -> Result<PerfControl> {
+        let (c, a) = spec
+            .split_once(',')
+            .ok_or_else(|| Error::other(format!("--perf-control wants CTL,ACK, not '{spec}'")))?;
+        // perf holds both FIFOs open read-write, so neither open blocks.
+        let ctl = std::fs::OpenOptions::new().write(true).open(c)?;
+        let ack = std::fs::File::open(a)?;
+        Ok(PerfControl { ctl, ack })
+    }
+
+    fn command(&mut self, cmd: &str) -> Result<()> {
+        use std::io::{Read, Write};
+        self.ctl.write_all(format!("{cmd}\n").as_bytes())?;
+        // perf answers "ack\n" and a NUL; a NUL left over from the last
+        // answer may come first.
+        let mut got = Vec::new();
+        let mut b = [0u8; 1];
+        while !got.ends_with(b"ack\n") {
+            if self.ack.read(&mut b)? == 0 {
+                return Err(Error::new(
+                    ErrorKind::UnexpectedEof,
+                    "perf closed its ack FIFO",
+                ));
+            }
+            if b[0] != 0 {
+                got.push(b[0]);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A fresh port pair for every TCP run, from a counter kept in /tmp across
@@ -357,6 +402,7 @@ impl Bench {
             } else {
                 TcpReceiver::Inline
             },
+            perf: None,
         })
     }
 
@@ -452,6 +498,9 @@ impl Bench {
             Some(sys::open(&source_path(&cfg, path.source), libc::O_RDONLY)?)
         };
         let before = Snapshot::take(&cfg.dir);
+        if let Some(p) = self.perf.as_mut() {
+            p.command("enable")?;
+        }
         let t0 = sys::now_ns();
         let mut bytes = 0u64;
         let mut calls = 0u64;
@@ -548,6 +597,9 @@ impl Bench {
         }
         self.purge()?;
         let t1 = sys::now_ns();
+        if let Some(p) = self.perf.as_mut() {
+            p.command("disable")?;
+        }
         let after = Snapshot::take(&cfg.dir);
         drop(tx);
         if let Some(g) = got_tcp {

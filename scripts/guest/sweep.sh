@@ -1,0 +1,53 @@
+# shellcheck shell=sh
+# The benchmark's sweeps, in one place: sourced (not run) by the guest's
+# bench.sh (make bench, under QEMU) and by scripts/native-bench.sh (make
+# bench NATIVE=1, on the running kernel), in busybox sh and in bash alike.
+#
+#   sweep_list NAME    print one configuration per line:
+#                        MODE WIDTH BUF_KB SIZE PATHS
+#                      PATHS is a comma list of spbench path ids, or "-"
+#                      for every path (spbench paths); returns 1 for an
+#                      unknown NAME.
+# Sweeps: full (the report's), short (4 configurations), wall (plain TCG
+# wall-clock: the splice paths with reps >= 5), quick (the headline
+# ratios, a development check), smoke (no timed run: spbench --smoke only),
+# tiny (native-bench.sh --smoke: two configurations, five paths).
+sweep_list() {
+	_sizes="4096 16384 65536 262144 1048576"
+	case "$1" in
+	full)
+		for _m in raw printf; do
+			for _b in 64 1024; do
+				for _s in $_sizes; do echo "$_m 100 $_b $_s -"; done
+			done
+		done
+		# The extra line: page-sized records.
+		for _m in raw printf; do
+			for _s in 65536 1048576; do echo "$_m 4096 1024 $_s -"; done
+		done
+		;;
+	short)
+		for _s in 4096 65536 1048576; do echo "raw 100 1024 $_s -"; done
+		echo "printf 100 64 65536 -"
+		;;
+	wall)
+		for _m in raw printf; do
+			for _s in 4096 65536 1048576; do
+				echo "$_m 100 1024 $_s splice.null.trace,splice.null.copy4,splice.null.copyeq,splice.piperead.trace,splice.piperead.copy4,splice.tcp.trace,splice.tcp.copy4,read.trace,read.copy4,seek.copy4,vmsplice.null.user"
+			done
+		done
+		;;
+	quick)
+		for _s in 4096 65536 1048576; do
+			echo "raw 100 1024 $_s splice.null.trace,splice.null.traceops,splice.null.copyeq,read.trace,read.copyeq,seek.copy4"
+		done
+		;;
+	smoke) ;;
+	tiny)
+		for _m in raw printf; do
+			echo "$_m 100 1024 65536 splice.null.trace,splice.null.copy4,splice.null.copyeq,read.trace,seek.copy4"
+		done
+		;;
+	*) return 1 ;;
+	esac
+}

@@ -39,10 +39,12 @@ done
 
 accel=${ACCEL:-tcg}
 cpu=${CPU:-max}
-# The debug suite takes about 10 min under TCG (KASAN, every object in
-# KFENCE): twice that before the run counts as hung.
-timeout=${TIMEOUT:-900}
-[ "$FLAVOUR" = debug ] && timeout=${TIMEOUT:-1800}
+# The debug suite takes about 18 min under TCG (KASAN, every object in
+# KFENCE; every suite in three map modes), the release one 6: about twice
+# that before the run counts as hung (other guests on the same cores slow
+# it down further).
+timeout=${TIMEOUT:-1200}
+[ "$FLAVOUR" = debug ] && timeout=${TIMEOUT:-3000}
 append="console=ttyS0 panic=-1 oops=panic quiet seqsplice.mode=$mode seqsplice.flavour=$FLAVOUR ${APPEND:-}"
 # Debug runs: unmap freed pages (use after free faults), sample every slab
 # object with KFENCE, kmemleak scanned by the guest at the end.  no5lvl:

@@ -425,6 +425,8 @@ def plot(view, prefix, notes, unit, where):
               ("splice.null.copyeq", "trace\\_copy, equal seq buffer"),
               ("splice.null.copy4", "trace\\_copy, stock 4 KiB seq buffer"),
               ("seek.copy4", "formatting floor (lseek, no copy)")]
+    # One colour per series, whichever of them ran.
+    colour = dict(zip((p for p, _ in series), ("#9400d3", "#009e73", "#56b4e9", "#e69f00", "#c0a000", "#0072b2")))
     panels = []
     for mode in ("raw", "printf"):
         cfg = (mode, 100, 1024)
@@ -440,7 +442,7 @@ def plot(view, prefix, notes, unit, where):
                     v = view.speed(mode, 100, 1024, s, path)
                     if v:
                         f.write(f"{s // 1024} {v}\n")
-            files.append((fn, title))
+            files.append((fn, title, colour[path]))
         panels.append((mode, files))
     if not panels:
         return None
@@ -457,7 +459,7 @@ def plot(view, prefix, notes, unit, where):
               f"set ylabel '{unit}'", "set key bottom right"]
     for mode, files in panels:
         script.append(f"set title '{mode} records'")
-        parts = [f"'{fn}' using 1:2 with linespoints lw 2 title '{t}'" for fn, t in files]
+        parts = [f"'{fn}' using 1:2 with linespoints lw 2 lc rgb '{c}' title '{t}'" for fn, t, c in files]
         script.append("plot " + ", ".join(parts))
     script.append("unset multiplot")
     r = subprocess.run([gp], input="\n".join(script), text=True, capture_output=True)
@@ -545,7 +547,12 @@ def map_mode_rows(view, cfg):
             if not view.runs(*k):
                 costs.append("not run")
                 continue
-            costs.append(f"{f_cnt(view.kflushes(*k), 3)} / {f_cnt(view.counter('mod.vmaps', *k))}")
+            cell = f"{f_cnt(view.kflushes(*k), 3)} / {f_cnt(view.counter('mod.vmaps', *k))}"
+            # The direct mode's own counters, once the module has them
+            # (spbench records every counter of stats).
+            extra = [f"{n} {f_cnt(view.counter('mod.' + n, *k), 1)}" for n in ("direct_fills", "direct_pages")
+                     if any("mod." + n in r["d"] for r in view.runs(*k))]
+            costs.append(cell + (f" ({', '.join(extra)})" if extra else ""))
         rows.append([ksize(s)] + [f_speed(sp[m]) for m, _ in MAP_MODES]
                     + [f_ratio(sp["vm_map_ram"], sp["vmap"]), f_ratio(sp["direct"], sp["vmap"]),
                        f_ratio(sp["direct"], sp["vm_map_ram"])] + costs)

@@ -5,6 +5,7 @@ and .png.
 
   bench-report.py [--icount LOG1 LOG2] [--wall LOG] [--kvm LOG] [--hardware LOG]
                   --out PREFIX [--meta key=value ...]
+  bench-report.py --json OLD.json --out PREFIX [--meta key=value ...]
 
 Each log holds `BENCH {json}` lines printed by spbench: one `env` line per
 boot and one `run` line per timed run.  --hardware takes the lines of
@@ -13,6 +14,9 @@ emulator); its run lines may carry "perf": {"cycles": N, "instructions": N}
 (perf stat over the timed segment), and its platform comes from --meta
 (kernel_release, cpu_model, virt, pmu, perf).  Python 3 stdlib only; the
 plot needs gnuplot (skipped with a note when it is missing).
+Each log may also carry a `skip` line per path the module could not run.
+--json regenerates a report from the runs and environment an earlier report
+saved (its meta too, --meta overriding).
 """
 
 import argparse
@@ -29,7 +33,8 @@ MIB = 1 << 20
 SIZES = [4096, 16384, 65536, 262144, 1048576]
 
 PATH_ORDER = [
-    "splice.null.trace", "splice.null.tracevmap", "splice.null.traceops", "splice.null.copy4",
+    "splice.null.trace", "splice.null.tracevmap", "splice.null.tracevmram", "splice.null.traceops",
+    "splice.null.copy4",
     "splice.null.copyeq", "splice.piperead.trace", "splice.piperead.copy4", "splice.piperead.copyeq",
     "splice.tcp.trace", "splice.tcp.copy4", "splice.tcp.copyeq",
     "read.trace", "read.copy4", "read.copyeq",
@@ -38,8 +43,9 @@ PATH_ORDER = [
 ]
 
 PATH_LABEL = {
-    "splice.null.trace": "splice → /dev/null, `trace` (gift, vm_map_ram)",
+    "splice.null.trace": "splice → /dev/null, `trace` (gift, map_mode=direct: no mapping; the default)",
     "splice.null.tracevmap": "splice → /dev/null, `trace` (gift, map_mode=vmap)",
+    "splice.null.tracevmram": "splice → /dev/null, `trace` (gift, map_mode=vm_map_ram)",
     "splice.null.traceops": "splice → /dev/null, `trace_ops` (gift, the records' C seq_operations)",
     "splice.null.copy4": "splice → /dev/null, `trace_copy` 4 KiB seq buffer (stock)",
     "splice.null.copyeq": "splice → /dev/null, `trace_copy` seq buffer = buffer_size_kb",
@@ -70,9 +76,22 @@ TRIPLES = [
 
 EMU = "MiB/s of emulated instruction count"
 
+# The three map modes of the gift splice to /dev/null, side by side.
+MAP_MODES = [("vmap", "splice.null.tracevmap"), ("vm_map_ram", "splice.null.tracevmram"),
+             ("direct", "splice.null.trace")]
+
+# Sources served by the engine: their pipe buffers are the module's gifts.
+GIFT_SOURCES = {"trace", "tracevmap", "tracevmram", "traceops"}
+
+# csd functions spbench counts (tools/spbench/src/counters.rs): the kernel
+# TLB flushes, each executed once on every online CPU.
+KFLUSH_FULL = "csd.do_flush_tlb_all"
+KFLUSH_RANGE = "csd.do_kernel_range_flush"
+KFLUSH_CPA = "csd.__cpa_flush_tlb"
+
 
 def parse_log(path):
-    env, runs = None, []
+    env, runs, skips = None, [], []
     bad = 0
     with open(path, "rb") as f:
         for raw in f:
@@ -89,7 +108,9 @@ def parse_log(path):
                 env = j
             elif j.get("type") == "run":
                 runs.append(j)
-    return env, runs, bad
+            elif j.get("type") == "skip":
+                skips.append(j)
+    return env, runs, skips, bad
 
 
 def key(r):
@@ -123,11 +144,34 @@ def perf_per_mib(r, event):
     return v / (r["bytes"] / MIB) if isinstance(v, (int, float)) and r["bytes"] else None
 
 
+def run_cpus(r, env):
+    return r.get("cpus") or (env or {}).get("cpus") or 1
+
+
+def kflush_exec(r):
+    """Executions of the kernel-flush functions, summed over the CPUs."""
+    return sum(r["d"].get(k, 0) for k in (KFLUSH_FULL, KFLUSH_RANGE, KFLUSH_CPA))
+
+
+def pipe_bufs(r):
+    """Pipe buffers the source inserted: the module's gifts for an engine
+    source (splice, or sendfile into its internal pipe), the count spbench
+    derived from copy_splice_read's or vmsplice's returns, else None."""
+    if r["source"] in GIFT_SOURCES and r["method"] in ("splice", "sendfile"):
+        return r["d"].get("mod.pages_gifted", 0)
+    return r.get("pipe_bufs")
+
+
 class View:
     """Runs of one kind of boot, aggregated per configuration and path."""
 
-    def __init__(self, runs):
+    def __init__(self, runs, env=None):
         self.g = group(runs)
+        self.env = env or {}
+        # Runs saved in a report's JSON lost their zero counters: whether a
+        # counter was measured comes from the boot's environment.
+        self.has_probe = bool(self.env.get("flush_probe_ok"))
+        self.has_vmstat_tlb = bool(self.env.get("vmstat_tlb_counters"))
 
     def runs(self, mode, width, buf, size, path):
         return self.g.get((mode, width, buf, size, path), [])
@@ -155,6 +199,46 @@ class View:
 
     def has_perf(self):
         return any("cycles" in (r.get("perf") or {}) for rs in self.g.values() for r in rs)
+
+    def per_mib_of(self, fn, *k):
+        """Median over the runs of fn(run) per MiB moved (fn may give None)."""
+        v = [fn(r) for r in self.runs(*k)]
+        rs = self.runs(*k)
+        if not rs or any(x is None for x in v):
+            return None
+        return med([x / (r["bytes"] / MIB) for x, r in zip(v, rs)])
+
+    def kflushes(self, *k):
+        """Kernel TLB flush calls per MiB (every CPU runs each once)."""
+        if not self.has_probe:
+            return None
+        return self.per_mib_of(lambda r: kflush_exec(r) / run_cpus(r, self.env), *k)
+
+    def kflush_part(self, name, *k):
+        if not self.has_probe:
+            return None
+        return self.per_mib_of(lambda r: r["d"].get(name, 0) / run_cpus(r, self.env), *k)
+
+    def flush_ipis(self, *k):
+        """Kernel TLB flush executions on CPUs other than the caller's."""
+        if not self.has_probe:
+            return None
+        return self.per_mib_of(lambda r: kflush_exec(r) * (run_cpus(r, self.env) - 1) / run_cpus(r, self.env), *k)
+
+    def vmstat_tlb(self, name, *k):
+        if not self.has_vmstat_tlb:
+            return None
+        return self.counter("vmstat." + name, *k)
+
+    def bytes_per_buf(self, *k):
+        rs = self.runs(*k)
+        v = []
+        for r in rs:
+            n = pipe_bufs(r)
+            if not n:
+                return None
+            v.append(r["bytes"] / n)
+        return med(v) if v else None
 
     def configs(self):
         return sorted({k[:3] for k in self.g}, key=lambda c: (c[1], c[0] != "raw", c[2]))
@@ -238,6 +322,7 @@ def ratio_repeat(v1, v2):
     """How much each gift ÷ baseline ratio moved between two boots."""
     pairs = [(g, b) for _, g, c4, ce in TRIPLES for b in (c4, ce)]
     pairs.append(("splice.null.trace", "splice.null.tracevmap"))
+    pairs.append(("splice.null.trace", "splice.null.tracevmram"))
     pairs.append(("splice.null.trace", "splice.null.traceops"))
     out = []
     for cfg in v1.configs():
@@ -261,6 +346,92 @@ def ratio_repeat(v1, v2):
     }
 
 
+def f_cnt(v, digits=2):
+    if v is None:
+        return "–"
+    if v == 0:
+        return "0"
+    return f"{v:,.0f}" if v >= 1000 else f"{v:.{digits}f}"
+
+
+COST_LEGEND = [
+    "- **kernel TLB flushes**: calls of `flush_tlb_kernel_range()` or `flush_tlb_all()` (and "
+    "`set_memory_*`'s few-page flush), counted exactly: spbench counts, with perf counting events on the "
+    "`csd:csd_function_entry` tracepoint, how often each CPU runs `do_flush_tlb_all` (a full flush: the "
+    "range was more than 33 pages, as vmalloc's lazy purge and `vm_unmap_aliases()` usually are) or "
+    "`do_kernel_range_flush` (INVLPG per page, 33 pages or fewer) or `__cpa_flush_tlb`, and divides by "
+    "the CPUs, since every such flush runs on each online CPU, the caller's included. `vunmap()` and "
+    "`vm_unmap_ram()` clear the PTEs but flush nothing themselves (unless `debug_pagealloc` is on): "
+    "vmalloc flushes lazily, when the address space of the areas freed since the last flush passes "
+    "`lazy_max_pages()` (32 MiB × fls(online CPUs): 32 MiB with one vCPU, 64 MiB with two; a "
+    "`vm_map_ram()` block of the per-cpu allocator is freed to it only once all of it has been used and "
+    "unmapped), or on `vm_unmap_aliases()`, which the `purge` file calls at the end of every run. So a run "
+    "that unmapped anything pays one flush at its end, and more only if it freed more than "
+    "`lazy_max_pages()` of address space on the way: one flush per run reads as 1 ÷ (MiB per run). In "
+    "steady state, without the purge, the rate would be the lazily freed address space per MiB ÷ "
+    "`lazy_max_pages()`, which these counters do not measure. Not counted: `flush_tlb_one_kernel()` "
+    "called directly (fixmap) and user-mm flushes (`nr_tlb_local_flush_*`, the TLB IPI row). "
+    "Full / range: the two kinds.",
+    "- **flush IPIs**: those flushes' executions on the other CPUs = flushes × (CPUs − 1). Zero by "
+    "construction with one vCPU (the icount boots); see the wall-clock boot's table for two.",
+    "- **vmaps / vm_map_ram / vunmaps**: page-table updates of the module (its `stats`): mappings it made "
+    "(`vmap()` or `vm_map_ram()`), of which with `vm_map_ram()`, and mappings it removed. Each maps or "
+    "unmaps every page of the fill's buffer; a removal clears the PTEs at once but leaves the TLB to the "
+    "lazy purge. Copy paths have none: their seq buffer is kmalloc'd or vmalloc'd by the seq_file core, "
+    "which the module does not see.",
+    "- **pages gifted**: pipe buffers the module inserted (one page reference each; a page continued "
+    "after a partial splice counts again). **module pages**: pages the module allocated. **pgalloc**: "
+    "every page the kernel allocated in the timed segment (pipes, copy_splice_read's fresh pages, TCP, "
+    "page tables of new mappings).",
+    "- **bytes per pipe buffer**: bytes moved ÷ pipe buffers the source inserted. For `trace` sources "
+    "(splice and sendfile's internal pipe): ÷ pages gifted. For `trace_copy` splices: ÷ the buffers "
+    "`copy_splice_read()` inserts, DIV_ROUND_UP(bytes returned, 4096) per call (it fills fresh pages from "
+    "offset 0; spbench --smoke checks both counts against a walk of the pipe with tee() into a one-slot "
+    "pipe). \"–\" where no pipe of spbench's exists (read, lseek) or the buffers are not visible "
+    "(sendfile from `trace_copy`: its internal pipe's calls are not the caller's). Reading the pipe "
+    "cannot count them: pipe_read() copies across buffers.",
+]
+
+
+def costs_table(view, cfg, paths=None):
+    rows = []
+    for p in paths or view.paths(cfg):
+        for s in view.sizes(cfg):
+            k = (*cfg, s, p)
+            if not view.runs(*k):
+                continue
+            full = view.kflush_part(KFLUSH_FULL, *k)
+            rng = view.kflush_part(KFLUSH_RANGE, *k)
+            rows.append([p, ksize(s), f_speed(view.speed(*k)), f_cnt(view.kflushes(*k), 3),
+                         f"{f_cnt(full, 3)} / {f_cnt(rng, 3)}", f_cnt(view.flush_ipis(*k), 3),
+                         f_cnt(view.counter("mod.vmaps", *k)), f_cnt(view.counter("mod.vm_map_ram_maps", *k)),
+                         f_cnt(view.counter("mod.vunmaps", *k)), f_cnt(view.counter("mod.pages_gifted", *k), 1),
+                         f_cnt(view.counter("mod.pages_allocated", *k), 1), f_cnt(view.counter("pgalloc", *k), 1),
+                         f_cnt(view.bytes_per_buf(*k), 0)])
+    return table(["path", "size", "MiB/s", "kernel TLB flushes", "full / range", "flush IPIs", "vmaps",
+                  "of which vm_map_ram", "vunmaps", "pages gifted", "module pages", "pgalloc",
+                  "bytes per pipe buffer"], rows)
+
+
+def crosscheck_table(view, cfg, paths=None):
+    rows = []
+    for p in paths or view.paths(cfg):
+        for s in view.sizes(cfg):
+            k = (*cfg, s, p)
+            if not view.runs(*k):
+                continue
+            rows.append([p, ksize(s), f_cnt(view.kflushes(*k), 3),
+                         f_cnt(view.vmstat_tlb("nr_tlb_remote_flush_received", *k), 3),
+                         f_cnt(view.vmstat_tlb("nr_tlb_remote_flush", *k), 3),
+                         f_cnt(view.vmstat_tlb("nr_tlb_local_flush_one", *k), 2),
+                         f_cnt(view.vmstat_tlb("nr_tlb_local_flush_all", *k), 2),
+                         f_cnt(view.counter("csd.flush_tlb_func", *k) if view.has_probe else None, 2),
+                         f_cnt(view.counter("irq.CAL", *k), 2), f_cnt(view.counter("irq.TLB", *k), 2)])
+    return table(["path", "size", "kernel TLB flushes (probe)", "nr_tlb_remote_flush_received",
+                  "nr_tlb_remote_flush", "nr_tlb_local_flush_one", "nr_tlb_local_flush_all",
+                  "user-mm flush_tlb_func via IPI path", "CAL IPIs", "TLB IPIs"], rows)
+
+
 def plot(view, prefix, notes, unit, where):
     gp = shutil.which("gnuplot")
     if not gp:
@@ -268,10 +439,14 @@ def plot(view, prefix, notes, unit, where):
         return None
     png = prefix + ".png"
     tmp = tempfile.mkdtemp(prefix="bench-plot-")
-    series = [("splice.null.trace", "trace: gift splice"),
+    series = [("splice.null.tracevmap", "trace: gift splice, map\\_mode=vmap"),
+              ("splice.null.trace", "trace: gift splice, map\\_mode=direct (default)"),
+              ("splice.null.tracevmram", "trace: gift splice, map\\_mode=vm\\_map\\_ram"),
               ("splice.null.copyeq", "trace\\_copy, equal seq buffer"),
               ("splice.null.copy4", "trace\\_copy, stock 4 KiB seq buffer"),
               ("seek.copy4", "formatting floor (lseek, no copy)")]
+    # One colour per series, whichever of them ran.
+    colour = dict(zip((p for p, _ in series), ("#9400d3", "#009e73", "#56b4e9", "#e69f00", "#c0a000", "#0072b2")))
     panels = []
     for mode in ("raw", "printf"):
         cfg = (mode, 100, 1024)
@@ -279,13 +454,15 @@ def plot(view, prefix, notes, unit, where):
             continue
         files = []
         for path, title in series:
+            if not view.runs(mode, 100, 1024, view.sizes(cfg)[0], path):
+                continue
             fn = os.path.join(tmp, f"{mode}-{path}.dat")
             with open(fn, "w") as f:
                 for s in view.sizes(cfg):
                     v = view.speed(mode, 100, 1024, s, path)
                     if v:
                         f.write(f"{s // 1024} {v}\n")
-            files.append((fn, title))
+            files.append((fn, title, colour[path]))
         panels.append((mode, files))
     if not panels:
         return None
@@ -302,7 +479,7 @@ def plot(view, prefix, notes, unit, where):
               f"set ylabel '{unit}'", "set key bottom right"]
     for mode, files in panels:
         script.append(f"set title '{mode} records'")
-        parts = [f"'{fn}' using 1:2 with linespoints lw 2 title '{t}'" for fn, t in files]
+        parts = [f"'{fn}' using 1:2 with linespoints lw 2 lc rgb '{c}' title '{t}'" for fn, t, c in files]
         script.append("plot " + ", ".join(parts))
     script.append("unset multiplot")
     r = subprocess.run([gp], input="\n".join(script), text=True, capture_output=True)
@@ -367,11 +544,44 @@ def losses(view, thr=0.005):
                     vb = view.speed(*cfg, s, base)
                     if vg and vb and vg < vb * (1 - thr):
                         out.append((cfg, s, label, name, vg / vb))
-            vv = view.speed(*cfg, s, "splice.null.tracevmap")
             vm = view.speed(*cfg, s, "splice.null.trace")
-            if vv and vm and vm < vv * (1 - thr):
-                out.append((cfg, s, "splice → /dev/null", "trace with map_mode=vmap", vm / vv))
+            for name, path in MAP_MODES:
+                if path == "splice.null.trace":
+                    continue
+                vo = view.speed(*cfg, s, path)
+                if vo and vm and vm < vo * (1 - thr):
+                    out.append((cfg, s, "splice → /dev/null", f"trace with map_mode={name}", vm / vo))
     return out
+
+
+def map_mode_rows(view, cfg):
+    """Per size: the three map modes' speed, ratios and mapping costs."""
+    rows = []
+    for s in view.sizes(cfg):
+        sp = {m: view.speed(*cfg, s, p) for m, p in MAP_MODES}
+        if sum(v is not None for v in sp.values()) < 2:
+            continue
+        costs = []
+        for m, p in MAP_MODES:
+            k = (*cfg, s, p)
+            if not view.runs(*k):
+                costs.append("not run")
+                continue
+            cell = f"{f_cnt(view.kflushes(*k), 3)} / {f_cnt(view.counter('mod.vmaps', *k))}"
+            # The direct mode's own counters, once the module has them
+            # (spbench records every counter of stats).
+            extra = [f"{n} {f_cnt(view.counter('mod.' + n, *k), 1)}" for n in ("direct_fills", "direct_pages")
+                     if any("mod." + n in r["d"] for r in view.runs(*k))]
+            costs.append(cell + (f" ({', '.join(extra)})" if extra else ""))
+        rows.append([ksize(s)] + [f_speed(sp[m]) for m, _ in MAP_MODES]
+                    + [f_ratio(sp["vm_map_ram"], sp["vmap"]), f_ratio(sp["direct"], sp["vmap"]),
+                       f_ratio(sp["direct"], sp["vm_map_ram"])] + costs)
+    return rows
+
+
+MAP_COLS = ["size", "vmap", "vm_map_ram", "direct", "vm_map_ram ÷ vmap", "direct ÷ vmap",
+            "direct ÷ vm_map_ram", "vmap: TLB flushes / vmaps per MiB",
+            "vm_map_ram: TLB flushes / vmaps per MiB", "direct: TLB flushes / vmaps per MiB"]
 
 
 def main():
@@ -380,16 +590,31 @@ def main():
     ap.add_argument("--wall")
     ap.add_argument("--kvm")
     ap.add_argument("--hardware")
+    ap.add_argument("--json", help="regenerate from an earlier report's .json")
     ap.add_argument("--out", required=True)
     ap.add_argument("--meta", action="append", default=[])
     a = ap.parse_args()
     meta = dict(m.split("=", 1) for m in a.meta)
     notes = []
     boots = {}
+    skipped = {}
+    if a.json:
+        if a.icount or a.wall or a.kvm:
+            sys.exit("bench-report: --json replaces the logs")
+        with open(a.json) as f:
+            old = json.load(f)
+        meta = dict(old.get("meta", {}), **meta)
+        for name, runs in old["runs"].items():
+            boots[name] = {"env": old.get("env", {}).get(name), "runs": runs, "log": a.json}
+        for sk in old.get("skipped", []):
+            skipped[sk["path"]] = sk["reason"]
+        notes.append(f"regenerated from {os.path.basename(a.json)}")
     for name, path in ([("icount1", a.icount[0]), ("icount2", a.icount[1])] if a.icount else []) + \
             ([("wall", a.wall)] if a.wall else []) + ([("kvm", a.kvm)] if a.kvm else []) + \
             ([("hardware", a.hardware)] if a.hardware else []):
-        env, runs, bad = parse_log(path)
+        env, runs, skips, bad = parse_log(path)
+        for sk in skips:
+            skipped[sk["path"]] = sk["reason"]
         if not runs:
             sys.exit(f"bench-report: no BENCH run lines in {path}")
         tags = {r.get("tag") for r in runs}
@@ -399,22 +624,28 @@ def main():
         if bad:
             notes.append(f"{bad} unparsable BENCH line(s) in {os.path.basename(path)}")
         boots[name] = {"env": env, "runs": runs, "log": path}
-
     if not boots:
-        sys.exit("bench-report: no log given (--icount, --wall, --kvm or --hardware)")
+        sys.exit("bench-report: no input (--icount LOG LOG [--wall LOG], --kvm LOG or --json FILE)")
+    for p, why in sorted(skipped.items()):
+        notes.append(f"not run: {p}: {why}")
+
+    def view(name):
+        return View(boots[name]["runs"], boots[name]["env"])
+
     primary_name = "icount1" if "icount1" in boots else ("hardware" if "hardware" in boots else "kvm")
-    primary = View(boots[primary_name]["runs"])
+    primary = view(primary_name)
     is_icount = primary_name == "icount1"
     is_hw = primary_name == "hardware"
     kind = "icount" if is_icount else primary_name
     unit = EMU if is_icount else ("MiB/s wall-clock (hardware)" if is_hw else "MiB/s wall-clock (KVM)")
     per_second = "per emulated second" if is_icount else "per second"
-    ident = identity(boots["icount1"]["runs"], boots["icount2"]["runs"]) if a.icount else None
+    two_icount = "icount1" in boots and "icount2" in boots
+    ident = identity(boots["icount1"]["runs"], boots["icount2"]["runs"]) if two_icount else None
     # The tie band: how far a gift ÷ baseline ratio moved between the two
     # icount boots (TCP left out), at least 0.5%, rounded up to 0.5%.
     thr = 0.005
     if ident:
-        ident["ratios"] = ratio_repeat(primary, View(boots["icount2"]["runs"]))
+        ident["ratios"] = ratio_repeat(primary, view("icount2"))
         thr = max(0.005, -(-ident["ratios"]["max_rel"] // 0.005) * 0.005)
         ident["tie_band"] = thr
     spread = None
@@ -545,12 +776,30 @@ def main():
         mm = []
         for sz in primary.sizes(cfg):
             v = primary.speed(*cfg, sz, "splice.null.tracevmap")
-            r = primary.speed(*cfg, sz, "splice.null.trace")
+            r = primary.speed(*cfg, sz, "splice.null.tracevmram")
+            d = primary.speed(*cfg, sz, "splice.null.trace")
             if v and r:
-                mm.append(f"{ksize(sz)} {r / v:.2f}×")
+                mm.append(f"{ksize(sz)} {r / v:.2f}×" + (f" / {d / v:.2f}×" if d else ""))
+        have_direct = any(primary.runs(*cfg, sz, "splice.null.trace") for sz in primary.sizes(cfg))
         if mm:
-            md.append("- map_mode: vm_map_ram ÷ vmap for the gift splice (raw, buffer_size_kb=1024): "
-                      + ", ".join(mm) + ". Per-cpu vmap blocks pay off when each fill maps few pages.")
+            md.append("- map_mode, gift splice ÷ `vmap` (raw, buffer_size_kb=1024): "
+                      + ("vm_map_ram / direct: " if have_direct else "vm_map_ram: ")
+                      + ", ".join(mm) + ". Per-cpu vmap blocks pay off when each fill maps few pages"
+                      + (". See [Map modes](#map-modes) for their TLB flushes and mappings." if have_direct else
+                         "; map_mode=direct was not run. See [Map modes](#map-modes)."))
+        if primary.has_probe:
+            parts = []
+            for sz in primary.sizes(cfg):
+                cells = []
+                for name, p in MAP_MODES + [("copy 4 KiB", "splice.null.copy4"), ("copy equal", "splice.null.copyeq")]:
+                    v = primary.kflushes(*cfg, sz, p)
+                    if v is not None:
+                        cells.append(f"{name} {f_cnt(v, 3)}")
+                if cells:
+                    parts.append(f"{ksize(sz)}: " + ", ".join(cells))
+            if parts:
+                md.append("- Kernel TLB flushes per MiB, splice → /dev/null (raw, buffer_size_kb=1024; counted "
+                          "exactly, see [Costs per MiB](#costs-per-mib)): " + "; ".join(parts) + ".")
     for mode in ("raw", "printf"):
         cfg = (mode, 100, 1024)
         if cfg not in primary.configs():
@@ -580,7 +829,7 @@ def main():
                           "copy ÷ gift / equal-buffer copy ÷ gift: " + ", ".join(parts) + ". See "
                           "[Cycles and instructions](#cycles-and-instructions-per-mib-perf-stat).")
     if "wall" in boots:
-        wv = View(boots["wall"]["runs"])
+        wv = view("wall")
         for mode in ("raw", "printf"):
             cfg = (mode, 100, 1024)
             if cfg not in wv.configs():
@@ -625,7 +874,8 @@ def main():
             ["guest command line", f"`{env.get('cmdline', '?')}`"],
             ["TLB counters", ("/proc/vmstat nr_tlb_*: " + (", ".join(env.get("vmstat_tlb_counters") or [])
                               or "absent (CONFIG_DEBUG_TLBFLUSH is off)")
-                             + "; /proc/interrupts TLB row: " + ("present" if env.get("irq_tlb_row") else "absent"))]]
+                             + "; /proc/interrupts TLB row: " + ("present" if env.get("irq_tlb_row") else "absent")
+                             + "; kernel TLB flush probe: " + env.get("flush_probe", "absent (spbench without it)"))]]
     if not is_icount:
         rows.insert(4, ["metric", f"KVM, wall-clock CLOCK_MONOTONIC in the guest; medians of "
                         f"{meta.get('wall_reps', '?')} rounds per path"])
@@ -684,7 +934,11 @@ def main():
               "IPIs come from /proc/interrupts. CAL counts function-call IPIs, which carry kernel-range "
               "TLB flushes such as a vunmap purge, and also remote wakeups (the TCP receiver thread). TLB "
               "counts user-mm shootdowns only. "
-              "/proc/vmstat has no nr_tlb_* counters on this kernel.")
+              "Kernel TLB flushes are counted exactly by perf counting events on the csd:csd_function_entry "
+              "tracepoint (see [Costs per MiB](#costs-per-mib)); the counters are read outside the timed "
+              "segment. "
+              + ("/proc/vmstat's nr_tlb_* counters (CONFIG_DEBUG_TLBFLUSH) are shown as a cross-check."
+                 if env.get("vmstat_tlb_counters") else "/proc/vmstat has no nr_tlb_* counters on this kernel."))
     md.append("- Sinks: /dev/null (`splice_write_null`: no data touched, the best case). The pipe read() into a "
               "user buffer, which is what `pv file | cat` pays. A TCP socket on 127.0.0.1 whose receiving end "
               "is drained with `recv(MSG_TRUNC)`: TCP discards without copying, standing in for a remote "
@@ -778,10 +1032,13 @@ def main():
     md.append("")
     if is_icount:
         md.append("What icount cannot show: the gift path maps pages (vm_map_ram or vmap) for every fill and "
-                  "unmaps them before gifting. The copy path instead allocates fresh pages and copies into them. "
+                  "unmaps them before gifting (map_mode=direct maps nothing). The copy path instead allocates fresh "
+                  "pages and copies into them. "
                   "On hardware the gift path's mapping work costs TLB flushes: cross-CPU IPIs once the lazy-purge "
                   "threshold or a purge is reached, plus page-table writes. The copy path's memcpy costs cache "
-                  "misses once buffers exceed the caches. The instruction count weighs neither.")
+                  "misses once buffers exceed the caches. The instruction count weighs neither; "
+                  "[Costs per MiB](#costs-per-mib) counts the events instead: flushes, flush IPIs, mappings, "
+                  "pages and how full the pipe buffers are.")
         md.append("")
 
     # ---- per-config tables
@@ -829,51 +1086,91 @@ def main():
             md.append(table(["path"] + [ksize(sz) for sz in sizes], rows))
             md.append("")
 
-    # ---- counters
-    md.append("## Pages, mappings and flushes per MiB")
+    # ---- map modes
+    mm_tables = []
+    for cfg in primary.configs():
+        rows = map_mode_rows(primary, cfg)
+        if rows:
+            mm_tables.append((cfg, rows))
+    if mm_tables:
+        md.append("## Map modes")
+        md.append("")
+        md.append(f"The gift splice to /dev/null with each `map_mode` ({unit}), then kernel TLB flushes and "
+                  "module mappings per MiB for each (see [Costs per MiB](#costs-per-mib) for what they count). "
+                  "`vmap`: a vmalloc area per fill; `vm_map_ram`: per-cpu vmap blocks up to 64 "
+                  "pages, a vmalloc area beyond; `direct` (the default): records formatted through each page's "
+                  "direct-map address, no mapping.")
+        if "splice.null.tracevmram" in skipped:
+            md.append("")
+            md.append(f"map_mode=vm_map_ram was not run: {skipped['splice.null.tracevmram']}.")
+        md.append("")
+        for cfg, rows in mm_tables:
+            md.append(f"**{cfg[0]}, width {cfg[1]}, buffer_size_kb={cfg[2]}**")
+            md.append("")
+            md.append(table(MAP_COLS, rows))
+            md.append("")
+
+    # ---- costs
+    md.append("## Costs per MiB")
     md.append("")
-    md.append("Medians per MiB moved, from the primary boot. pgalloc counts every page the kernel allocated "
-              "during the timed segment, including the pipe's and the TCP stack's pages. "
-              "\"module pages\" counts the pages `trace` allocated itself.")
+    md.append("What a hardware run would show beside the throughput, counted here: medians over the rounds "
+              "of the primary boot, per MiB moved, over the timed segment (which ends with the `purge` write, "
+              "so deferred unmapping is charged to the run that caused it). "
+              f"Each run moves {meta.get('volume_mib', '?')} MiB of raw records or "
+              f"{meta.get('pvolume_mib', '?')} MiB of printf records. "
+              + ("With one vCPU no flush sends an IPI; the wall-clock boot's table below has two. " if is_icount
+                 else ""))
     md.append("")
+    md += COST_LEGEND
+    md.append("")
+    if not primary.has_probe:
+        md.append("This boot had no kernel TLB flush probe (an older spbench or kernel): those columns "
+                  "show \"–\".")
+        md.append("")
+    for cfg in primary.configs():
+        md.append(f"**{cfg[0]}, width {cfg[1]}, buffer_size_kb={cfg[2]}**")
+        md.append("")
+        md.append(costs_table(primary, cfg))
+        md.append("")
     cfg = ("raw", 100, 1024)
     if cfg in primary.configs():
-        rows = []
-        for s in primary.sizes(cfg):
-            for p in ["splice.null.trace", "splice.null.tracevmap", "splice.null.copy4", "splice.null.copyeq",
-                      "sendfile.null.trace", "sendfile.null.copy4", "read.trace", "read.copy4"]:
-                if not primary.runs(*cfg, s, p):
-                    continue
-                c = lambda n: primary.counter(n, *cfg, s, p)  # noqa: E731
-                calls = med([r["calls"] / (r["bytes"] / MIB) for r in primary.runs(*cfg, s, p)])
-                rows.append([ksize(s), p, f"{calls:.1f}", f"{c('pgalloc'):.1f}", f"{c('mod.pages_allocated'):.1f}",
-                             f"{c('mod.vmaps'):.2f}", f"{c('mod.vm_map_ram_maps') or 0:.2f}",
-                             f"{c('mod.vunmaps'):.2f}", f"{c('irq.CAL'):.2f}", f"{c('irq.TLB'):.2f}"])
-        md.append("**raw, width 100, buffer_size_kb=1024**")
+        md.append("Cross-check of the flush count against the kernel's own counters (raw, width 100, "
+                  "buffer_size_kb=1024, per MiB). With DEBUG_TLBFLUSH, a full kernel flush adds 1 to "
+                  "nr_tlb_remote_flush_received on every CPU (the caller's too) and nothing to "
+                  "nr_tlb_remote_flush (only `flush_tlb_all()` and user-mm shootdowns count there); an INVLPG "
+                  "range flush adds its pages to nr_tlb_local_flush_one on every CPU, the same counter as "
+                  "user-mm single-page flushes. So with one vCPU, nr_tlb_remote_flush_received is the full "
+                  "flushes exactly, and nr_tlb_local_flush_one bounds the range-flushed pages from above. CAL "
+                  "and TLB are /proc/interrupts rows (IPIs received).")
         md.append("")
-        md.append(table(["size", "path", "calls", "pgalloc", "module pages", "vmaps", "of which vm_map_ram",
-                         "vunmaps", "CAL IPIs", "TLB IPIs"], rows))
+        md.append(crosscheck_table(primary, cfg))
         md.append("")
     if "wall" in boots:
-        wv = View(boots["wall"]["runs"])
+        wv = view("wall")
         rows = []
         for wcfg in wv.configs():
             for s in wv.sizes(wcfg):
-                for p in ["splice.null.trace", "splice.null.copy4", "splice.null.copyeq", "splice.tcp.trace",
-                          "splice.tcp.copy4"]:
-                    if wv.runs(*wcfg, s, p):
-                        rows.append([wcfg[0], ksize(s), p, f"{wv.counter('irq.CAL', *wcfg, s, p):.2f}",
-                                     f"{wv.counter('irq.TLB', *wcfg, s, p):.2f}",
-                                     f"{wv.counter('mod.vunmaps', *wcfg, s, p):.2f}"])
+                for p in wv.paths(wcfg):
+                    if not p.startswith("splice."):
+                        continue
+                    k = (*wcfg, s, p)
+                    rows.append([wcfg[0], ksize(s), p, f_cnt(wv.kflushes(*k), 3), f_cnt(wv.flush_ipis(*k), 3),
+                                 f_cnt(wv.counter("irq.CAL", *k), 2), f_cnt(wv.counter("irq.TLB", *k), 2),
+                                 f_cnt(wv.vmstat_tlb("nr_tlb_remote_flush_received", *k), 3),
+                                 f_cnt(wv.counter("mod.vmaps", *k)), f_cnt(wv.counter("mod.vunmaps", *k))])
         if rows:
-            md.append("IPIs per MiB with 2 vCPUs, from the wall-clock boot (counts, not times):")
+            wenv = boots["wall"]["env"] or {}
+            md.append(f"Kernel TLB flushes and IPIs per MiB with {wenv.get('cpus', '?')} vCPUs, from the "
+                      "wall-clock boot (counts, not times). Flush IPIs are the flushes' executions on the other "
+                      "CPU; CAL also counts other function calls (remote wakeups of the TCP receiver).")
             md.append("")
-            md.append(table(["mode", "size", "path", "CAL IPIs", "TLB IPIs", "vunmaps"], rows))
+            md.append(table(["mode", "size", "path", "kernel TLB flushes", "flush IPIs", "CAL IPIs", "TLB IPIs",
+                             "nr_tlb_remote_flush_received", "vmaps", "vunmaps"], rows))
             md.append("")
 
     # ---- wall-clock view
     if "wall" in boots:
-        wv = View(boots["wall"]["runs"])
+        wv = view("wall")
         wenv = boots["wall"]["env"] or {}
         md.append("## Second view: plain TCG wall-clock")
         md.append("")
@@ -986,6 +1283,7 @@ def main():
         "reproducibility": ident,
         "gift_losses": [{"mode": c[0], "width": c[1], "buf_kb": c[2], "size": s, "path": label,
                          "baseline": name, "ratio": r} for c, s, label, name, r in lost],
+        "skipped": [{"path": p, "reason": why} for p, why in sorted(skipped.items())],
         # Every timed run; zero counters left out to keep the file small.
         "runs": {k: [dict(r, d={n: x for n, x in r["d"].items() if x}) for r in v["runs"]]
                  for k, v in boots.items()},

@@ -33,14 +33,22 @@ ksrc_version() {
 	dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo none
 }
 
+# The fragment of this flavour, applied after base.config: debug.config
+# (KASAN, lockdep, ...) or release.config (the bench kernel: DEBUG_TLBFLUSH).
+flavour_config() {
+	echo "$SEQSPLICE_TOP/scripts/kconfig/$FLAVOUR.config"
+}
+
 # The cache key: source version, flavour, the config fragments and the
 # toolchain versions.  Anything that changes the kernel's rust metadata
-# changes the directory.
+# changes the directory.  base.config is in both flavours' keys (even a
+# comment edited there rebuilds both kernels); a flavour's own fragment only
+# in its own.
 kernel_dir() {
 	local h
 	h=$({
 		cat "$SEQSPLICE_TOP/scripts/kconfig/base.config"
-		[ "$FLAVOUR" = debug ] && cat "$SEQSPLICE_TOP/scripts/kconfig/debug.config"
+		cat "$(flavour_config)"
 		/usr/bin/rustc --version 2>/dev/null
 		clang --version 2>/dev/null | head -1
 		"${CARGO_HOME:-$HOME/.cargo}/bin/bindgen" --version 2>/dev/null

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build (or reuse) the guest kernel: Debian's linux-source-6.12, allnoconfig
-# plus scripts/kconfig/base.config (+ debug.config for FLAVOUR=debug), with
-# CONFIG_RUST=y, into a cache directory outside the repository.
+# plus scripts/kconfig/base.config and the flavour's fragment (release.config
+# or debug.config), with CONFIG_RUST=y, into a cache directory outside the
+# repository.
 #   scripts/kernel.sh          build if needed, print nothing else when cached
 #   scripts/kernel.sh --dir    print the build directory (KDIR) and exit
 set -euo pipefail
@@ -33,8 +34,7 @@ fi
 echo "kernel: building 6.12 ($FLAVOUR) in $OUT (first run: 6-11 min each on 2 cores)"
 mkdir -p "$OUT"
 K=(-C "$SRC" O="$OUT" "${KMAKE_VARS[@]}")
-frags=("$SEQSPLICE_TOP/scripts/kconfig/base.config")
-[ "$FLAVOUR" = debug ] && frags+=("$SEQSPLICE_TOP/scripts/kconfig/debug.config")
+frags=("$SEQSPLICE_TOP/scripts/kconfig/base.config" "$(flavour_config)")
 
 make -s "${K[@]}" allnoconfig
 "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OUT" "$OUT/.config" "${frags[@]}" >/dev/null

@@ -31,9 +31,11 @@ sweep_list() {
 		echo "printf 100 64 65536 -"
 		;;
 	wall)
+		# The three map modes too: only this boot has a second CPU, so
+		# only here do kernel TLB flushes send IPIs.
 		for _m in raw printf; do
 			for _s in 4096 65536 1048576; do
-				echo "$_m 100 1024 $_s splice.null.trace,splice.null.copy4,splice.null.copyeq,splice.piperead.trace,splice.piperead.copy4,splice.tcp.trace,splice.tcp.copy4,read.trace,read.copy4,seek.copy4,vmsplice.null.user"
+				echo "$_m 100 1024 $_s splice.null.trace,splice.null.tracevmram,splice.null.tracevmap,splice.null.copy4,splice.null.copyeq,splice.piperead.trace,splice.piperead.copy4,splice.tcp.trace,splice.tcp.copy4,read.trace,read.copy4,seek.copy4,vmsplice.null.user"
 			done
 		done
 		;;

@@ -14,6 +14,8 @@
 //!                 [--perf-control CTL,ACK]  (under `perf stat -D -1
 //!                 --control fifo:CTL,ACK`: counters on for the timed
 //!                 segments only, not for setup or the warm-up)
+//!                 [--flush-probe on|off]  (off: no kernel TLB flush
+//!                 counters, to measure what they cost)
 //!       one configuration: every path once per round, rounds interleaved
 //!       (ABAB), one `BENCH {"type":"run",...}` line per timed run
 //!   spbench --smoke [--dir D]
@@ -143,7 +145,8 @@ fn cmd_env(a: &Args) {
     let has = |f: &str| flags.split_whitespace().any(|x| x == f);
     let kernel = sys::read_text("/proc/version").unwrap_or_default();
     let cmdline = sys::read_text("/proc/cmdline").unwrap_or_default();
-    let snap = counters::Snapshot::take(&dir);
+    let probe = counters::FlushProbe::open();
+    let snap = counters::Snapshot::take(&dir, probe.as_ref().ok(), counters::End::Start);
     let tlb_keys: Vec<String> = snap
         .0
         .keys()
@@ -153,8 +156,16 @@ fn cmd_env(a: &Args) {
     let avail =
         sys::read_text("/sys/devices/system/clocksource/clocksource0/available_clocksource")
             .unwrap_or_default();
+    let flush_probe = match &probe {
+        Ok(p) => format!(
+            "csd:csd_function_entry perf counters on {} CPU(s): {}",
+            p.cpus,
+            counters::FLUSH_FUNCS.join(", ")
+        ),
+        Err(e) => format!("unavailable: {e}"),
+    };
     println!(
-        "BENCH {{\"type\":\"env\",\"clocksource\":{},\"available_clocksource\":{},\"cpu_model\":{},\"cpus\":{},\"erms\":{},\"fsrm\":{},\"kernel\":{},\"cmdline\":{},\"vmstat_tlb_counters\":[{}],\"irq_tlb_row\":{},\"pipe_max_size\":{}}}",
+        "BENCH {{\"type\":\"env\",\"clocksource\":{},\"available_clocksource\":{},\"cpu_model\":{},\"cpus\":{},\"erms\":{},\"fsrm\":{},\"kernel\":{},\"cmdline\":{},\"vmstat_tlb_counters\":[{}],\"irq_tlb_row\":{},\"flush_probe\":{},\"flush_probe_ok\":{},\"pipe_max_size\":{}}}",
         js(&cs),
         js(avail.trim()),
         js(&model),
@@ -165,6 +176,8 @@ fn cmd_env(a: &Args) {
         js(cmdline.trim()),
         tlb_keys.join(","),
         snap.0.contains_key("irq.TLB"),
+        js(&flush_probe),
+        probe.is_ok(),
         sys::read_text("/proc/sys/fs/pipe-max-size").unwrap_or_default().trim()
     );
 }
@@ -186,7 +199,7 @@ fn cmd_run(a: &Args) {
     let first_rep = a.num("first-rep", Some(0));
     let warmup = a.num("warmup", Some(256 * 1024));
     let tag = a.str("tag", Some(""));
-    let paths: Vec<Path> = match a.kv.get("paths") {
+    let asked: Vec<Path> = match a.kv.get("paths") {
         None => all_paths(),
         Some(list) => list
             .split(',')
@@ -196,10 +209,33 @@ fn cmd_run(a: &Args) {
             })
             .collect(),
     };
+    let mut paths = Vec::new();
+    for p in asked {
+        match paths::unsupported(&cfg.dir, &p) {
+            None => paths.push(p),
+            Some(why) => {
+                eprintln!("spbench: not running {}: {why}", p.id());
+                println!(
+                    "BENCH {{\"type\":\"skip\",\"tag\":{},\"path\":{},\"reason\":{}}}",
+                    js(&tag),
+                    js(&p.id()),
+                    js(&why)
+                );
+            }
+        }
+    }
     let count = volume.div_ceil(cfg.width as u64).clamp(1, 10_000_000);
     let wcount = warmup.div_ceil(cfg.width as u64).clamp(1, 10_000_000);
     sys::pin(0);
     let mut b = Bench::new(cfg.clone()).unwrap_or_else(|e| die(&format!("setup: {e}")));
+    match a.kv.get("flush-probe").map(String::as_str) {
+        None | Some("on") => {}
+        Some("off") => b.flush = Err("--flush-probe off".into()),
+        Some(x) => die(&format!("--flush-probe: on or off, not '{x}'")),
+    }
+    if let Err(e) = &b.flush {
+        eprintln!("spbench: no exact kernel TLB flush counts: {e}");
+    }
     match a.kv.get("tcp-receiver").map(String::as_str) {
         None | Some("auto") => {}
         Some("thread") => b.tcp_receiver = paths::TcpReceiver::Thread,
@@ -235,23 +271,14 @@ fn cmd_run(a: &Args) {
                 paths::Source::Copy4 => 4,
                 _ => 0,
             };
-            let map_mode = match p.source {
-                paths::Source::TraceVmap => "vmap",
-                paths::Source::Trace | paths::Source::TraceOps
-                    if std::path::Path::new(&format!("{}/map_mode", cfg.dir)).exists() =>
-                {
-                    "vm_map_ram"
-                }
-                paths::Source::Trace => "vmap",
-                _ => "",
-            };
+            let map_mode = p.source.map_mode(&cfg.dir);
             let d: Vec<String> = o
                 .delta
                 .iter()
                 .map(|(k, v)| format!("{}:{v}", js(k)))
                 .collect();
             println!(
-                "BENCH {{\"type\":\"run\",\"tag\":{},\"path\":{},\"method\":{},\"sink\":{},\"source\":{},\"mode\":{},\"width\":{},\"buf_kb\":{},\"copy_kb\":{},\"map_mode\":{},\"tcp_receiver\":{},\"size\":{},\"pipe_bytes\":{},\"rep\":{rep},\"bytes\":{},\"ns\":{},\"calls\":{},\"d\":{{{}}}}}",
+                "BENCH {{\"type\":\"run\",\"tag\":{},\"path\":{},\"method\":{},\"sink\":{},\"source\":{},\"mode\":{},\"width\":{},\"buf_kb\":{},\"copy_kb\":{},\"map_mode\":{},\"tcp_receiver\":{},\"size\":{},\"pipe_bytes\":{},\"pipe_bufs\":{},\"cpus\":{},\"rep\":{rep},\"bytes\":{},\"ns\":{},\"calls\":{},\"d\":{{{}}}}}",
                 js(&tag),
                 js(&p.id()),
                 js(&format!("{:?}", p.method).to_lowercase()),
@@ -265,6 +292,8 @@ fn cmd_run(a: &Args) {
                 js(if p.sink == paths::Sink::Tcp { tcp_receiver } else { "" }),
                 cfg.size,
                 o.pipe_bytes,
+                o.pipe_bufs.map_or("null".to_string(), |n| n.to_string()),
+                b.cpus,
                 o.bytes,
                 o.ns,
                 o.calls,
@@ -290,7 +319,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: spbench --smoke [--dir D]\n       spbench env [--dir D]\n       spbench run --mode raw|printf --width W --buf-kb K --size BYTES --volume BYTES [--reps R] [--warmup BYTES] [--paths a,b] [--tag T] [--tcp-receiver auto|thread|inline] [--first-rep N] [--perf-control CTL,ACK]\n       spbench paths"
+                "usage: spbench --smoke [--dir D]\n       spbench env [--dir D]\n       spbench run --mode raw|printf --width W --buf-kb K --size BYTES --volume BYTES [--reps R] [--warmup BYTES] [--paths a,b] [--tag T] [--tcp-receiver auto|thread|inline] [--first-rep N] [--perf-control CTL,ACK] [--flush-probe on|off]\n       spbench paths"
             );
             exit(2);
         }

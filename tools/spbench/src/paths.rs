@@ -11,17 +11,19 @@
 use std::io::{Error, ErrorKind, Result};
 use std::thread;
 
-use crate::counters::Snapshot;
+use crate::counters::{End, FlushProbe, Snapshot};
 use crate::sys::{self, Buf, Fd};
 
 /// Where the bytes come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
-    /// `trace`: gift splice, page-buffer read (map_mode=vm_map_ram, the
-    /// module's default, when the knob exists).
+    /// `trace`: gift splice, page-buffer read, in the module's default map
+    /// mode (direct; vm_map_ram on a module without it).
     Trace,
     /// `trace` with map_mode=vmap (one vmalloc area per mapping).
     TraceVmap,
+    /// `trace` with map_mode=vm_map_ram (per-cpu vmap blocks).
+    TraceVmMapRam,
     /// `trace_ops`: `trace`'s engine driving the records' C seq_operations
     /// table, an indirect call per callback (the static dispatch's effect).
     TraceOps,
@@ -71,6 +73,7 @@ impl Source {
         match self {
             Source::Trace => "trace",
             Source::TraceVmap => "tracevmap",
+            Source::TraceVmMapRam => "tracevmram",
             Source::TraceOps => "traceops",
             Source::Copy4 => "copy4",
             Source::CopyEq => "copyeq",
@@ -105,6 +108,75 @@ impl Path {
     pub fn parse(id: &str) -> Option<Path> {
         all_paths().into_iter().find(|p| p.id() == id)
     }
+
+    /// Whether the path's pipe buffers come from the module's gift (counted
+    /// by its `pages_gifted`), not from copy_splice_read or vmsplice.
+    pub fn gifts(&self) -> bool {
+        self.source.gifts()
+    }
+}
+
+impl Source {
+    /// Served by the engine (`trace`, `trace_ops`), which gifts its pages.
+    pub fn gifts(self) -> bool {
+        matches!(
+            self,
+            Source::Trace | Source::TraceVmap | Source::TraceVmMapRam | Source::TraceOps
+        )
+    }
+
+    /// The `map_mode` a run of this source writes ("" for the copy and
+    /// user sources, which have none).
+    pub fn map_mode(self, dir: &str) -> &'static str {
+        let has_knob = std::path::Path::new(&format!("{dir}/map_mode")).exists();
+        match self {
+            Source::TraceVmap => "vmap",
+            Source::TraceVmMapRam => "vm_map_ram",
+            // The module's default: direct where the module has it.
+            Source::Trace | Source::TraceOps if has_knob && unsupported_direct(dir).is_none() => {
+                "direct"
+            }
+            Source::Trace | Source::TraceOps if has_knob => "vm_map_ram",
+            // Older modules have no map_mode knob: their only mode is vmap.
+            Source::Trace | Source::TraceOps => "vmap",
+            _ => "",
+        }
+    }
+}
+
+/// Why `path` cannot run against the module in `dir`, if it cannot: a
+/// module without the map_mode knob has vmap only. Any other failure is
+/// the path's, and shows when it runs.
+pub fn unsupported(dir: &str, path: &Path) -> Option<String> {
+    let knob = format!("{dir}/map_mode");
+    match path.source {
+        Source::TraceVmMapRam if !std::path::Path::new(&knob).exists() => {
+            Some("no map_mode knob: the module only has vmap".to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Why the module in `dir` has no `map_mode=direct`, if it has not (a write
+/// that fails with EINVAL). Leaves the knob as it found it.
+pub fn unsupported_direct(dir: &str) -> Option<String> {
+    let knob = format!("{dir}/map_mode");
+    let old = match sys::read_text(&knob) {
+        Ok(v) => v.trim().to_string(),
+        Err(e) => return Some(format!("no map_mode knob ({e})")),
+    };
+    match sys::write_text(&knob, "direct") {
+        Ok(()) => {
+            let _ = sys::write_text(&knob, &old);
+            None
+        }
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) || e.kind() == ErrorKind::InvalidInput => {
+            Some(format!(
+                "the module rejects map_mode=direct ({e}): no direct map mode in this build"
+            ))
+        }
+        Err(_) => None,
+    }
 }
 
 /// Every path, in the order a round runs them.
@@ -115,6 +187,11 @@ pub fn all_paths() -> Vec<Path> {
             method: Method::Splice,
             sink: Sink::Null,
             source: Source::TraceVmap,
+        },
+        Path {
+            method: Method::Splice,
+            sink: Sink::Null,
+            source: Source::TraceVmMapRam,
         },
         Path {
             method: Method::Splice,
@@ -177,8 +254,18 @@ pub struct Outcome {
     /// Source-side calls that returned data.
     pub calls: u64,
     pub pipe_bytes: usize,
+    /// Pipe buffers the source side put in the pipe, where the kernel's
+    /// code fixes them and spbench can count them from the calls' returns:
+    /// copy_splice_read (fs/splice.c) fills fresh pages from offset 0 and
+    /// inserts DIV_ROUND_UP(ret, PAGE_SIZE) buffers per call, and vmsplice
+    /// of page-aligned memory one buffer per page. `None` for the gift
+    /// sources (the module's `pages_gifted` counts theirs) and for paths
+    /// with no pipe of spbench's (read, lseek, sendfile's internal pipe).
+    pub pipe_bufs: Option<u64>,
     pub delta: std::collections::BTreeMap<String, i64>,
 }
+
+const PAGE: usize = 4096;
 
 fn knob(cfg: &Config, name: &str, v: &str) -> Result<()> {
     sys::write_text(&format!("{}/{name}", cfg.dir), v)
@@ -202,18 +289,21 @@ pub fn set_knobs(cfg: &Config, source: Source, count: u64) -> Result<()> {
         "copy_buffer_size_kb",
         &copy_kb(cfg, source).to_string(),
     )?;
-    let map_mode = format!("{}/map_mode", cfg.dir);
-    match source {
-        Source::TraceVmap => knob(cfg, "map_mode", "vmap"),
+    let has_knob = std::path::Path::new(&format!("{}/map_mode", cfg.dir)).exists();
+    match source.map_mode(&cfg.dir) {
+        // The copy and user sources have none: the knob as the module's
+        // default leaves it.
+        "" if has_knob => knob(cfg, "map_mode", "vm_map_ram"),
+        "" => Ok(()),
+        mode if has_knob => knob(cfg, "map_mode", mode),
         // Older modules have no map_mode knob: their only mode is vmap.
-        _ if std::path::Path::new(&map_mode).exists() => knob(cfg, "map_mode", "vm_map_ram"),
         _ => Ok(()),
     }
 }
 
 fn source_path(cfg: &Config, s: Source) -> String {
     match s {
-        Source::Trace | Source::TraceVmap => format!("{}/trace", cfg.dir),
+        Source::Trace | Source::TraceVmap | Source::TraceVmMapRam => format!("{}/trace", cfg.dir),
         Source::TraceOps => format!("{}/trace_ops", cfg.dir),
         _ => format!("{}/trace_copy", cfg.dir),
     }
@@ -323,6 +413,8 @@ pub struct Bench {
     pub tcp_receiver: TcpReceiver,
     /// `perf stat --control`: counters enabled around each timed segment.
     pub perf: Option<PerfControl>,
+    /// The exact kernel TLB flush counters, or why there are none.
+    pub flush: std::result::Result<FlushProbe, String>,
 }
 
 /// The control FIFOs of `perf stat -D -1 --control fifo:CTL,ACK`: the
@@ -403,7 +495,12 @@ impl Bench {
                 TcpReceiver::Inline
             },
             perf: None,
+            flush: FlushProbe::open().map_err(|e| e.to_string()),
         })
+    }
+
+    fn snapshot(&self, end: End) -> Snapshot {
+        Snapshot::take(&self.cfg.dir, self.flush.as_ref().ok(), end)
     }
 
     fn purge(&self) -> Result<()> {
@@ -497,13 +594,14 @@ impl Bench {
         } else {
             Some(sys::open(&source_path(&cfg, path.source), libc::O_RDONLY)?)
         };
-        let before = Snapshot::take(&cfg.dir);
+        let before = self.snapshot(End::Start);
         if let Some(p) = self.perf.as_mut() {
             p.command("enable")?;
         }
         let t0 = sys::now_ns();
         let mut bytes = 0u64;
         let mut calls = 0u64;
+        let mut pipe_bufs = 0u64;
         let mut expect_user = Vec::new();
         let sink_fd = match path.sink {
             Sink::Tcp => tx.as_ref(),
@@ -515,6 +613,7 @@ impl Bench {
             while bytes < total {
                 let k = ((total - bytes) as usize).min(cfg.size);
                 let n = sys::vmsplice_gift(w, &self.gift.as_slice()[..k])?;
+                pipe_bufs += n.div_ceil(PAGE) as u64;
                 if cap.is_some() {
                     expect_user.extend_from_slice(&self.gift.as_slice()[..n]);
                 }
@@ -547,6 +646,7 @@ impl Bench {
                     Method::Splice => {
                         let n =
                             sys::splice(&src, pw.as_ref().unwrap(), cfg.size, libc::SPLICE_F_MOVE)?;
+                        pipe_bufs += n.div_ceil(PAGE) as u64;
                         drain(
                             pr.as_ref().unwrap(),
                             path.sink,
@@ -600,7 +700,7 @@ impl Bench {
         if let Some(p) = self.perf.as_mut() {
             p.command("disable")?;
         }
-        let after = Snapshot::take(&cfg.dir);
+        let after = self.snapshot(End::Finish);
         drop(tx);
         if let Some(g) = got_tcp {
             if g != bytes {
@@ -642,7 +742,58 @@ impl Bench {
             ns: t1 - t0,
             calls,
             pipe_bytes,
+            pipe_bufs: match path.method {
+                Method::Splice if !path.gifts() => Some(pipe_bufs),
+                Method::Vmsplice => Some(pipe_bufs),
+                _ => None,
+            },
             delta: before.delta(&after),
         })
+    }
+
+    /// Counts the pipe buffers of `calls` splice calls of `path`'s source
+    /// directly, untimed: after each call into the empty pipe, tee() into a
+    /// one-slot pipe copies exactly the first buffer (link_pipe() stops
+    /// when the output is full) and returns its length, and a splice of
+    /// that length to /dev/null consumes exactly it; repeated until the
+    /// pipe is empty. Returns (buffers walked, bytes, what the timed runs
+    /// use instead: `pages_gifted`'s delta for a gift source, the
+    /// per-call DIV_ROUND_UP(n, PAGE_SIZE) for a copy source).
+    pub fn census(&mut self, path: Path, count: u64, calls: usize) -> Result<(u64, u64, u64)> {
+        let cfg = self.cfg.clone();
+        set_knobs(&cfg, path.source, count)?;
+        let (pr, pw, _) = sys::pipe_sized(cfg.size)?;
+        let (qr, qw, _) = sys::pipe_sized(PAGE)?;
+        let src = sys::open(&source_path(&cfg, path.source), libc::O_RDONLY)?;
+        let before = self.snapshot(End::Start);
+        let (mut bufs, mut bytes, mut derived) = (0u64, 0u64, 0u64);
+        for _ in 0..calls {
+            let n = sys::splice(&src, &pw, cfg.size, libc::SPLICE_F_MOVE)?;
+            if n == 0 {
+                break;
+            }
+            derived += n.div_ceil(PAGE) as u64;
+            let mut left = n;
+            while left > 0 {
+                let k = sys::tee(&pr, &qw, left, libc::SPLICE_F_NONBLOCK)?;
+                if k == 0 {
+                    return Err(Error::other("tee returned 0 with bytes in the pipe"));
+                }
+                if sys::splice(&pr, &self.null, k, 0)? != k
+                    || sys::splice(&qr, &self.null, k, 0)? != k
+                {
+                    return Err(Error::other("a pipe buffer did not drain in one splice"));
+                }
+                bufs += 1;
+                left -= k;
+            }
+            bytes += n as u64;
+        }
+        src.close()?;
+        let d = before.delta(&self.snapshot(End::Finish));
+        if path.gifts() {
+            derived = d.get("mod.pages_gifted").copied().unwrap_or(0) as u64;
+        }
+        Ok((bufs, bytes, derived))
     }
 }

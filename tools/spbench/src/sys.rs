@@ -96,6 +96,19 @@ pub fn splice(from: &Fd, to: &Fd, len: usize, flags: u32) -> Result<usize> {
     }
 }
 
+/// tee(2): duplicates up to `len` bytes of pipe buffers from `from` into
+/// `to` without consuming them.
+pub fn tee(from: &Fd, to: &Fd, len: usize, flags: u32) -> Result<usize> {
+    loop {
+        // SAFETY: plain tee on owned pipe descriptors.
+        let r = unsafe { libc::tee(from.0, to.0, len, flags) };
+        if r < 0 && Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        return check(r, "tee");
+    }
+}
+
 pub fn read(fd: &Fd, buf: &mut [u8]) -> Result<usize> {
     loop {
         // SAFETY: `buf` is valid for `buf.len()` bytes.

@@ -350,7 +350,7 @@ static const struct knob_default knob_defaults[] = {
 	{ "record_count", "10000" },
 	{ "buffer_size_kb", "1024" },
 	{ "copy_buffer_size_kb", "4" },
-	{ "map_mode", "vm_map_ram" },
+	{ "map_mode", "direct" },
 	{ "memcg_account", "0" },
 	{ "buffer_total_kb", "65536" },
 };
@@ -363,7 +363,7 @@ static inline const char *map_mode_under_test(void)
 {
 	const char *m = getenv("SEQSPLICE_MAP_MODE");
 
-	return m && *m ? m : "vm_map_ram";
+	return m && *m ? m : "direct";
 }
 
 static inline bool map_mode_is(const char *mode)

@@ -64,7 +64,7 @@ impl RecordFile for Lines {
         BufferConfig {
             buf_pages: 16,
             cap_bytes: MAX_OPEN_BYTES,
-            map_mode: MapMode::VmMapRam,
+            map_mode: MapMode::Auto,
             account: false,
         }
     }

@@ -3,9 +3,10 @@
 //! The page buffer of a gift file's open: its pages, their mapping and the
 //! gifted mark, owned together, with the borrows that make its rules hold:
 //!
-//! - only a [`Mapped`] borrow points `m->buf` at memory, and dropping it
-//!   points `m->buf` back at nothing, so the seq_file never outlives the
-//!   mapping it writes into;
+//! - only a [`Mapped`] borrow (of a mapping, or of one page's direct-map
+//!   address) or a [`Direct`] borrow points `m->buf` at memory, and
+//!   dropping it points `m->buf` back at nothing, so the seq_file never
+//!   outlives the memory it writes into;
 //! - only clean pages are mapped: [`PageBuffer::map`] drops the gifted ones
 //!   first, so a gifted page has no writable address;
 //! - only a [`Gifter`], which exists once the mapping is gone, can take the
@@ -108,9 +109,18 @@ impl PageBuffer {
         self.pages.len()
     }
 
-    /// Formats page by page through the direct map (`map_mode=direct`).
-    pub(crate) fn direct(&self) -> bool {
-        self.cfg.map_mode == MapMode::Direct
+    /// How this open maps its pages (`map_mode`).
+    pub(crate) fn map_mode(&self) -> MapMode {
+        self.cfg.map_mode
+    }
+
+    /// Whether the window `[from, from + count)` and everything before it
+    /// lies in flat pages (`layout.rs`), which a mapping can write behind.
+    pub(crate) fn window_is_flat(&self, from: usize, count: usize) -> bool {
+        let touched = pages_for(from + count).min(self.pages.len());
+        self.pages.lens()[..touched]
+            .iter()
+            .all(|&l| usize::from(l) == PAGE_SIZE)
     }
 
     /// The page holding buffer offset `off` (`layout.rs`).
@@ -118,9 +128,9 @@ impl PageBuffer {
         page_of(self.pages.lens(), off)
     }
 
-    /// Where buffer offset `off` lies inside its page.
-    pub(crate) fn offset_in_page(&self, off: usize) -> usize {
-        super::layout::locate(self.pages.lens(), off).1
+    /// Where buffer offset `off` lives: `(page, byte in page)`.
+    pub(crate) fn locate(&self, off: usize) -> (usize, usize) {
+        super::layout::locate(self.pages.lens(), off)
     }
 
     /// The data lengths of the held pages.
@@ -214,10 +224,10 @@ impl PageBuffer {
             let n = got.min(need);
             let mode = match self.cfg.map_mode {
                 // One page needs no mapping: its direct-map address.
-                MapMode::Direct if n == 1 => MapMode::Direct,
+                MapMode::Direct | MapMode::Auto if n == 1 => MapMode::Direct,
                 _ if self.persist => MapMode::Vmap,
                 // Wider than a page in direct mode: a short-lived mapping.
-                MapMode::Direct => MapMode::VmMapRam,
+                MapMode::Direct | MapMode::Auto => MapMode::VmMapRam,
                 mode => mode,
             };
             // INVARIANT: the first pages, all clean (`discard_gifted` above),
@@ -246,11 +256,7 @@ impl PageBuffer {
         let (from, count) = (m.from(), m.count());
         // A mapping writes a flat byte space: a window laid out page by
         // page (direct mode) is appended to by a `Direct` borrow instead.
-        let touched = pages_for(from + count).min(self.pages.len());
-        if self.pages.lens()[..touched]
-            .iter()
-            .any(|&l| usize::from(l) != PAGE_SIZE)
-        {
+        if !self.window_is_flat(from, count) {
             return Err(EINVAL);
         }
         let mapped = self.map(m, from + size)?;
@@ -382,33 +388,42 @@ pub(crate) struct Direct<'a> {
 
 impl PageBuffer {
     /// Starts writing records behind the window `[m->from, m->from +
-    /// m->count)` (an empty window for a fill), on pages below `limit`:
-    /// the first `prealloc` in one bulk allocation, more one at a time as
-    /// the fill needs them. The gifted pages before the window are dropped
-    /// first and the window moved down with the rest. `ENOMEM` when no page
-    /// behind the window can be had.
+    /// m->count)` (an empty window for a fill) on at most `span` pages
+    /// counted from the window's first page: the first `prealloc` of them
+    /// allocated up front (in bulk batches), more one at a time as the
+    /// records need them. The gifted pages before the window are dropped
+    /// first and the window moved down with the rest. `EINVAL` (nothing
+    /// changed) when the window starts in a gifted page; `ENOMEM` when no
+    /// page behind the window can be had.
     pub(crate) fn direct_writer<'a>(
         &'a mut self,
         m: &'a mut SeqFile,
         prealloc: usize,
-        limit: usize,
+        span: usize,
     ) -> Result<Direct<'a>> {
+        let nonempty = m.count() > 0;
+        if nonempty && self.page_of(m.from()) < self.gifted {
+            return Err(EINVAL);
+        }
         self.map = None;
         let shift = self.discard_gifted();
-        if m.count() == 0 {
+        if nonempty {
+            // The window lies in pages no pipe holds, behind the gifted
+            // ones (checked above), so it starts at or after `shift`.
+            m.set_from(m.from().saturating_sub(shift));
+        } else {
             // An empty window (a fill) starts the buffer afresh.
             m.set_from(0);
-        } else {
-            // The window lies in pages no pipe holds, behind the gifted ones.
-            m.set_from(m.from().checked_sub(shift).ok_or(EINVAL)?);
         }
         let (from, count) = (m.from(), m.count());
+        let first = self.page_of(from);
         let (mut page, mut off) = append_at(self.pages.lens(), from + count);
         if off >= PAGE_SIZE {
             page += 1;
             off = 0;
         }
-        let limit = limit.min(MAX_OPEN_PAGES);
+        let limit = first.saturating_add(span).min(MAX_OPEN_PAGES);
+        let prealloc = first.saturating_add(prealloc);
         if page >= limit {
             return Err(ENOMEM);
         }
@@ -428,7 +443,6 @@ impl PageBuffer {
         // resets the pointer before the borrow ends.
         unsafe { m.set_buf(addr.as_ptr(), PAGE_SIZE) };
         m.set_count(off);
-        STATS.direct_fills.fetch_add(1, Ordering::Relaxed);
         // INVARIANT: set above; nothing gifted, no mapping.
         Ok(Direct {
             m,

@@ -47,7 +47,7 @@ pub(crate) trait RecordFile: 'static {
         BufferConfig {
             buf_pages: 256,
             cap_bytes: MAX_OPEN_BYTES,
-            map_mode: MapMode::Direct,
+            map_mode: MapMode::Auto,
             account: false,
         }
     }

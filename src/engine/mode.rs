@@ -17,17 +17,39 @@ pub(crate) enum MapMode {
     /// the length it holds. A record wider than a page takes the mapped
     /// path (`vm_map_ram`).
     Direct = 2,
+    /// [`MapMode::Direct`] for a splice whose fill takes at most
+    /// [`AUTO_DIRECT_PAGES`] pages, [`MapMode::VmMapRam`] beyond: in the
+    /// benchmark the direct map wins small splices (no mapping to make and
+    /// unmap for a page or two) and a mapping wins big ones (records span
+    /// pages, so no record is formatted twice and every page is full).
+    Auto = 3,
 }
+
+/// Largest splice fill, in pages, that [`MapMode::Auto`] formats through
+/// the direct map: 16 KiB, where the two measured equal with 100-byte raw
+/// records (README, "Benchmark").
+pub(crate) const AUTO_DIRECT_PAGES: usize = 4;
 
 impl MapMode {
     /// The knob's values; a mode's discriminant is its index.
-    pub(crate) const NAMES: &'static [&'static str] = &["vmap", "vm_map_ram", "direct"];
+    pub(crate) const NAMES: &'static [&'static str] = &["vmap", "vm_map_ram", "direct", "auto"];
+
+    /// Whether a splice fill or append of `pages` pages formats through the
+    /// direct map.
+    pub(crate) fn direct_for(self, pages: usize) -> bool {
+        match self {
+            MapMode::Direct => true,
+            MapMode::Auto => pages <= AUTO_DIRECT_PAGES,
+            MapMode::Vmap | MapMode::VmMapRam => false,
+        }
+    }
 
     /// Decoding from the knob's index.
     pub(crate) fn from_index(v: usize) -> MapMode {
         match v {
             1 => MapMode::VmMapRam,
             2 => MapMode::Direct,
+            3 => MapMode::Auto,
             _ => MapMode::Vmap,
         }
     }

@@ -501,6 +501,12 @@ impl VMap {
         if n == 0 {
             return Err(EINVAL);
         }
+        // `Auto` chooses per fill; what it maps, it maps with vm_map_ram.
+        let mode = if mode == MapMode::Auto {
+            MapMode::VmMapRam
+        } else {
+            mode
+        };
         if mode == MapMode::Direct {
             if n != 1 {
                 return Err(EINVAL);
@@ -521,7 +527,7 @@ impl VMap {
         let p = unsafe {
             match mode {
                 MapMode::Vmap => ffi::seqsplice_vmap(array, count),
-                MapMode::VmMapRam | MapMode::Direct => {
+                MapMode::VmMapRam | MapMode::Direct | MapMode::Auto => {
                     ffi::vm_map_ram(array, count, bindings::NUMA_NO_NODE)
                 }
             }
@@ -564,7 +570,8 @@ impl Drop for VMap {
         unsafe {
             match self.mode {
                 MapMode::Vmap => ffi::vunmap(addr),
-                MapMode::VmMapRam => ffi::vm_unmap_ram(addr, self.pages as u32),
+                // (`new` stores `Auto` as `VmMapRam`.)
+                MapMode::VmMapRam | MapMode::Auto => ffi::vm_unmap_ram(addr, self.pages as u32),
                 MapMode::Direct => return,
             }
         };

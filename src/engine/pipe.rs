@@ -10,6 +10,7 @@ use kernel::bindings;
 use kernel::prelude::*;
 
 use super::pages::PageRef;
+use super::window::PAGE_SIZE;
 use crate::ffi;
 
 /// The pipe a `->splice_read` was called for.
@@ -53,8 +54,13 @@ impl Pipe {
 
     /// Inserts a buffer of `len` bytes at `offset` of the page, handing the
     /// reference over to the pipe. On failure `add_to_pipe` has dropped the
-    /// reference itself (`add_to_pipe()`).
+    /// reference itself (`add_to_pipe()`). `EINVAL` (the reference dropped
+    /// here) for an empty range or one that leaves the page: a pipe buffer
+    /// past its page would let a consumer read the next one.
     pub(crate) fn add(&mut self, page: PageRef, offset: usize, len: usize) -> Result {
+        if len == 0 || offset.checked_add(len).map_or(true, |end| end > PAGE_SIZE) {
+            return Err(EINVAL);
+        }
         let mut buf = ffi::pipe_buffer {
             page: page.into_raw().cast(),
             offset: offset as u32,

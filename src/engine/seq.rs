@@ -146,8 +146,10 @@ impl SeqFile {
     /// # Safety
     ///
     /// `buf` is NULL with `size == 0`, or `size` writable bytes that stay so
-    /// until the next `set_buf` (the type invariants). Only
-    /// [`Mapped`](super::buffer::Mapped) calls this.
+    /// until the next `set_buf` (the type invariants). Only the page
+    /// buffer's borrows ([`Mapped`](super::buffer::Mapped),
+    /// [`Direct`](super::buffer::Direct)) and the lock guard's reset call
+    /// this.
     pub(in crate::engine) unsafe fn set_buf(&mut self, buf: *mut u8, size: usize) {
         // SAFETY: The seq_file is live and ours (type invariants).
         unsafe {

@@ -297,6 +297,11 @@ impl<P: ForeignOwnable> CSeqOps<P> {
     /// seq_file's `index`; they follow the seq_file protocol (`stop` after
     /// every `start`, tokens from `start`/`next` only) and mutate `P` only
     /// through interior mutability (Rust may hold shared borrows of it).
+    /// After a `show` that overflowed the buffer, calling `show` again with
+    /// the same token before `stop` (the direct map mode moves the record
+    /// to the next page at once) writes the same record: ftrace's `s_show`
+    /// does, through `iter->leftover`; a `show` that consumes its record
+    /// without such a leftover does not qualify.
     pub(crate) unsafe fn new(ops: &'static bindings::seq_operations, private: P) -> Self {
         // INVARIANT: made by `into_foreign` here.
         Self {

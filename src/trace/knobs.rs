@@ -175,10 +175,10 @@ knobs! {
     record_width: usize = 100, num(record::MIN_WIDTH as u64, record::MAX_WIDTH as u64);
     /// How records are produced.
     record_mode: RecordMode = RecordMode::Printf, Kind::Choice(RecordMode::NAMES);
-    /// How `trace` gets an address to format into its pages. direct: no
-    /// mapping at all, measured at least as fast as vm_map_ram and vmap at
-    /// every size (README, "Benchmark").
-    map_mode: MapMode = MapMode::Direct, Kind::Choice(MapMode::NAMES);
+    /// How `trace` gets an address to format into its pages. auto: no
+    /// mapping for small splices, vm_map_ram for big ones, each where it
+    /// measured faster (README, "Benchmark").
+    map_mode: MapMode = MapMode::Auto, Kind::Choice(MapMode::NAMES);
     /// Charge `trace`'s pages to the memory cgroup of the task whose call
     /// allocates them. Off: `__GFP_ACCOUNT` turns the bulk allocator into
     /// one page per call (README, "Memory", has the measurement).

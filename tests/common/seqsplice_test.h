@@ -350,7 +350,7 @@ static const struct knob_default knob_defaults[] = {
 	{ "record_count", "10000" },
 	{ "buffer_size_kb", "1024" },
 	{ "copy_buffer_size_kb", "4" },
-	{ "map_mode", "direct" },
+	{ "map_mode", "auto" },
 	{ "memcg_account", "0" },
 	{ "buffer_total_kb", "65536" },
 };
@@ -363,7 +363,7 @@ static inline const char *map_mode_under_test(void)
 {
 	const char *m = getenv("SEQSPLICE_MAP_MODE");
 
-	return m && *m ? m : "direct";
+	return m && *m ? m : "auto";
 }
 
 static inline bool map_mode_is(const char *mode)
@@ -817,15 +817,17 @@ static inline size_t splice_full(struct __test_metadata *_metadata, int fd,
 
 /*
  * The fewest bytes a whole pipe buffer of a gift splice carries: a page;
- * in direct mode a page ends where the next record did not fit, so it
- * holds as many whole records as fit (records wider than a page are
- * mapped, whole pages again).
+ * in direct mode (and auto's small splices) a page ends where the next
+ * record did not fit, so it holds as many whole records as fit before its
+ * last byte (records of a page or more are mapped, whole pages again).
  */
 static inline size_t gift_page_fill(void)
 {
-	if (!map_mode_is("direct") || model_width > PG)
+	if (!(map_mode_is("direct") || map_mode_is("auto")) ||
+	    model_width >= PG)
 		return PG;
-	return PG / model_width * model_width;
+	/* a record ending exactly at the page end overflows it */
+	return (PG - 1) / model_width * model_width;
 }
 
 /* Per-call accounting of a run of splices, for the pages_gifted bounds. */

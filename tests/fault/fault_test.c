@@ -125,7 +125,7 @@ FIXTURE_TEARDOWN(fault)
 	put("/proc/self/make-it-fail", "0");
 	put(DIR "record_count", "10000");
 	put(DIR "buffer_size_kb", "1024");
-	put(DIR "map_mode", "direct");
+	put(DIR "map_mode", "auto");
 	munlockall();
 	close(self->nth);
 }

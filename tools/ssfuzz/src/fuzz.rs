@@ -467,7 +467,7 @@ impl Fuzz {
         } else {
             Mode::Printf
         };
-        let map = self.rng.pick(&["direct", "vm_map_ram", "vmap"]);
+        let map = self.rng.pick(&["direct", "vm_map_ram", "vmap", "auto"]);
         let copy_kb = self.rng.pick(&[4usize, 8, 64]);
         self.knobs = Knobs {
             count,

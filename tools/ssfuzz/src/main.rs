@@ -6,7 +6,7 @@
 //! transfers), sendfile (to a pipe and to a file), tee, pipes left
 //! undrained, and close/reopen with new knobs (record widths 84 to 9000,
 //! 333 included, buffer_size_kb 4 to 1024, raw and printf, every map
-//! mode: direct, vm_map_ram, vmap), on `trace` and `trace_copy` side by side (or another
+//! mode: direct, vm_map_ram, vmap, auto), on `trace` and `trace_copy` side by side (or another
 //! pair, `--gift` below). Every byte any
 //! call returns is checked against the README's record stream
 //! (`seqsplice-model`) at the offset that call used, and every count

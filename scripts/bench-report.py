@@ -33,7 +33,8 @@ MIB = 1 << 20
 SIZES = [4096, 16384, 65536, 262144, 1048576]
 
 PATH_ORDER = [
-    "splice.null.trace", "splice.null.tracevmap", "splice.null.tracevmram", "splice.null.traceops",
+    "splice.null.trace", "splice.null.tracevmap", "splice.null.tracevmram", "splice.null.tracedirect",
+    "splice.null.traceops",
     "splice.null.copy4",
     "splice.null.copyeq", "splice.piperead.trace", "splice.piperead.copy4", "splice.piperead.copyeq",
     "splice.tcp.trace", "splice.tcp.copy4", "splice.tcp.copyeq",
@@ -43,7 +44,8 @@ PATH_ORDER = [
 ]
 
 PATH_LABEL = {
-    "splice.null.trace": "splice → /dev/null, `trace` (gift, map_mode=direct: no mapping; the default)",
+    "splice.null.trace": "splice → /dev/null, `trace` (gift, map_mode=auto, the default)",
+    "splice.null.tracedirect": "splice → /dev/null, `trace` (gift, map_mode=direct: no mapping)",
     "splice.null.tracevmap": "splice → /dev/null, `trace` (gift, map_mode=vmap)",
     "splice.null.tracevmram": "splice → /dev/null, `trace` (gift, map_mode=vm_map_ram)",
     "splice.null.traceops": "splice → /dev/null, `trace_ops` (gift, the records' C seq_operations)",
@@ -78,10 +80,10 @@ EMU = "MiB/s of emulated instruction count"
 
 # The three map modes of the gift splice to /dev/null, side by side.
 MAP_MODES = [("vmap", "splice.null.tracevmap"), ("vm_map_ram", "splice.null.tracevmram"),
-             ("direct", "splice.null.trace")]
+             ("direct", "splice.null.tracedirect")]
 
 # Sources served by the engine: their pipe buffers are the module's gifts.
-GIFT_SOURCES = {"trace", "tracevmap", "tracevmram", "traceops"}
+GIFT_SOURCES = {"trace", "tracevmap", "tracevmram", "tracedirect", "traceops"}
 
 # csd functions spbench counts (tools/spbench/src/counters.rs): the kernel
 # TLB flushes, each executed once on every online CPU.
@@ -323,6 +325,7 @@ def ratio_repeat(v1, v2):
     pairs = [(g, b) for _, g, c4, ce in TRIPLES for b in (c4, ce)]
     pairs.append(("splice.null.trace", "splice.null.tracevmap"))
     pairs.append(("splice.null.trace", "splice.null.tracevmram"))
+    pairs.append(("splice.null.trace", "splice.null.tracedirect"))
     pairs.append(("splice.null.trace", "splice.null.traceops"))
     out = []
     for cfg in v1.configs():
@@ -440,13 +443,14 @@ def plot(view, prefix, notes, unit, where):
     png = prefix + ".png"
     tmp = tempfile.mkdtemp(prefix="bench-plot-")
     series = [("splice.null.tracevmap", "trace: gift splice, map\\_mode=vmap"),
-              ("splice.null.trace", "trace: gift splice, map\\_mode=direct (default)"),
               ("splice.null.tracevmram", "trace: gift splice, map\\_mode=vm\\_map\\_ram"),
+              ("splice.null.tracedirect", "trace: gift splice, map\\_mode=direct"),
+              ("splice.null.trace", "trace: gift splice, map\\_mode=auto (default)"),
               ("splice.null.copyeq", "trace\\_copy, equal seq buffer"),
               ("splice.null.copy4", "trace\\_copy, stock 4 KiB seq buffer"),
               ("seek.copy4", "formatting floor (lseek, no copy)")]
     # One colour per series, whichever of them ran.
-    colour = dict(zip((p for p, _ in series), ("#9400d3", "#009e73", "#56b4e9", "#e69f00", "#c0a000", "#0072b2")))
+    colour = dict(zip((p for p, _ in series), ("#9400d3", "#009e73", "#56b4e9", "#d55e00", "#e69f00", "#c0a000", "#0072b2")))
     panels = []
     for mode in ("raw", "printf"):
         cfg = (mode, 100, 1024)
@@ -777,10 +781,10 @@ def main():
         for sz in primary.sizes(cfg):
             v = primary.speed(*cfg, sz, "splice.null.tracevmap")
             r = primary.speed(*cfg, sz, "splice.null.tracevmram")
-            d = primary.speed(*cfg, sz, "splice.null.trace")
+            d = primary.speed(*cfg, sz, "splice.null.tracedirect")
             if v and r:
                 mm.append(f"{ksize(sz)} {r / v:.2f}×" + (f" / {d / v:.2f}×" if d else ""))
-        have_direct = any(primary.runs(*cfg, sz, "splice.null.trace") for sz in primary.sizes(cfg))
+        have_direct = any(primary.runs(*cfg, sz, "splice.null.tracedirect") for sz in primary.sizes(cfg))
         if mm:
             md.append("- map_mode, gift splice ÷ `vmap` (raw, buffer_size_kb=1024): "
                       + ("vm_map_ram / direct: " if have_direct else "vm_map_ram: ")
@@ -1098,11 +1102,13 @@ def main():
         md.append(f"The gift splice to /dev/null with each `map_mode` ({unit}), then kernel TLB flushes and "
                   "module mappings per MiB for each (see [Costs per MiB](#costs-per-mib) for what they count). "
                   "`vmap`: a vmalloc area per fill; `vm_map_ram`: per-cpu vmap blocks up to 64 "
-                  "pages, a vmalloc area beyond; `direct` (the default): records formatted through each page's "
-                  "direct-map address, no mapping.")
-        if "splice.null.tracevmram" in skipped:
-            md.append("")
-            md.append(f"map_mode=vm_map_ram was not run: {skipped['splice.null.tracevmram']}.")
+                  "pages, a vmalloc area beyond; `direct`: records formatted through each page's "
+                  "direct-map address, no mapping. The default, `auto`, is `direct` for splice fills of up to "
+                  "4 pages and `vm_map_ram` beyond (the headline's `trace`).")
+        for p, name in (("splice.null.tracevmram", "vm_map_ram"), ("splice.null.tracedirect", "direct")):
+            if p in skipped:
+                md.append("")
+                md.append(f"map_mode={name} was not run: {skipped[p]}.")
         md.append("")
         for cfg, rows in mm_tables:
             md.append(f"**{cfg[0]}, width {cfg[1]}, buffer_size_kb={cfg[2]}**")

@@ -35,13 +35,13 @@ sweep_list() {
 		# only here do kernel TLB flushes send IPIs.
 		for _m in raw printf; do
 			for _s in 4096 65536 1048576; do
-				echo "$_m 100 1024 $_s splice.null.trace,splice.null.tracevmram,splice.null.tracevmap,splice.null.copy4,splice.null.copyeq,splice.piperead.trace,splice.piperead.copy4,splice.tcp.trace,splice.tcp.copy4,read.trace,read.copy4,seek.copy4,vmsplice.null.user"
+				echo "$_m 100 1024 $_s splice.null.trace,splice.null.tracevmram,splice.null.tracevmap,splice.null.tracedirect,splice.null.copy4,splice.null.copyeq,splice.piperead.trace,splice.piperead.copy4,splice.tcp.trace,splice.tcp.copy4,read.trace,read.copy4,seek.copy4,vmsplice.null.user"
 			done
 		done
 		;;
 	quick)
 		for _s in 4096 65536 1048576; do
-			echo "raw 100 1024 $_s splice.null.trace,splice.null.traceops,splice.null.copyeq,read.trace,read.copyeq,seek.copy4"
+			echo "raw 100 1024 $_s splice.null.trace,splice.null.tracedirect,splice.null.tracevmram,splice.null.traceops,splice.null.copyeq,read.trace,read.copyeq,seek.copy4"
 		done
 		;;
 	smoke) ;;

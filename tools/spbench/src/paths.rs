@@ -18,12 +18,15 @@ use crate::sys::{self, Buf, Fd};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
     /// `trace`: gift splice, page-buffer read, in the module's default map
-    /// mode (direct; vm_map_ram on a module without it).
+    /// mode (auto; vm_map_ram on a module without it).
     Trace,
     /// `trace` with map_mode=vmap (one vmalloc area per mapping).
     TraceVmap,
     /// `trace` with map_mode=vm_map_ram (per-cpu vmap blocks).
     TraceVmMapRam,
+    /// `trace` with map_mode=direct (no mapping: each page through its
+    /// direct-map address).
+    TraceDirect,
     /// `trace_ops`: `trace`'s engine driving the records' C seq_operations
     /// table, an indirect call per callback (the static dispatch's effect).
     TraceOps,
@@ -74,6 +77,7 @@ impl Source {
             Source::Trace => "trace",
             Source::TraceVmap => "tracevmap",
             Source::TraceVmMapRam => "tracevmram",
+            Source::TraceDirect => "tracedirect",
             Source::TraceOps => "traceops",
             Source::Copy4 => "copy4",
             Source::CopyEq => "copyeq",
@@ -121,7 +125,11 @@ impl Source {
     pub fn gifts(self) -> bool {
         matches!(
             self,
-            Source::Trace | Source::TraceVmap | Source::TraceVmMapRam | Source::TraceOps
+            Source::Trace
+                | Source::TraceVmap
+                | Source::TraceVmMapRam
+                | Source::TraceDirect
+                | Source::TraceOps
         )
     }
 
@@ -132,9 +140,10 @@ impl Source {
         match self {
             Source::TraceVmap => "vmap",
             Source::TraceVmMapRam => "vm_map_ram",
-            // The module's default: direct where the module has it.
+            Source::TraceDirect => "direct",
+            // The module's default: auto where the module has it.
             Source::Trace | Source::TraceOps if has_knob && unsupported_direct(dir).is_none() => {
-                "direct"
+                "auto"
             }
             Source::Trace | Source::TraceOps if has_knob => "vm_map_ram",
             // Older modules have no map_mode knob: their only mode is vmap.
@@ -153,19 +162,20 @@ pub fn unsupported(dir: &str, path: &Path) -> Option<String> {
         Source::TraceVmMapRam if !std::path::Path::new(&knob).exists() => {
             Some("no map_mode knob: the module only has vmap".to_string())
         }
+        Source::TraceDirect => unsupported_direct(dir),
         _ => None,
     }
 }
 
-/// Why the module in `dir` has no `map_mode=direct`, if it has not (a write
-/// that fails with EINVAL). Leaves the knob as it found it.
+/// Why the module in `dir` has no `map_mode=auto` (nor direct), if it has
+/// not (a write that fails with EINVAL). Leaves the knob as it found it.
 pub fn unsupported_direct(dir: &str) -> Option<String> {
     let knob = format!("{dir}/map_mode");
     let old = match sys::read_text(&knob) {
         Ok(v) => v.trim().to_string(),
         Err(e) => return Some(format!("no map_mode knob ({e})")),
     };
-    match sys::write_text(&knob, "direct") {
+    match sys::write_text(&knob, "auto") {
         Ok(()) => {
             let _ = sys::write_text(&knob, &old);
             None
@@ -192,6 +202,11 @@ pub fn all_paths() -> Vec<Path> {
             method: Method::Splice,
             sink: Sink::Null,
             source: Source::TraceVmMapRam,
+        },
+        Path {
+            method: Method::Splice,
+            sink: Sink::Null,
+            source: Source::TraceDirect,
         },
         Path {
             method: Method::Splice,
@@ -303,7 +318,9 @@ pub fn set_knobs(cfg: &Config, source: Source, count: u64) -> Result<()> {
 
 fn source_path(cfg: &Config, s: Source) -> String {
     match s {
-        Source::Trace | Source::TraceVmap | Source::TraceVmMapRam => format!("{}/trace", cfg.dir),
+        Source::Trace | Source::TraceVmap | Source::TraceVmMapRam | Source::TraceDirect => {
+            format!("{}/trace", cfg.dir)
+        }
         Source::TraceOps => format!("{}/trace_ops", cfg.dir),
         _ => format!("{}/trace_copy", cfg.dir),
     }

@@ -39,7 +39,10 @@ fn visible(p: &Path) -> Path {
     // here the same source and method with a sink we can read back.
     match (p.method, p.source) {
         (Method::Vmsplice, _)
-        | (Method::Splice, Source::TraceVmap | Source::TraceVmMapRam | Source::TraceOps) => Path {
+        | (
+            Method::Splice,
+            Source::TraceVmap | Source::TraceVmMapRam | Source::TraceDirect | Source::TraceOps,
+        ) => Path {
             sink: Sink::PipeRead,
             ..*p
         },

@@ -11,20 +11,8 @@ kdir=${KDIR:-$(scripts/kernel.sh --dir)}
 release=$(cat "$kdir/include/config/kernel.release")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-bad=0
-n=0
-check() { # description, command...
-	local what=$1
-	shift
-	n=$((n + 1))
-	if "$@" >"$tmp/out" 2>&1; then
-		echo "ok $n - $what"
-	else
-		echo "not ok $n - $what"
-		sed 's/^/# /' "$tmp/out" | tail -20
-		bad=1
-	fi
-}
+# shellcheck source=tests/common/tap.sh
+. "$top/tests/common/tap.sh"
 for how in INSTALL_MOD_PATH DESTDIR; do
 	root=$tmp/$how
 	ko=$root/lib/modules/$release/extra/seqsplice.ko

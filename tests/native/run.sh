@@ -12,20 +12,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 nb=$top/scripts/native-bench.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-bad=0
-n=0
-check() { # description, command...
-	local what=$1
-	shift
-	n=$((n + 1))
-	if "$@" >"$tmp/out" 2>&1; then
-		echo "ok $n - $what"
-	else
-		echo "not ok $n - $what"
-		sed 's/^/# /' "$tmp/out" | tail -20
-		bad=1
-	fi
-}
+# shellcheck source=tests/common/tap.sh
+. "$top/tests/common/tap.sh"
 refused() { ! "$@"; }
 
 tr -d '\r' <"$log" | sed -n '/^SEQSPLICE-NATIVE-BEGIN$/,/^SEQSPLICE-NATIVE-END$/p' >"$tmp/frame"

@@ -97,7 +97,8 @@ validate() {
 		run = "^BENCH \\{\"type\":\"run\",\"tag\":\"" tag "\",\"path\":\"[a-z0-9.]+\",\"method\":" str \
 			",\"sink\":" str ",\"source\":" str ",\"mode\":\"(raw|printf)\",\"width\":" num \
 			",\"buf_kb\":" num ",\"copy_kb\":" num ",\"map_mode\":" str ",\"tcp_receiver\":" str \
-			",\"size\":" num ",\"pipe_bytes\":" num ",\"rep\":" num ",\"bytes\":[1-9][0-9]*" \
+			",\"size\":" num ",\"pipe_bytes\":" num ",\"pipe_bufs\":(null|[0-9]+),\"cpus\":" num \
+			",\"rep\":" num ",\"bytes\":[1-9][0-9]*" \
 			",\"ns\":" ns ",\"calls\":[1-9][0-9]*,\"d\":\\{(" kv "(," kv ")*)?\\}" \
 			"(,\"perf\":\\{(\"[a-z-]+\":[0-9]+(,\"[a-z-]+\":[0-9]+)*)?\\})?\\}$"
 		bad = 0

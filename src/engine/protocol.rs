@@ -82,49 +82,76 @@ fn fill<S: Source>(
     loop {
         let mut mp = buf.map(m, size)?;
         let mapped = mp.size();
-        let mut at = src.start(&mut mp);
-        loop {
-            let cur = match at {
-                Ok(Some(c)) => c,
-                Ok(None) | Err(_) => {
-                    src.stop(&mut mp, &at);
-                    mp.set_count(0);
-                    return at.map(|_| ());
-                }
-            };
-            let shown = match src.show(&mut mp, &cur) {
-                Ok(s) => s,
-                Err(e) => {
-                    src.stop(&mut mp, &Ok(Some(cur)));
-                    mp.set_count(0);
-                    return Err(e);
-                }
-            };
-            if shown == Show::Skip {
-                mp.set_count(0);
-            }
-            if mp.count() == 0 {
-                at = src.next(&mut mp, cur);
-                if pace.tick(0) {
-                    if let Err(e) = checkpoint() {
-                        src.stop(&mut mp, &at);
-                        return Err(e);
-                    }
-                }
-                continue;
-            }
-            if !mp.overflowed() {
+        match first_record(&mut mp, src, &mut pace)? {
+            First::Record(cur) => {
                 fill_rest(&mut mp, src, cur, want);
                 return Ok(());
             }
+            First::End => return Ok(()),
             // The first record does not fit: a bigger buffer, same record.
-            src.stop(&mut mp, &Ok(Some(cur)));
-            mp.set_count(0);
-            break;
+            First::TooWide => {}
         }
+        drop(mp);
         checkpoint()?;
         size = grow_after_overflow(size, mapped, cap).ok_or(ENOMEM)?;
         STATS.grows.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What the first record of a fill came to.
+enum First<C> {
+    /// Shown, and it fits: the source is started at it.
+    Record(C),
+    /// No record (the end); the source is stopped.
+    End,
+    /// It does not fit the empty buffer; the source is stopped, and starts
+    /// at it again.
+    TooWide,
+}
+
+/// The first record of a fill into the empty window `m` (a mapping or a
+/// direct page), `seq_read_iter()`'s first loop: skipped and empty records
+/// are passed over (a checkpoint every [`window::PACE_BYTES`] of them), an
+/// error stops the source. On anything but [`First::Record`] the window is
+/// empty again.
+fn first_record<S: Source>(m: &mut SeqFile, src: &S, pace: &mut Pacer) -> Result<First<S::Cursor>> {
+    let mut at = src.start(m);
+    loop {
+        let cur = match at {
+            Ok(Some(c)) => c,
+            Ok(None) | Err(_) => {
+                src.stop(m, &at);
+                m.set_count(0);
+                return at.map(|_| First::End);
+            }
+        };
+        let shown = match src.show(m, &cur) {
+            Ok(s) => s,
+            Err(e) => {
+                src.stop(m, &Ok(Some(cur)));
+                m.set_count(0);
+                return Err(e);
+            }
+        };
+        if shown == Show::Skip {
+            m.set_count(0);
+        }
+        if m.count() == 0 {
+            at = src.next(m, cur);
+            if pace.tick(0) {
+                if let Err(e) = checkpoint() {
+                    src.stop(m, &at);
+                    return Err(e);
+                }
+            }
+            continue;
+        }
+        if !m.overflowed() {
+            return Ok(First::Record(cur));
+        }
+        src.stop(m, &Ok(Some(cur)));
+        m.set_count(0);
+        return Ok(First::TooWide);
     }
 }
 
@@ -142,46 +169,16 @@ fn fill_direct<S: Source>(
     // What `want` bytes take in whole pages, and one to finish the last
     // record; more only as the records need them.
     let prealloc = window::read_fill_pages(want, pages);
-    let mut pace = Pacer::default();
     let mut w = buf.direct_writer(m, prealloc, pages.max(1))?;
-    let mut at = src.start(&mut w);
-    loop {
-        let cur = match at {
-            Ok(Some(c)) => c,
-            Ok(None) | Err(_) => {
-                src.stop(&mut w, &at);
-                w.reset();
-                return at.map(|_| true);
-            }
-        };
-        let shown = match src.show(&mut w, &cur) {
-            Ok(s) => s,
-            Err(e) => {
-                src.stop(&mut w, &Ok(Some(cur)));
-                w.reset();
-                return Err(e);
-            }
-        };
-        if shown == Show::Skip {
-            w.set_count(0);
-        }
-        if w.count() == 0 {
-            at = src.next(&mut w, cur);
-            if pace.tick(0) {
-                if let Err(e) = checkpoint() {
-                    src.stop(&mut w, &at);
-                    return Err(e);
-                }
-            }
-            continue;
-        }
-        if !w.overflowed() {
+    // The first record is on the writer's first page: an empty window
+    // there is the writer's starting state.
+    match first_record(&mut w, src, &mut Pacer::default())? {
+        First::Record(cur) => {
             fill_rest_direct(&mut w, src, cur, want);
-            return Ok(true);
+            Ok(true)
         }
-        src.stop(&mut w, &Ok(Some(cur)));
-        w.reset();
-        return Ok(false);
+        First::End => Ok(true),
+        First::TooWide => Ok(false),
     }
 }
 

@@ -11,6 +11,7 @@ use crate::engine::seq::SeqFile;
 use crate::engine::simple_fs::{self, Entry, Files, FsType, SimpleFs};
 use crate::engine::source::{At, Index, Show, ShowOne, Single, Source};
 use crate::engine::stats::STATS;
+use crate::events::{EnableFile, EventsCopy, EventsFile, SizeFile};
 use crate::ffi;
 use crate::lines::{Lines, LinesCopy};
 use crate::trace::knob;
@@ -25,7 +26,8 @@ struct StatsRecord;
 
 impl ShowOne for StatsRecord {
     fn show_one(&self, m: &mut SeqFile) -> Result {
-        crate::engine::write_stats(m).map_err(|_| EINVAL)
+        crate::engine::write_stats(m).map_err(|_| EINVAL)?;
+        crate::events::write_stats(m).map_err(|_| EINVAL)
     }
 }
 
@@ -89,8 +91,9 @@ const MODE_READ: u16 = 0o440;
 const MODE_WRITE: u16 = 0o640;
 
 /// Entries of [`FILES`]: unused 0 and root 1, trace and trace_copy, the
-/// knobs, stats, purge, trace_ops, lines, lines_copy and the end.
-const NR_FILES: usize = FIRST_KNOB + COUNT + 6;
+/// knobs, stats, purge, trace_ops, lines, lines_copy, the four events files
+/// and the end.
+const NR_FILES: usize = FIRST_KNOB + COUNT + 10;
 
 /// The table: fixed files around one entry per knob (whose inode numbers
 /// [`KnobFile::open`] maps back to knobs).
@@ -110,6 +113,22 @@ const fn files() -> Files<NR_FILES> {
     t[n + 2] = Entry::new(c_str!("trace_ops"), &Vtable::<TraceOps>::GIFT, MODE_READ);
     t[n + 3] = Entry::new(c_str!("lines"), &Vtable::<Lines>::GIFT, MODE_READ);
     t[n + 4] = Entry::new(c_str!("lines_copy"), &Vtable::<LinesCopy>::COPY, MODE_READ);
+    t[n + 5] = Entry::new(c_str!("events"), &Vtable::<EventsFile>::GIFT, MODE_READ);
+    t[n + 6] = Entry::new(
+        c_str!("events_copy"),
+        &Vtable::<EventsCopy>::COPY,
+        MODE_READ,
+    );
+    t[n + 7] = Entry::new(
+        c_str!("events_enable"),
+        &Vtable::<EnableFile>::COPY,
+        MODE_WRITE,
+    );
+    t[n + 8] = Entry::new(
+        c_str!("events_buffer_size_kb"),
+        &Vtable::<SizeFile>::COPY,
+        MODE_WRITE,
+    );
     Files::new(t)
 }
 

@@ -8,9 +8,11 @@
 use kernel::prelude::*;
 
 // Layers, each importing only those below it: the module root and `fs`
-// (the filesystem and its file table), the sources (`trace`, `lines`),
-// the `engine`, and `ffi` (bindings the kernel crate lacks).
+// (the filesystem and its file table), the sources (`events`, which uses
+// `trace`'s knobs, `trace`, `lines`), the `engine`, and `ffi` (bindings the
+// kernel crate lacks).
 mod engine;
+mod events;
 mod ffi;
 mod fs;
 mod lines;
@@ -31,16 +33,23 @@ const _: () = assert!(engine::window::PAGE_SIZE == kernel::page::PAGE_SIZE);
 
 struct SeqSplice {
     // Field order is drop order: no file can be opened once the filesystem
-    // is gone, and only then may the page tag go.
+    // is gone, and only then may the capture (probes detached first) and
+    // the page tag go.
     _fs: fs::Registration,
+    _events: events::Registration,
     _tag: engine::pages::PageTag,
 }
 
 impl kernel::Module for SeqSplice {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let tag = engine::pages::PageTag::new()?;
+        let events = events::Registration::new()?;
         let fs = fs::Registration::new()?;
         pr_info!("mount with: mount -t seqsplice nodev /sys/kernel/seqsplice\n");
-        Ok(Self { _fs: fs, _tag: tag })
+        Ok(Self {
+            _fs: fs,
+            _events: events,
+            _tag: tag,
+        })
     }
 }

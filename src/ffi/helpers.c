@@ -11,15 +11,19 @@
  * freed only once no page carries it (src/pages.rs, PageTag).
  */
 #include <linux/alloc_tag.h>
+#include <linux/irqflags.h>
 #include <linux/gfp.h>
 #include <linux/kmemleak.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/pipe_fs_i.h>
+#include <linux/preempt.h>
+#include <linux/ring_buffer.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/tracepoint.h>
 #include <linux/uio.h>
 #include <linux/vmalloc.h>
 
@@ -165,4 +169,36 @@ size_t seqsplice_copy_to_iter(const void *addr, size_t bytes,
 			      struct iov_iter *iter)
 {
 	return copy_to_iter(addr, bytes, iter);
+}
+
+/*
+ * ring_buffer_alloc() is a macro (its lock class key is a static here), in
+ * overwrite mode as ftrace's buffers.
+ */
+struct trace_buffer *seqsplice_ring_buffer_alloc(unsigned long size)
+{
+	return ring_buffer_alloc(size, RB_FL_OVERWRITE);
+}
+
+void seqsplice_read_ctx(struct seqsplice_ctx *ctx)
+{
+	ctx->preempt_count = preempt_count();
+#ifdef CONFIG_SMP
+	ctx->migration_disabled = current->migration_disabled;
+#else
+	ctx->migration_disabled = 0;
+#endif
+	ctx->irqs_disabled = irqs_disabled();
+	ctx->need_resched = tif_need_resched();
+	ctx->preempt_need_resched = test_preempt_need_resched();
+}
+
+unsigned int seqsplice_task_cpu(const struct task_struct *p)
+{
+	return task_cpu(p);
+}
+
+void seqsplice_tracepoint_synchronize_unregister(void)
+{
+	tracepoint_synchronize_unregister();
 }

@@ -13,6 +13,7 @@ struct page;
 struct pipe_inode_info;
 struct iov_iter;
 struct mutex;
+struct task_struct;
 
 /* Page references the module takes at most (1 << 30: far from a wrap). */
 #define SEQSPLICE_PAGE_REF_MAX (1 << 30)
@@ -37,6 +38,22 @@ int seqsplice_mutex_lock_killable(struct mutex *lock);
 bool seqsplice_fatal_signal_pending(void);
 void seqsplice_cond_resched(void);
 size_t seqsplice_iov_iter_count(const struct iov_iter *iter);
+/*
+ * What tracing_gen_ctx_irq_test() (kernel/trace/trace.c, not exported)
+ * reads for an event's irq/preempt flags: the raw values, no logic.
+ */
+struct seqsplice_ctx {
+	unsigned int preempt_count;
+	unsigned int migration_disabled;
+	bool irqs_disabled;
+	bool need_resched;
+	bool preempt_need_resched;
+};
+
+struct trace_buffer *seqsplice_ring_buffer_alloc(unsigned long size);
+void seqsplice_read_ctx(struct seqsplice_ctx *ctx);
+unsigned int seqsplice_task_cpu(const struct task_struct *p);
+void seqsplice_tracepoint_synchronize_unregister(void);
 size_t seqsplice_copy_to_iter(const void *addr, size_t bytes,
 			      struct iov_iter *iter);
 

@@ -28,8 +28,8 @@ use crate::engine::window::{pages_for, MAX_OPEN_BYTES};
 use knobs::{Kind, Knob, Snapshot, SETTINGS, TABLE};
 use source::TraceSource;
 
-/// The page buffer of an open with knobs `k`.
-fn buffer(k: &Snapshot) -> BufferConfig {
+/// The page buffer of an open with knobs `k` (also `events`').
+pub(crate) fn buffer(k: &Snapshot) -> BufferConfig {
     BufferConfig {
         buf_pages: pages_for(k.buffer_size_kb * 1024),
         cap_bytes: MAX_OPEN_BYTES,

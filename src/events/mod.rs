@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Live scheduler events, the engine's second real source: probes on the
+//! `sched_switch` and `sched_wakeup` tracepoints write binary entries into
+//! a per-CPU ring buffer (the kernel's, as ftrace's), and
+//!
+//! - `events` shows them through the engine (pages gifted to pipes), line
+//!   for line as ftrace's `trace` file prints the same events;
+//! - `events_copy`: the same through the stock seq_file core and
+//!   `copy_splice_read()`, with a one-page seq buffer, as ftrace's `trace`;
+//! - `events_enable`: `1` starts a new capture (the buffer emptied, the
+//!   counters zeroed, the probes attached), `0` detaches the probes;
+//! - `events_buffer_size_kb`: the size of each CPU's buffer.
+//!
+//! An open of `events` or `events_copy` pauses recording until it is
+//! closed (ftrace's `pause-on-trace`, its default): the iteration is over
+//! a frozen buffer, so any two opens of it read the same bytes. Starting a
+//! capture or resizing while such an open exists is `EBUSY`.
+
+pub(crate) mod entry;
+pub(crate) mod probe;
+pub(crate) mod ring;
+pub(crate) mod source;
+
+use core::fmt::Write;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+use kernel::new_mutex;
+use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex};
+
+use crate::engine::buffer::BufferConfig;
+use crate::engine::file::RecordFile;
+use crate::engine::seq::SeqFile;
+use crate::engine::source::{ShowOne, Single};
+use crate::trace::knob;
+use crate::trace::knobs::SETTINGS;
+use probe::{Attached, Recorder, Tracepoints};
+use ring::{Paused, RingBuffer};
+use source::EventsSource;
+
+/// Default per-CPU buffer size, KiB: ftrace's (`TRACE_BUF_SIZE_DEFAULT`).
+pub(crate) const DEFAULT_SIZE_KB: u64 = 1408;
+/// Largest per-CPU size `events_buffer_size_kb` accepts, KiB (256 MiB; the
+/// ring buffer also refuses more than the memory available).
+pub(crate) const MAX_SIZE_KB: u64 = 256 * 1024;
+
+/// What the control mutex guards.
+struct Control {
+    /// The probes, while recording.
+    attached: Option<Attached>,
+    /// Per-CPU size last set, KiB (as ftrace's `buffer_size_kb` shows).
+    size_kb: u64,
+    /// Opens of `events` and `events_copy`.
+    readers: u64,
+}
+
+/// The capture: tracepoints, recorder and its control.
+#[pin_data]
+pub(crate) struct Events {
+    tps: Tracepoints,
+    rec: Arc<Recorder>,
+    #[pin]
+    control: Mutex<Control>,
+}
+
+/// Published by [`Registration::new`], cleared by its `drop`.
+static EVENTS: AtomicPtr<Events> = AtomicPtr::new(ptr::null_mut());
+
+impl Events {
+    /// The published capture, for a file operation of the module.
+    fn get() -> Result<&'static Events> {
+        let p = EVENTS.load(Ordering::Acquire);
+        // SAFETY: `p` is NULL or the live `Events` a `Registration` owns and
+        // unpublishes before freeing. Callers are file operations of the
+        // module's files, whose `owner` reference keeps the module, hence
+        // the `Registration` (dropped at module exit), alive for the whole
+        // operation and for as long as the file is open (which covers every
+        // `ReaderTicket` a file holds).
+        unsafe { p.as_ref() }.ok_or(ENODEV)
+    }
+
+    /// A new reader: recording paused, and no probe still writing.
+    fn open_reader(&'static self) -> Result<(ReaderTicket, Paused)> {
+        let mut c = self.control.lock();
+        let paused = self.rec.rb.pause();
+        if c.attached.is_some() {
+            // Probes run with preemption disabled (`__DO_TRACE()`): after a
+            // grace period none is inside a write begun before the pause.
+            // SAFETY: Process context; only a sleeping lock held.
+            unsafe { kernel::bindings::synchronize_rcu() };
+        }
+        c.readers += 1;
+        // INVARIANT: counted above.
+        Ok((ReaderTicket { events: self }, paused))
+    }
+
+    fn set_enabled(&self, on: bool) -> Result {
+        let mut c = self.control.lock();
+        match (on, c.attached.is_some()) {
+            (true, true) | (false, false) => Ok(()),
+            (false, true) => {
+                // Detached, and no probe running, before the lock goes.
+                c.attached = None;
+                Ok(())
+            }
+            (true, false) => {
+                if c.readers > 0 {
+                    pr_info!("events_enable: refused while events is open (EBUSY)\n");
+                    return Err(EBUSY);
+                }
+                self.rec.rb.reset();
+                self.rec.recorded.store(0, Ordering::Relaxed);
+                self.rec.lost.store(0, Ordering::Relaxed);
+                c.attached = Some(Attached::new(self.tps, self.rec.clone())?);
+                Ok(())
+            }
+        }
+    }
+
+    fn resize(&self, kb: u64) -> Result {
+        let mut c = self.control.lock();
+        if c.readers > 0 {
+            pr_info!("events_buffer_size_kb: refused while events is open (EBUSY)\n");
+            return Err(EBUSY);
+        }
+        self.rec.rb.resize(kb as usize * 1024).inspect_err(|e| {
+            pr_info!(
+                "events_buffer_size_kb: resize to {} KiB failed ({:?})\n",
+                kb,
+                e
+            )
+        })?;
+        c.size_kb = kb;
+        Ok(())
+    }
+}
+
+/// An open of `events` or `events_copy`, counted.
+///
+/// # Invariants
+///
+/// This value accounts for one in `events.control.readers`.
+pub(crate) struct ReaderTicket {
+    events: &'static Events,
+}
+
+impl Drop for ReaderTicket {
+    fn drop(&mut self) {
+        self.events.control.lock().readers -= 1;
+    }
+}
+
+/// The capture, for the module's life.
+pub(crate) struct Registration {
+    events: Pin<KBox<Events>>,
+}
+
+impl Registration {
+    /// Finds the tracepoints, allocates the buffer and publishes it all.
+    pub(crate) fn new() -> Result<Self> {
+        let tps = Tracepoints::find()?;
+        let rb = Arc::new(
+            RingBuffer::new(DEFAULT_SIZE_KB as usize * 1024)?,
+            GFP_KERNEL,
+        )?;
+        let rec = Arc::new(
+            Recorder {
+                rb,
+                recorded: AtomicU64::new(0),
+                lost: AtomicU64::new(0),
+            },
+            GFP_KERNEL,
+        )?;
+        let events = KBox::pin_init(
+            pin_init!(Events {
+                tps,
+                rec,
+                control <- new_mutex!(Control {
+                    attached: None,
+                    size_kb: DEFAULT_SIZE_KB,
+                    readers: 0,
+                }),
+            }),
+            GFP_KERNEL,
+        )?;
+        EVENTS.store(
+            ptr::from_ref::<Events>(&events).cast_mut(),
+            Ordering::Release,
+        );
+        Ok(Self { events })
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        EVENTS.store(ptr::null_mut(), Ordering::Release);
+        // The probes go (and are waited for) before the recorder and its
+        // buffer: `Attached`'s drop, then the last `Arc`s.
+        self.events.control.lock().attached = None;
+    }
+}
+
+/// The counters in `stats`.
+pub(crate) fn write_stats(w: &mut impl Write) -> core::fmt::Result {
+    let Ok(ev) = Events::get() else {
+        return Ok(());
+    };
+    let rec = &ev.rec;
+    writeln!(
+        w,
+        "events_recorded {}",
+        rec.recorded.load(Ordering::Relaxed)
+    )?;
+    writeln!(w, "events_overruns {}", rec.rb.overruns())?;
+    writeln!(w, "events_lost {}", rec.lost.load(Ordering::Relaxed))?;
+    writeln!(w, "events_entries {}", rec.rb.entries())?;
+    writeln!(w, "events_readers {}", ev.control.lock().readers)
+}
+
+/// A reader of the capture.
+fn open_source() -> Result<EventsSource> {
+    let (ticket, paused) = Events::get()?.open_reader()?;
+    EventsSource::new(SETTINGS.snapshot(), ticket, paused)
+}
+
+/// `events`.
+pub(crate) struct EventsFile;
+
+#[vtable]
+impl RecordFile for EventsFile {
+    type Source = EventsSource;
+
+    fn open(_ino: u64) -> Result<EventsSource> {
+        open_source()
+    }
+
+    fn buffer(source: &EventsSource) -> BufferConfig {
+        crate::trace::buffer(&source.knobs)
+    }
+}
+
+/// `events_copy`.
+pub(crate) struct EventsCopy;
+
+#[vtable]
+impl RecordFile for EventsCopy {
+    type Source = EventsSource;
+
+    fn open(_ino: u64) -> Result<EventsSource> {
+        open_source()
+    }
+}
+
+/// The record of `events_enable`.
+pub(crate) struct EnableRecord;
+
+impl ShowOne for EnableRecord {
+    fn show_one(&self, m: &mut SeqFile) -> Result {
+        let on = Events::get()?.control.lock().attached.is_some();
+        crate::seq_print!(m, "{}\n", u8::from(on));
+        Ok(())
+    }
+}
+
+/// `events_enable`.
+pub(crate) struct EnableFile;
+
+#[vtable]
+impl RecordFile for EnableFile {
+    type Source = Single<EnableRecord>;
+
+    fn open(_ino: u64) -> Result<Single<EnableRecord>> {
+        Ok(Single(EnableRecord))
+    }
+
+    fn write(_source: &Single<EnableRecord>, input: &[u8]) -> Result {
+        let v = knob::parse_u64(input, 0, 1).map_err(|e| {
+            pr_info!("events_enable: value refused ({:?})\n", e);
+            EINVAL
+        })?;
+        Events::get()?.set_enabled(v == 1)
+    }
+}
+
+/// The record of `events_buffer_size_kb`.
+pub(crate) struct SizeRecord;
+
+impl ShowOne for SizeRecord {
+    fn show_one(&self, m: &mut SeqFile) -> Result {
+        let kb = Events::get()?.control.lock().size_kb;
+        crate::seq_print!(m, "{kb}\n");
+        Ok(())
+    }
+}
+
+/// `events_buffer_size_kb`.
+pub(crate) struct SizeFile;
+
+#[vtable]
+impl RecordFile for SizeFile {
+    type Source = Single<SizeRecord>;
+
+    fn open(_ino: u64) -> Result<Single<SizeRecord>> {
+        Ok(Single(SizeRecord))
+    }
+
+    fn write(_source: &Single<SizeRecord>, input: &[u8]) -> Result {
+        let kb = knob::parse_u64(input, 1, MAX_SIZE_KB).map_err(|e| {
+            pr_info!("events_buffer_size_kb: value refused ({:?})\n", e);
+            EINVAL
+        })?;
+        Events::get()?.resize(kb)
+    }
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The kernel's ring buffer (kernel/trace/ring_buffer.c) as owned types: a
+//! per-CPU, overwriting [`RingBuffer`], a [`Paused`] recording and a
+//! non-consuming per-CPU [`Iter`].
+
+use core::ffi::c_void;
+use core::mem::size_of;
+use core::ptr::NonNull;
+
+use kernel::bindings;
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+use super::entry::Entry;
+use crate::ffi;
+
+/// `RING_BUFFER_ALL_CPUS`.
+const ALL_CPUS: i32 = -1;
+
+/// A ring buffer of [`Entry`] records, one per CPU, in overwrite mode
+/// (ftrace's default: a full CPU buffer drops its oldest page), stamped
+/// with the buffer's default clock, `trace_clock_local()` (ftrace's
+/// default `local` clock).
+///
+/// # Invariants
+///
+/// `rb` came from `__ring_buffer_alloc()` and is freed only by `drop`.
+pub(crate) struct RingBuffer {
+    rb: NonNull<ffi::trace_buffer>,
+}
+
+// SAFETY: The ring buffer API is safe to call from any CPU and context
+// (writes are lockless per CPU, resize/reset take the buffer's own mutex).
+unsafe impl Send for RingBuffer {}
+// SAFETY: As above: every method takes `&self` and the buffer serializes.
+unsafe impl Sync for RingBuffer {}
+
+impl RingBuffer {
+    /// A buffer of `bytes` per CPU (`ENOMEM` when it cannot be allocated).
+    pub(crate) fn new(bytes: usize) -> Result<Self> {
+        // SAFETY: Plain allocation (`ring_buffer_alloc()`, with its static
+        // lock class key); NULL on failure. May sleep: process context.
+        let rb = unsafe { ffi::seqsplice_ring_buffer_alloc(bytes as _) };
+        // INVARIANT: allocated above.
+        Ok(Self {
+            rb: NonNull::new(rb).ok_or(ENOMEM)?,
+        })
+    }
+
+    fn raw(&self) -> *mut ffi::trace_buffer {
+        self.rb.as_ptr()
+    }
+
+    /// Appends `e` on this CPU: `false` if the buffer refused it (recording
+    /// disabled or paused, a nested write on this CPU). Never sleeps or
+    /// allocates: callable from a tracepoint probe in any context.
+    pub(crate) fn write(&self, e: &Entry) -> bool {
+        // SAFETY: By the type invariants `rb` is live; `ring_buffer_write()`
+        // copies `size_of::<Entry>()` bytes from `e` before returning.
+        unsafe {
+            ffi::ring_buffer_write(
+                self.raw(),
+                size_of::<Entry>() as _,
+                (e as *const Entry).cast_mut().cast::<c_void>(),
+            ) == 0
+        }
+    }
+
+    /// Resizes every CPU's buffer to `bytes`: `EBUSY` while an iterator
+    /// exists, `ENOMEM` (the old size kept) when the pages cannot be had.
+    /// May sleep.
+    pub(crate) fn resize(&self, bytes: usize) -> Result {
+        // SAFETY: By the type invariants `rb` is live; process context.
+        let r = unsafe { ffi::ring_buffer_resize(self.raw(), bytes as _, ALL_CPUS) };
+        if r < 0 {
+            return Err(Error::from_errno(r));
+        }
+        Ok(())
+    }
+
+    /// Empties every CPU's buffer (`ring_buffer_reset()`: waits for
+    /// in-flight writers). May sleep.
+    pub(crate) fn reset(&self) {
+        // SAFETY: By the type invariants `rb` is live; process context.
+        unsafe { ffi::ring_buffer_reset(self.raw()) }
+    }
+
+    /// Events lost to overwriting, all CPUs.
+    pub(crate) fn overruns(&self) -> u64 {
+        // SAFETY: By the type invariants `rb` is live.
+        unsafe { ffi::ring_buffer_overruns(self.raw()) as u64 }
+    }
+
+    /// Events in the buffer, all CPUs.
+    pub(crate) fn entries(&self) -> u64 {
+        // SAFETY: By the type invariants `rb` is live.
+        unsafe { ffi::ring_buffer_entries(self.raw()) as u64 }
+    }
+
+    /// Stops recording for the life of the returned value (nests: the
+    /// buffer counts disables).
+    pub(crate) fn pause(self: &Arc<Self>) -> Paused {
+        // SAFETY: By the type invariants `rb` is live.
+        unsafe { ffi::ring_buffer_record_disable(self.raw()) };
+        // INVARIANT: disabled above.
+        Paused { rb: self.clone() }
+    }
+}
+
+impl Drop for RingBuffer {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants `rb` is live and this is its one
+        // free; every `Paused` and `Iter` holds a reference, so none is
+        // left, and so does every attached probe (`Attached`, which
+        // detaches and waits for them before it lets go).
+        unsafe { ffi::ring_buffer_free(self.raw()) }
+    }
+}
+
+/// Recording of a [`RingBuffer`] stopped: writes fail until this is
+/// dropped.
+///
+/// # Invariants
+///
+/// This value holds one `ring_buffer_record_disable()` of `rb`.
+pub(crate) struct Paused {
+    rb: Arc<RingBuffer>,
+}
+
+impl Paused {
+    /// A non-consuming iterator over `cpu`'s events, or `None` when the
+    /// buffer has no such CPU; `ENOMEM` on allocation failure. May sleep.
+    /// (An iterator is sound with recording on too; the pause is what makes
+    /// two iterations see the same events.)
+    pub(crate) fn iter(&self, cpu: u32) -> Result<Option<Iter>> {
+        // SAFETY: `rb` is live (`RingBuffer`'s invariants); GFP_KERNEL:
+        // process context.
+        let it =
+            unsafe { ffi::ring_buffer_read_start(self.rb.raw(), cpu as i32, bindings::GFP_KERNEL) };
+        match NonNull::new(it) {
+            // INVARIANT: made by `ring_buffer_read_start()` here, on the
+            // buffer `rb` keeps alive.
+            Some(it) => Ok(Some(Iter {
+                it,
+                _rb: self.rb.clone(),
+            })),
+            // NULL is a CPU the buffer lacks or a failed allocation; the
+            // buffer has every possible CPU, so it is the latter.
+            None if cpu_in_buffer(cpu) => Err(ENOMEM),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Whether the ring buffer has a buffer for `cpu`: it allocates one for
+/// every possible CPU (`__ring_buffer_alloc()`: `cpumask_copy(...,
+/// cpu_possible_mask)` on a kernel without CPU hotplug of new CPUs).
+fn cpu_in_buffer(cpu: u32) -> bool {
+    // SAFETY: `nr_cpu_ids` is set at boot and never changes afterwards.
+    cpu < unsafe { bindings::nr_cpu_ids }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants this value holds one disable.
+        unsafe { ffi::ring_buffer_record_enable(self.rb.raw()) }
+    }
+}
+
+/// A non-consuming iterator over one CPU's events (`resize` fails with
+/// `EBUSY` while it lives).
+///
+/// # Invariants
+///
+/// `it` came from `ring_buffer_read_start()` on `_rb` and is finished only
+/// by `drop`.
+pub(crate) struct Iter {
+    it: NonNull<ffi::ring_buffer_iter>,
+    _rb: Arc<RingBuffer>,
+}
+
+// SAFETY: An iterator is plain memory the ring buffer reads under its own
+// reader lock; it may be used from any task, one at a time (`&mut self`).
+unsafe impl Send for Iter {}
+// SAFETY: No `&self` method touches the iterator.
+unsafe impl Sync for Iter {}
+
+impl Iter {
+    /// The event at the iterator and its timestamp, skipping (bounded by the
+    /// buffer's size) anything that is not a whole [`Entry`].
+    pub(crate) fn peek(&mut self) -> Option<(u64, Entry)> {
+        loop {
+            let mut ts = 0u64;
+            // SAFETY: By the type invariants `it` is live; `ts` is ours.
+            let ev = unsafe { ffi::ring_buffer_iter_peek(self.it.as_ptr(), &mut ts) };
+            if ev.is_null() {
+                return None;
+            }
+            // SAFETY: `ev` is the live event the iterator returned, valid
+            // until it moves.
+            let len = unsafe { ffi::ring_buffer_event_length(ev) } as usize;
+            if len >= size_of::<Entry>() {
+                // SAFETY: As above; the event's data holds at least an
+                // `Entry` (length checked), which is plain data; the copy
+                // does not assume alignment.
+                let e = unsafe {
+                    ffi::ring_buffer_event_data(ev)
+                        .cast::<Entry>()
+                        .read_unaligned()
+                };
+                return Some((ts, e));
+            }
+            self.advance();
+        }
+    }
+
+    /// Moves past the event at the iterator.
+    pub(crate) fn advance(&mut self) {
+        // SAFETY: By the type invariants `it` is live.
+        unsafe { ffi::ring_buffer_iter_advance(self.it.as_ptr()) }
+    }
+
+    /// Back to the CPU's oldest event.
+    pub(crate) fn reset(&mut self) {
+        // SAFETY: By the type invariants `it` is live.
+        unsafe { ffi::ring_buffer_iter_reset(self.it.as_ptr()) }
+    }
+}
+
+impl Drop for Iter {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants `it` is live; this is its finish.
+        unsafe { ffi::ring_buffer_read_finish(self.it.as_ptr()) }
+    }
+}

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The record source of `events` and `events_copy`: the ring buffer's
+//! events, CPUs merged by timestamp, iterated without consuming, as ftrace's
+//! `trace` file does (`s_start()`/`s_next()`/`__find_next_entry()` in
+//! kernel/trace/trace.c). Recording is paused while the source lives.
+
+use kernel::new_mutex;
+use kernel::prelude::*;
+use kernel::sync::Mutex;
+
+use super::entry::{self, Entry, Line};
+use super::ring::{Iter, Paused};
+use super::ReaderTicket;
+use crate::engine::seq::SeqFile;
+use crate::engine::source::{At, Index, Show, Source};
+use crate::ffi;
+use crate::trace::knobs::Snapshot;
+
+/// Records stepped over between two `cond_resched()` (and fatal signal
+/// checks) when a seek walks the buffer.
+const RESCHED_EVERY: u64 = 1024;
+
+/// One CPU's iterator and the event at it.
+struct Cpu {
+    iter: Iter,
+    cpu: u32,
+    head: Option<(u64, Entry)>,
+}
+
+impl Cpu {
+    fn refill(&mut self) {
+        self.head = self.iter.peek();
+    }
+}
+
+/// Where the iteration stands.
+struct Cursor {
+    cpus: KVec<Cpu>,
+    /// The record index of the event at `cur`.
+    pos: i64,
+    /// The CPU (index in `cpus`) whose head is the oldest: the record at
+    /// `pos`, or `None` past the last.
+    cur: Option<usize>,
+}
+
+impl Cursor {
+    /// `__find_next_entry()`: the CPU with the oldest head (the first such
+    /// CPU on equal timestamps).
+    fn pick(&mut self) {
+        let mut best: Option<(usize, u64)> = None;
+        for (i, c) in self.cpus.iter().enumerate() {
+            match (c.head, best) {
+                (Some((ts, _)), Some((_, b))) if ts < b => best = Some((i, ts)),
+                (Some((ts, _)), None) => best = Some((i, ts)),
+                _ => {}
+            }
+        }
+        self.cur = best.map(|(i, _)| i);
+    }
+
+    fn rewind(&mut self) {
+        for c in self.cpus.iter_mut() {
+            c.iter.reset();
+            c.refill();
+        }
+        self.pos = 0;
+        self.pick();
+    }
+
+    fn step(&mut self) {
+        if let Some(c) = self.cur.and_then(|i| self.cpus.get_mut(i)) {
+            c.iter.advance();
+            c.refill();
+            self.pos += 1;
+            self.pick();
+        }
+    }
+
+    /// Moves to record `want` (or past the end): forward from here, or from
+    /// the start if `want` is behind. Bounded by the events in the buffer;
+    /// yields every [`RESCHED_EVERY`] records and stops with `EINTR` on a
+    /// fatal signal.
+    fn seek(&mut self, want: i64) -> Result {
+        if want < self.pos {
+            self.rewind();
+        }
+        let mut n = 0u64;
+        while self.pos < want && self.cur.is_some() {
+            self.step();
+            n += 1;
+            if n % RESCHED_EVERY == 0 {
+                if ffi::fatal_signal_pending() {
+                    return Err(EINTR);
+                }
+                ffi::cond_resched();
+            }
+        }
+        Ok(())
+    }
+
+    fn at(&self) -> Option<Index> {
+        self.cur.map(|_| Index)
+    }
+}
+
+/// The events of one open.
+///
+/// Field order is drop order: the iterators go before the pause, the pause
+/// before the reader count.
+pub(crate) struct EventsSource {
+    /// The knobs at open (page buffer configuration of `events`).
+    pub(crate) knobs: Snapshot,
+    cursor: Pin<KBox<Mutex<Cursor>>>,
+    _paused: Paused,
+    _ticket: ReaderTicket,
+}
+
+impl EventsSource {
+    /// Pauses recording (`ticket` waited for running probes) and starts an
+    /// iterator on every CPU.
+    pub(crate) fn new(knobs: Snapshot, ticket: ReaderTicket, paused: Paused) -> Result<Self> {
+        let mut cpus = KVec::new();
+        // SAFETY: `nr_cpu_ids` is set at boot and never changes afterwards.
+        let n = unsafe { kernel::bindings::nr_cpu_ids };
+        for cpu in 0..n {
+            if let Some(iter) = paused.iter(cpu)? {
+                let mut c = Cpu {
+                    iter,
+                    cpu,
+                    head: None,
+                };
+                c.refill();
+                cpus.push(c, GFP_KERNEL)?;
+            }
+        }
+        let mut cur = Cursor {
+            cpus,
+            pos: 0,
+            cur: None,
+        };
+        cur.pick();
+        Ok(Self {
+            knobs,
+            cursor: KBox::pin_init(new_mutex!(cur), GFP_KERNEL)?,
+            _paused: paused,
+            _ticket: ticket,
+        })
+    }
+}
+
+impl Source for EventsSource {
+    type Cursor = Index;
+
+    fn start(&self, m: &mut SeqFile) -> At<Index> {
+        let mut c = self.cursor.lock();
+        c.seek(m.index())?;
+        Ok(c.at())
+    }
+
+    fn next(&self, m: &mut SeqFile, _cur: Index) -> At<Index> {
+        let want = m.index() + 1;
+        m.set_index(want);
+        let mut c = self.cursor.lock();
+        c.seek(want)?;
+        Ok(c.at())
+    }
+
+    /// Formats the event at the cursor; consumes nothing (shown again after
+    /// an overflow).
+    fn show(&self, m: &mut SeqFile, _cur: &Index) -> Result<Show> {
+        let mut c = self.cursor.lock();
+        c.seek(m.index())?;
+        let Some(cpu) = c.cur.and_then(|i| c.cpus.get(i)) else {
+            return Ok(Show::Skip);
+        };
+        let Some((ts, e)) = cpu.head else {
+            return Ok(Show::Skip);
+        };
+        let mut line = Line::new();
+        if !entry::format(&mut line, &e, cpu.cpu, ts) {
+            return Ok(Show::Skip);
+        }
+        // A line never exceeds `MAX_LINE` (`entry::MAX_LINE`'s arithmetic).
+        m.write(line.bytes().ok_or(EINVAL)?);
+        Ok(Show::Record)
+    }
+}

@@ -7,6 +7,8 @@
 
 #[path = "../../../src/engine/budget.rs"]
 pub mod budget;
+#[path = "../../../src/events/entry.rs"]
+pub mod entry;
 #[path = "../../../src/trace/knob.rs"]
 pub mod knob;
 #[path = "../../../src/engine/layout.rs"]
@@ -20,5 +22,7 @@ pub mod record;
 #[path = "../../../src/engine/window.rs"]
 pub mod window;
 
+#[cfg(test)]
+mod events_tests;
 #[cfg(test)]
 mod tests;

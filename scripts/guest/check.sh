@@ -25,8 +25,11 @@ for mode in direct vm_map_ram vmap; do
 done
 unset SEQSPLICE_MAP_MODE
 step ./memcg_test
+# A frozen capture for the engine tests on events (the fuzzer below, and
+# fault_test and the leak suite in their boots).
+step /guest/capture.sh 300
 echo "TAP version 13"
-echo "1..5"
+echo "1..6"
 if step /tools/ssfuzz --ops 100000; then
 	echo "ok 1 ssfuzz_100000_ops_trace_and_trace_copy_match_the_record_stream"
 else
@@ -45,11 +48,17 @@ if step /tools/ssfuzz --ops 10000 --gift lines; then
 else
 	echo "not ok 3 ssfuzz_10000_ops_lines_and_lines_copy_match_their_stream"
 fi
+# The live events through the engine, against events_copy over the capture.
+if step /tools/ssfuzz --ops 20000 --gift events; then
+	echo "ok 4 ssfuzz_20000_ops_events_and_events_copy_match_the_capture"
+else
+	echo "not ok 4 ssfuzz_20000_ops_events_and_events_copy_match_the_capture"
+fi
 # The benchmark's every path on a few KiB, bytes checked, so it cannot rot.
 if step /tools/spbench --smoke; then
-	echo "ok 4 spbench_smoke_every_benchmark_path_moves_the_right_bytes"
+	echo "ok 5 spbench_smoke_every_benchmark_path_moves_the_right_bytes"
 else
-	echo "not ok 4 spbench_smoke_every_benchmark_path_moves_the_right_bytes"
+	echo "not ok 5 spbench_smoke_every_benchmark_path_moves_the_right_bytes"
 fi
 # make bench NATIVE=1's driver on this kernel (a Rust-enabled 6.12, as on a
 # user's machine), its tiny sweep: unloaded first so that it loads, mounts,
@@ -59,17 +68,20 @@ fi
 # python3 here).  Loaded again after for what follows.
 umount /sys/kernel/seqsplice && rmmod seqsplice
 if step /guest/native-bench.sh --smoke --ko /seqsplice.ko --spbench /tools/spbench; then
-	echo "ok 5 native_bench_smoke_loads_runs_and_unloads_with_well_formed_bench_lines"
+	echo "ok 6 native_bench_smoke_loads_runs_and_unloads_with_well_formed_bench_lines"
 else
-	echo "not ok 5 native_bench_smoke_loads_runs_and_unloads_with_well_formed_bench_lines"
+	echo "not ok 6 native_bench_smoke_loads_runs_and_unloads_with_well_formed_bench_lines"
 fi
 grep -q '^seqsplice ' /proc/modules || insmod /seqsplice.ko
 grep -q ' /sys/kernel/seqsplice seqsplice ' /proc/mounts || mount -t seqsplice nodev /sys/kernel/seqsplice
 # Debug kernel only: allocation failures injected (needs FAIL_PAGE_ALLOC).
 if grep -q seqsplice.flavour=debug /proc/cmdline; then
+	# The module was reloaded above: capture events again.
+	step /guest/capture.sh 300
 	for mode in direct vm_map_ram vmap; do
 		export SEQSPLICE_MAP_MODE=$mode
 		step ./fault_test
+		SEQSPLICE_SOURCE=events step ./fault_test
 	done
 fi
 unset SEQSPLICE_MAP_MODE

@@ -14,6 +14,8 @@
  * compares what `trace` (vmapped pages gifted to pipes) returns against the
  * reference model in model.h and, where it says so, against `trace_copy`
  * (stock seq_read_iter + copy_splice_read) doing the same sequence.
+ * With SEQSPLICE_SOURCE=events, fault_test and leak_test run on `events`
+ * against a snapshot of `events_copy` instead (source_setup()).
  *
  * SEQSPLICE_FIXTURE_HOOKS(name): the fixture's setup makes sure the module
  * is loaded and mounted and writes the default knobs; its teardown (run in
@@ -931,6 +933,154 @@ static inline unsigned char *slurp(struct __test_metadata *_metadata,
 	*len = read_full(_metadata, fd, buf, st.st_size + 1);
 	close(fd);
 	return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* The source under test: SEQSPLICE_SOURCE                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * SEQSPLICE_SOURCE=events: the tests that support it (fault_test,
+ * leak_test) run on `events` instead of `trace`, and the expected bytes are
+ * a snapshot of `events_copy` (the same ring buffer through the stock
+ * seq_file core), read completely with read() first. The ring buffer must
+ * be frozen: events captured, recording off (events_enable 0). Unset,
+ * empty or "trace": the record model, as always.
+ */
+#define EVENTS		"events"
+#define EVENTS_COPY	"events_copy"
+
+static inline const char *source_under_test(void)
+{
+	const char *s = getenv("SEQSPLICE_SOURCE");
+
+	return s && *s ? s : TRACE;
+}
+
+static inline bool source_is_events(void)
+{
+	return !strcmp(source_under_test(), EVENTS);
+}
+
+/* The file the engine tests open: `trace`, or `events`. */
+static inline const char *source_file(void)
+{
+	return source_is_events() ? EVENTS : TRACE;
+}
+
+/*
+ * read() in a loop to EOF into a new malloc'd buffer (one spare byte,
+ * NUL-terminated); *len its size. NULL on an error, errno kept.
+ */
+static inline unsigned char *read_whole_file_quiet(const char *path,
+						   size_t *len)
+{
+	size_t cap = 1 << 20, got = 0;
+	unsigned char *buf = malloc(cap), *bigger;
+	int fd, saved;
+	ssize_t r;
+
+	*len = 0;
+	if (!buf)
+		return NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	for (;;) {
+		if (got + 1 >= cap) {
+			bigger = realloc(buf, cap * 2);
+			if (!bigger)
+				goto fail_close;
+			buf = bigger;
+			cap *= 2;
+		}
+		r = read(fd, buf + got, cap - 1 - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail_close;
+		if (!r)
+			break;
+		got += r;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*len = got;
+	return buf;
+fail_close:
+	saved = errno;
+	close(fd);
+	errno = saved;
+fail:
+	saved = errno;
+	free(buf);
+	errno = saved;
+	return NULL;
+}
+
+/*
+ * The expected stream of `events`: events_copy read to EOF, twice (the two
+ * reads must agree: the buffer is frozen), into s (width 0, count = its
+ * lines). An empty snapshot fails: a test over nothing cannot fail.
+ */
+static inline void events_snapshot(struct __test_metadata *_metadata,
+				   struct stream *s)
+{
+	unsigned char *again;
+	size_t len2, i;
+
+	memset(s, 0, sizeof(*s));
+	s->buf = read_whole_file_quiet(SEQSPLICE_DIR EVENTS_COPY, &s->size);
+	ASSERT_NE(NULL, s->buf) {
+		TH_LOG("reading %s: %s", SEQSPLICE_DIR EVENTS_COPY,
+		       strerror(errno));
+	}
+	ASSERT_LT(0U, s->size) {
+		TH_LOG("%s is empty: capture events first (then events_enable=0)",
+		       SEQSPLICE_DIR EVENTS_COPY);
+	}
+	again = read_whole_file_quiet(SEQSPLICE_DIR EVENTS_COPY, &len2);
+	ASSERT_NE(NULL, again) {
+		TH_LOG("reading %s again: %s", SEQSPLICE_DIR EVENTS_COPY,
+		       strerror(errno));
+	}
+	ASSERT_TRUE(len2 == s->size && !memcmp(again, s->buf, len2)) {
+		TH_LOG("%s changed between two reads (%zu, then %zu bytes): is recording still on (events_enable)?",
+		       SEQSPLICE_DIR EVENTS_COPY, s->size, len2);
+	}
+	free(again);
+	for (i = 0; i < s->size; i++)
+		s->count += s->buf[i] == '\n';
+	if (s->buf[s->size - 1] != '\n')
+		s->count++;
+}
+
+/*
+ * Checks SEQSPLICE_SOURCE, prints the source under test as a TAP comment
+ * and, for events, takes the snapshot (snap->buf NULL otherwise). `model`
+ * describes the trace case's stream (e.g. "3000 records of 100 bytes").
+ */
+static inline void source_setup(struct __test_metadata *_metadata,
+				struct stream *snap, const char *model)
+{
+	const char *src = source_under_test();
+
+	memset(snap, 0, sizeof(*snap));
+	ASSERT_TRUE(!strcmp(src, TRACE) || !strcmp(src, EVENTS)) {
+		TH_LOG("SEQSPLICE_SOURCE=%s: want %s or %s", src, TRACE,
+		       EVENTS);
+	}
+	if (!source_is_events()) {
+		printf("# source under test: %s against the record model (%s)\n",
+		       TRACE, model);
+		fflush(stdout);
+		return;
+	}
+	events_snapshot(_metadata, snap);
+	printf("# source under test: %s against a snapshot of %s (%zu bytes, %llu lines)\n",
+	       EVENTS, EVENTS_COPY, snap->size,
+	       (unsigned long long)snap->count);
+	fflush(stdout);
 }
 
 static inline void run_shell(struct __test_metadata *_metadata,

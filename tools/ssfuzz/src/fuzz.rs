@@ -1,13 +1,15 @@
-//! One fuzzer worker: its own opens of a gift file (`trace`, `trace_ops` or
-//! `lines`) and its copy file (`trace_copy`, `lines_copy`), its own
-//! knob configuration, its own pipes, and a random op sequence that depends
-//! on its seed alone.
+//! One fuzzer worker: its own opens of a gift file (`trace`, `trace_ops`,
+//! `lines` or `events`) and its copy file (`trace_copy`, `lines_copy`,
+//! `events_copy`), its own knob configuration, its own pipes, and a random
+//! op sequence that depends on its seed alone.
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::Arc;
 
 use seqsplice_model::{Mode, Stream, MIN_WIDTH};
 
+use crate::expect::{Expect, Snapshot};
 use crate::sys;
 
 const PAGE: usize = 4096;
@@ -137,9 +139,9 @@ macro_rules! check {
 }
 
 /// Bytes that went into a pipe: `len` bytes of `stream` from `start`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Seg {
-    stream: Stream,
+    stream: Expect,
     start: u64,
     len: usize,
 }
@@ -299,9 +301,10 @@ pub struct Fuzz {
     scratch: String,
     rng: Rng,
     knobs: Knobs,
-    stream: Stream,
-    /// Fuzzing `lines` / `lines_copy`: the stream ignores the knobs.
-    lines: bool,
+    stream: Expect,
+    /// Fuzzing `lines` / `lines_copy` or `events` / `events_copy`: the
+    /// stream ignores the knobs.
+    fixed: bool,
     sides: [Side; 2],
     pub ops: u64,
     pub bytes: u64,
@@ -328,15 +331,32 @@ impl Fuzz {
     /// A worker on the seqsplice instance in `dir`; `worker` names its
     /// scratch file.
     /// `gift` is the file compared with `trace_copy` (`trace` or another
-    /// file of the same records).
-    pub fn new(dir: &str, gift: &'static str, seed: u64, worker: usize) -> Result<Fuzz, Failure> {
+    /// file of the same records), or `lines` (with `lines_copy`), or
+    /// `events` (with `events_copy`; `snapshot` is then that file's whole
+    /// contents, the expected stream).
+    pub fn new(
+        dir: &str,
+        gift: &'static str,
+        snapshot: Option<Arc<Snapshot>>,
+        seed: u64,
+        worker: usize,
+    ) -> Result<Fuzz, Failure> {
+        // `lines` is compared with `lines_copy` and its own stream, `events`
+        // with `events_copy` and its snapshot; any other gift file with
+        // `trace_copy` and the records'.
+        let lines = gift == "lines";
+        let copy = match gift {
+            "lines" => "lines_copy",
+            "events" => "events_copy",
+            _ => "trace_copy",
+        };
+        check!(
+            (gift == "events") == snapshot.is_some(),
+            "--gift {gift}: a snapshot is given exactly for events"
+        );
         let lock = sys::open("/tmp/ssfuzz.lock", libc::O_RDWR | libc::O_CREAT);
         check!(lock >= 0, "open /tmp/ssfuzz.lock: errno {}", sys::errno());
         let mut sides = Vec::new();
-        // `lines` is compared with `lines_copy` and its own stream; any other
-        // gift file with `trace_copy` and the records'.
-        let lines = gift == "lines";
-        let copy = if lines { "lines_copy" } else { "trace_copy" };
         for name in [gift, copy] {
             let Some((rd, wr, cap)) = sys::pipe(16 * PAGE) else {
                 sys::close(lock);
@@ -374,12 +394,12 @@ impl Fuzz {
             scratch: format!("/tmp/ssfuzz.{worker}.out"),
             rng: Rng::new(seed),
             knobs,
-            stream: if lines {
-                Stream::lines()
-            } else {
-                Stream::new(knobs.count, knobs.width, knobs.mode)
+            fixed: lines || snapshot.is_some(),
+            stream: match snapshot {
+                Some(s) => Expect::Snapshot(s),
+                None if lines => Expect::Model(Stream::lines()),
+                None => Expect::Model(Stream::new(knobs.count, knobs.width, knobs.mode)),
             },
-            lines,
             sides,
             ops: 0,
             bytes: 0,
@@ -477,8 +497,8 @@ impl Fuzz {
             map,
             copy_kb,
         };
-        if !self.lines {
-            self.stream = Stream::new(count, width, mode);
+        if !self.fixed {
+            self.stream = Expect::Model(Stream::new(count, width, mode));
         }
     }
 
@@ -535,7 +555,7 @@ impl Fuzz {
             4 => self.rng.below(70_000) as usize,
             5 => self.rng.below(300_000) as usize,
             6 if complete && self.rng.below(4) == 0 => MAX_LEN,
-            _ => self.stream.width * (1 + self.rng.below(5) as usize),
+            _ => self.stream.width() * (1 + self.rng.below(5) as usize),
         }
     }
 
@@ -552,7 +572,10 @@ impl Fuzz {
                 let page = self.rng.below(size / PAGE as u64 + 1) * PAGE as u64;
                 (page + self.rng.below(3)).saturating_sub(1)
             }
-            5 => self.rng.below(self.stream.count) * self.stream.width as u64 + self.rng.below(3),
+            5 => {
+                let k = self.rng.below(self.stream.records());
+                self.stream.record_start(k) + self.rng.below(3)
+            }
             _ => self.rng.below(size + 1),
         }
     }
@@ -737,7 +760,7 @@ impl Fuzz {
             }
         };
         let seg = Seg {
-            stream: self.stream,
+            stream: self.stream.clone(),
             start,
             len: n,
         };
@@ -873,7 +896,7 @@ impl Fuzz {
         if n > 0 {
             let c = &mut self.sides[side].chan;
             c.segs.push_back(Seg {
-                stream: self.stream,
+                stream: self.stream.clone(),
                 start,
                 len: n,
             });
@@ -1002,7 +1025,7 @@ impl Fuzz {
         );
         let seg = Seg {
             len: r as usize,
-            ..p.seg
+            ..p.seg.clone()
         };
         self.sides[side].pending.push_back(Pending {
             rd: rd2,

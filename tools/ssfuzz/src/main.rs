@@ -18,7 +18,15 @@
 //! `trace`: `trace_ops` (the engine driving the records' C
 //! `seq_operations` table, against `trace_copy`), or `lines` (the second
 //! source, against `lines_copy` and its own stream; knob changes still
-//! happen and must change nothing).
+//! happen and must change nothing), or `events` (the live-events source,
+//! against `events_copy`, over a frozen ring buffer: recording must be off,
+//! `events_enable` 0, with some events captured). For `events` the
+//! expected stream is the whole of `events_copy`, read with read() to EOF
+//! once before the run (twice: the two reads must agree) and again after it
+//! (it must not have changed); an empty snapshot is a failure. Every byte
+//! is checked against that snapshot exactly as against the model in the
+//! other modes; `buffer_size_kb` and `map_mode` apply to `events` as to
+//! `trace`, the record knobs are still written and must change nothing.
 //!
 //! `--procs P` (default 4) runs P processes at once, each with its own
 //! opens, knobs (written and opened under a lock: knobs are snapshotted at
@@ -30,11 +38,14 @@
 //! worker, its op number, what differed, and the command lines that
 //! replay it; exits 1.
 
+mod expect;
 mod fuzz;
 mod sys;
 
 use std::process::exit;
+use std::sync::Arc;
 
+use expect::Snapshot;
 use fuzz::{worker_seed, Fuzz, Stats, KNOB_FILES};
 
 struct Args {
@@ -43,10 +54,13 @@ struct Args {
     procs: usize,
     dir: String,
     gift: &'static str,
+    /// `--gift events`: the whole of `events_copy`, the expected stream.
+    snapshot: Option<Arc<Snapshot>>,
 }
 
 fn usage() -> ! {
     eprintln!("usage: ssfuzz [--seed N] [--ops N] [--procs P] [--dir D] [--gift FILE]");
+    eprintln!("  --gift: trace (default), trace_ops, lines, or events (against a snapshot of events_copy)");
     exit(2)
 }
 
@@ -58,6 +72,7 @@ fn parse_args() -> Args {
         procs: 4,
         dir: String::from("/sys/kernel/seqsplice"),
         gift: "trace",
+        snapshot: None,
     };
     let mut i = 1;
     while i < args.len() {
@@ -128,8 +143,8 @@ impl Outcome {
     }
 }
 
-fn run_worker(dir: &str, gift: &'static str, seed: u64, k: usize, ops: u64) -> Outcome {
-    match Fuzz::new(dir, gift, seed, k) {
+fn run_worker(a: &Args, seed: u64, k: usize, ops: u64) -> Outcome {
+    match Fuzz::new(&a.dir, a.gift, a.snapshot.clone(), seed, k) {
         Err(e) => Outcome::failed(format!("setup: {e}")),
         Ok(mut f) => {
             let r = f.run(ops);
@@ -169,7 +184,7 @@ fn run_forked(a: &Args, ops: &[u64]) -> Vec<Option<Outcome>> {
         if pid == 0 {
             sys::close(p[0]);
             let seed = worker_seed(a.seed, k);
-            let r = std::panic::catch_unwind(|| run_worker(&a.dir, a.gift, seed, k, n));
+            let r = std::panic::catch_unwind(|| run_worker(a, seed, k, n));
             let line = match r {
                 Ok(o) => o.encode(),
                 Err(_) => Outcome::failed("panicked".to_string()).encode(),
@@ -234,13 +249,47 @@ fn run_forked(a: &Args, ops: &[u64]) -> Vec<Option<Outcome>> {
     out
 }
 
+/// `--gift events`: reads `events_copy` to EOF twice; the reads must agree
+/// (the ring buffer is frozen) and not be empty (a run over nothing cannot
+/// fail).
+fn events_snapshot(dir: &str) -> Result<Snapshot, String> {
+    let path = format!("{dir}/events_copy");
+    let s = Snapshot::read(&path)?;
+    if s.bytes.is_empty() {
+        return Err(format!(
+            "{path} is empty: capture some events first (then events_enable=0)"
+        ));
+    }
+    let again = Snapshot::read(&path)?;
+    if again.bytes != s.bytes {
+        return Err(format!(
+            "{path} changed between two reads ({} then {} bytes): is recording still on (events_enable)?",
+            s.bytes.len(),
+            again.bytes.len()
+        ));
+    }
+    Ok(s)
+}
+
 fn main() {
-    let a = parse_args();
+    let mut a = parse_args();
     let (seed, ops, procs, gift) = (a.seed, a.ops, a.procs, a.gift);
     println!(
         "ssfuzz: {gift} against its copy file, seed {seed}, {ops} ops in {procs} process{} (replay: ssfuzz --seed {seed} --ops {ops} --procs {procs} --gift {gift})",
         if procs == 1 { "" } else { "es" }
     );
+    if gift == "events" {
+        match events_snapshot(&a.dir) {
+            Ok(s) => {
+                println!("ssfuzz: expected stream: {s:?}");
+                a.snapshot = Some(Arc::new(s));
+            }
+            Err(e) => {
+                println!("ssfuzz: FAILED: {e}");
+                exit(1);
+            }
+        }
+    }
     // SAFETY: ignoring SIGPIPE so a closed pipe is an error, not death.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let saved: Vec<(&str, String)> = KNOB_FILES
@@ -254,7 +303,7 @@ fn main() {
         .map(|k| ops / procs as u64 + u64::from(k < ops % procs as u64))
         .collect();
     let outcomes: Vec<Option<Outcome>> = if procs == 1 {
-        vec![Some(run_worker(&a.dir, a.gift, seed, 0, ops))]
+        vec![Some(run_worker(&a, seed, 0, ops))]
     } else {
         run_forked(&a, &split)
     };
@@ -306,6 +355,25 @@ fn main() {
     if !failed && outcomes.iter().any(|o| o.is_none()) {
         println!("ssfuzz: FAILED: a worker gave no outcome");
         failed = true;
+    }
+    if let Some(s) = &a.snapshot {
+        // The oracle must have held for the whole run.
+        match Snapshot::read(&s.file) {
+            Ok(now) if now.bytes == s.bytes => {}
+            Ok(now) => {
+                println!(
+                    "ssfuzz: FAILED: {} changed during the run ({} bytes, now {}): recording was on? the comparison proves nothing",
+                    s.file,
+                    s.bytes.len(),
+                    now.bytes.len()
+                );
+                failed = true;
+            }
+            Err(e) => {
+                println!("ssfuzz: FAILED: re-reading the snapshot after the run: {e}");
+                failed = true;
+            }
+        }
     }
     println!("ssfuzz: ops (bytes returned, time): {stats}");
     if failed {

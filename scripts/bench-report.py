@@ -14,7 +14,10 @@ emulator); its run lines may carry "perf": {"cycles": N, "instructions": N}
 (perf stat over the timed segment), and its platform comes from --meta
 (kernel_release, cpu_model, virt, pmu, perf).  Python 3 stdlib only; the
 plot needs gnuplot (skipped with a note when it is missing).
-Each log may also carry a `skip` line per path the module could not run.
+Each log may also carry a `skip` line per path the module could not run,
+and a `capture` line: the live line's events (spbench capture), whose
+runs (mode "live": ftrace's trace, the module's events and events_copy,
+each whole) get their own section and stay out of every other table.
 --json regenerates a report from the runs and environment an earlier report
 saved (its meta too, --meta overriding).
 """
@@ -92,7 +95,7 @@ KFLUSH_RANGE = "csd.do_kernel_range_flush"
 KFLUSH_CPA = "csd.__cpa_flush_tlb"
 
 
-def parse_log(path):
+def parse_log(path, captures=None):
     env, runs, skips = None, [], []
     bad = 0
     with open(path, "rb") as f:
@@ -112,7 +115,127 @@ def parse_log(path):
                 runs.append(j)
             elif j.get("type") == "skip":
                 skips.append(j)
+            elif j.get("type") == "capture" and captures is not None:
+                captures.append(j)
     return env, runs, skips, bad
+
+
+# The live line (spbench run --mode live): its paths and labels.
+LIVE_FTRACE = "splice.null.liveftrace"
+LIVE_EVENTS = "splice.null.liveevents"
+LIVE_COPY = "splice.null.liveeventscopy"
+LIVE_CFG = ("live", 0, 1024)
+
+
+def is_live(r):
+    return r.get("mode") == "live"
+
+
+def live_section(boots, live_view, meta, is_icount, unit, live_skips):
+    """The "Live events vs ftrace" section and its JSON."""
+    names = [n for n in boots if any(is_live(r) for r in boots[n]["runs"]) or boots[n].get("captures")]
+    if not names:
+        if not live_skips:
+            return [], None
+        md = ["## Live events vs ftrace", "", "Not run:"]
+        md += [f"- {p}: {why}" for p, why in sorted(live_skips.items())]
+        return md + [""], {"ratios": {}, "captures": {}, "skipped": live_skips}
+    md = ["## Live events vs ftrace", ""]
+    md.append("The same sched_switch and sched_wakeup events, recorded at once by ftrace and by the module's "
+              "probes (`spbench capture`: a ping-pong of two processes over two pipes, pinned to CPU 0, until "
+              "the module's text holds at least 64 MiB; the module is stopped first, then ftrace, so ftrace's "
+              "window holds the module's and a few events more), then spliced whole, once per run, from offset "
+              "0 to EOF into /dev/null through a pipe of the splice size, as the other splice paths: "
+              "ftrace's own `/sys/kernel/tracing/trace` (its seq_file: `copy_splice_read`, a one-page seq "
+              "buffer), the module's `events` (the engine: pages gifted, buffer_size_kb=1024, map_mode=auto) "
+              "and `events_copy` (the same bytes through the stock `seq_read_iter` + `copy_splice_read`, one "
+              "page). Each run's volume is its file's full size; the timed segment and the `purge` write are "
+              "as for every path. Ratios above 1: `events` moved more bytes "
+              + ("per emulated second" if is_icount else "per second") + ". events_copy ÷ ftrace compares the "
+              "two formatters through the same stock transport.")
+    md.append("")
+    data = {}
+    for name in names:
+        v = live_view(name)
+        sizes = v.sizes(LIVE_CFG)
+        if not sizes:
+            continue
+        wall = not name.startswith("icount")
+        rows, d = [], []
+        for sz in sizes:
+            f, e, c = (v.speed(*LIVE_CFG, sz, p) for p in (LIVE_FTRACE, LIVE_EVENTS, LIVE_COPY))
+
+            def cell(p, x):
+                if x is None or not wall:
+                    return f_speed(x)
+                sp = v.spread(*LIVE_CFG, sz, p)
+                return f"{f_speed(x)} ({f_speed(sp[0])}–{f_speed(sp[1])})"
+            rows.append([ksize(sz), cell(LIVE_FTRACE, f), cell(LIVE_EVENTS, e), cell(LIVE_COPY, c),
+                         f"**{f_ratio(e, f)}**", f"**{f_ratio(e, c)}**", f_ratio(c, f)])
+            d.append({"size": sz, "ftrace": f, "events": e, "events_copy": c,
+                      "events_over_ftrace": e / f if e and f else None,
+                      "events_over_events_copy": e / c if e and c else None,
+                      "events_copy_over_ftrace": c / f if c and f else None})
+        data[name] = d
+        what = {"icount1": f"icount boot 1 ({EMU}, medians of {meta.get('reps', '?')} rounds)",
+                "icount2": f"icount boot 2 ({EMU}, medians of {meta.get('reps', '?')} rounds)",
+                "wall": f"plain TCG wall-clock, {((boots['wall']['env'] or {}).get('cpus', '?'))} vCPUs "
+                        f"(MiB/s, medians of {meta.get('wall_reps', '?')} rounds, min–max)",
+                }.get(name, f"{name} ({unit})")
+        md.append(f"**{what}**")
+        md.append("")
+        md.append(table(["splice size", "ftrace `trace`", "`events` (gift)", "`events_copy`", "events ÷ ftrace",
+                         "events ÷ events_copy", "events_copy ÷ ftrace"], rows))
+        md.append("")
+    if "icount1" in data and "icount2" in data:
+        ch = []
+        for a, b in zip(data["icount1"], data["icount2"]):
+            for k in ("events_over_ftrace", "events_over_events_copy"):
+                if a[k] and b[k]:
+                    ch.append(abs(b[k] / a[k] - 1))
+        if ch:
+            md.append(f"The two icount boots captured separately (each its own events); their ratios differ by "
+                      f"at most {max(ch) * 100:.2f}%.")
+            md.append("")
+    # The capture facts, and the byte counts the runs moved.
+    rows = []
+    caps = {}
+    for name in names:
+        for cap in boots[name].get("captures") or []:
+            caps[name] = cap
+            rs = [r for r in boots[name]["runs"] if is_live(r)]
+            sizes = {p: sorted({r["bytes"] for r in rs if r["path"] == p}) for p in (LIVE_FTRACE, LIVE_EVENTS, LIVE_COPY)}
+            ev, ft = cap["events"], cap["ftrace"]
+            same = sizes[LIVE_EVENTS] == sizes[LIVE_COPY] == [ev["bytes"]]
+            ft_ok = sizes[LIVE_FTRACE] == [ft["bytes"]]
+            extra = ft["lines"] - ft["header_lines"] - ev["lines"]
+            rows.append([name, f"{cap['events_recorded']:,} in {cap['rounds']:,} round trips",
+                         f"{cap['buf_kb']:,} KiB × {cap['cpus']} CPU(s), two buffers",
+                         f"{ev['bytes']:,} B, {ev['lines']:,} lines ({ev['sched_switch']:,} switch, "
+                         f"{ev['sched_wakeup']:,} wakeup)",
+                         f"{ft['bytes']:,} B, {ft['lines']:,} lines ({ft['header_lines']} '#', "
+                         f"{ft['sched_switch']:,} switch, {ft['sched_wakeup']:,} wakeup)",
+                         f"{extra:+,} lines",
+                         ("yes" if same else f"**no**: {sizes[LIVE_EVENTS]} / {sizes[LIVE_COPY]}")
+                         + (", ftrace's too" if ft_ok else f"; ftrace's runs {sizes[LIVE_FTRACE]}"),
+                         f"{cap['events_overruns']} / {cap['events_lost']}",
+                         f"{cap['ftrace_overrun']} / {cap['ftrace_dropped']}",
+                         f"{cap['calib_text_per_event']:.1f} / {cap['calib_ftrace_bytes_per_event']:.1f}",
+                         cap["capped"] or "no"])
+    if rows:
+        md.append("The captures (one per boot). \"ftrace − events\": ftrace's event lines beyond the module's, "
+                  "its own window being wider. The runs moved each file's full size: every `events` and "
+                  "`events_copy` run the same bytes, ftrace's its own size, which adds its '#' header lines. "
+                  "The buffers were sized from a calibration capture of the same workload (text bytes per "
+                  "module event, ftrace's bytes per entry), a quarter over, within 60% of the memory "
+                  "available; a capture with any overrun or lost event is refused.")
+        md.append("")
+        md.append(table(["boot", "events recorded", "buffers (per CPU)", "`events` text", "ftrace `trace` text",
+                         "ftrace − events", "runs: events = events_copy = capture", "module overruns / lost",
+                         "ftrace overrun / dropped", "calibration: text B per event / ftrace B per entry",
+                         "capped"], rows))
+        md.append("")
+    return md, {"ratios": data, "captures": caps}
 
 
 def key(r):
@@ -612,11 +735,15 @@ def main():
             boots[name] = {"env": old.get("env", {}).get(name), "runs": runs, "log": a.json}
         for sk in old.get("skipped", []):
             skipped[sk["path"]] = sk["reason"]
+        for name, cap in ((old.get("live") or {}).get("captures") or {}).items():
+            if name in boots:
+                boots[name]["captures"] = [cap]
         notes.append(f"regenerated from {os.path.basename(a.json)}")
     for name, path in ([("icount1", a.icount[0]), ("icount2", a.icount[1])] if a.icount else []) + \
             ([("wall", a.wall)] if a.wall else []) + ([("kvm", a.kvm)] if a.kvm else []) + \
             ([("hardware", a.hardware)] if a.hardware else []):
-        env, runs, skips, bad = parse_log(path)
+        captures = []
+        env, runs, skips, bad = parse_log(path, captures)
         for sk in skips:
             skipped[sk["path"]] = sk["reason"]
         if not runs:
@@ -627,14 +754,21 @@ def main():
                      "(a stale or foreign serial log?)")
         if bad:
             notes.append(f"{bad} unparsable BENCH line(s) in {os.path.basename(path)}")
-        boots[name] = {"env": env, "runs": runs, "log": path}
+        boots[name] = {"env": env, "runs": runs, "log": path, "captures": captures}
     if not boots:
         sys.exit("bench-report: no input (--icount LOG LOG [--wall LOG], --kvm LOG or --json FILE)")
+    live_skips = {p: why for p, why in skipped.items() if ".live" in p}
     for p, why in sorted(skipped.items()):
-        notes.append(f"not run: {p}: {why}")
+        if p not in live_skips:
+            notes.append(f"not run: {p}: {why}")
 
+    # The live line's runs have a section of their own: every other table
+    # sees the record-stream runs only.
     def view(name):
-        return View(boots[name]["runs"], boots[name]["env"])
+        return View([r for r in boots[name]["runs"] if not is_live(r)], boots[name]["env"])
+
+    def live_view(name):
+        return View([r for r in boots[name]["runs"] if is_live(r)], boots[name]["env"])
 
     primary_name = "icount1" if "icount1" in boots else ("hardware" if "hardware" in boots else "kvm")
     primary = view(primary_name)
@@ -644,7 +778,8 @@ def main():
     unit = EMU if is_icount else ("MiB/s wall-clock (hardware)" if is_hw else "MiB/s wall-clock (KVM)")
     per_second = "per emulated second" if is_icount else "per second"
     two_icount = "icount1" in boots and "icount2" in boots
-    ident = identity(boots["icount1"]["runs"], boots["icount2"]["runs"]) if two_icount else None
+    ident = identity([r for r in boots["icount1"]["runs"] if not is_live(r)],
+                     [r for r in boots["icount2"]["runs"] if not is_live(r)]) if two_icount else None
     # The tie band: how far a gift ÷ baseline ratio moved between the two
     # icount boots (TCP left out), at least 0.5%, rounded up to 0.5%.
     thr = 0.005
@@ -849,6 +984,19 @@ def main():
                 md.append(f"- Second view, plain TCG wall-clock ({mode}, buffer_size_kb=1024, medians of "
                           f"{meta.get('wall_reps', '?')}), gift ÷ stock copy / gift ÷ equal-buffer copy: "
                           + ", ".join(parts) + ".")
+    live_md, live_js = live_section(boots, live_view, meta, is_icount, unit, live_skips)
+    for name in ("icount1", "hardware", "kvm", "wall"):
+        d = (live_js or {}).get("ratios", {}).get(name)
+        if not d:
+            continue
+        md.append(f"- **Live events vs ftrace** ({'plain TCG wall-clock' if name == 'wall' else unit}; the same "
+                  "captured sched events, ≥ 64 MiB of text, splice → /dev/null), `events` ÷ ftrace's `trace` / "
+                  "`events` ÷ `events_copy`: "
+                  + ", ".join(f"{ksize(x['size'])} {f_ratio(x['events'], x['ftrace'])} / "
+                              f"{f_ratio(x['events'], x['events_copy'])}" for x in d)
+                  + ". See [Live events vs ftrace](#live-events-vs-ftrace).")
+    if live_js and not live_js["ratios"] and live_skips:
+        md.append("- Live events vs ftrace: not run (" + "; ".join(sorted(set(live_skips.values()))) + ").")
     if ident:
         exact = ident["identical"] == ident["compared"]
         md.append(f"- Reproducibility: two identical icount boots were "
@@ -1015,6 +1163,7 @@ def main():
     if png:
         md.append(f"![splice throughput, {unit}]({os.path.basename(png)})")
         md.append("")
+    md += live_md
 
     # ---- losses
     md.append("## Where the gift path loses")
@@ -1290,6 +1439,7 @@ def main():
         "gift_losses": [{"mode": c[0], "width": c[1], "buf_kb": c[2], "size": s, "path": label,
                          "baseline": name, "ratio": r} for c, s, label, name, r in lost],
         "skipped": [{"path": p, "reason": why} for p, why in sorted(skipped.items())],
+        "live": live_js,
         # Every timed run; zero counters left out to keep the file small.
         "runs": {k: [dict(r, d={n: x for n, x in r["d"].items() if x}) for r in v["runs"]]
                  for k, v in boots.items()},

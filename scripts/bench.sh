@@ -5,6 +5,9 @@
 #   2. boot it again, identically, to measure how closely they repeat;
 #   3. boot it under plain TCG (no icount, 2 vCPUs, multi-threaded) with
 #      5 rounds per path: wall-clock medians and spread, a second view;
+# each boot ending with the live line (scripts/guest/sweep.sh sweep_live:
+# one spbench capture of >= 64 MiB of sched events, then ftrace's trace vs
+# the module's events and events_copy, each whole per run);
 # then write bench/results/<date>.md, .json and .png (scripts/bench-report.py).
 #
 # Environment:

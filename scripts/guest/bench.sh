@@ -5,7 +5,8 @@
 # line words (APPEND): spbench.sweep=full|short|wall|quick|smoke|tiny (the
 # list is sweep.sh's), spbench.volume=MiB per run for raw records,
 # spbench.pvolume=MiB per run for printf records, spbench.reps=rounds (each
-# round runs every path once: ABAB), spbench.tag=name.
+# round runs every path once: ABAB), spbench.tag=name.  The sweep's live
+# line (sweep_live) runs last, over one spbench capture.
 t=/tools/spbench
 arg() { sed -n "s/.*spbench\.$1=\([A-Za-z0-9_.-]*\).*/\1/p" /proc/cmdline; }
 sweep=$(arg sweep)
@@ -26,6 +27,13 @@ $t --smoke || exit 1
 rc=0
 run() { # mode width buf_kb size paths ("-": all)
 	m=$1 w=$2 b=$3 s=$4 p=$5
+	if [ "$m" = live ]; then
+		# The whole capture per run: its files' sizes are the volume.
+		echo "bench: live buf=${b}K size=$s reps=$reps" >&2
+		$t run --tag "$tag" --mode live --buf-kb "$b" --size "$s" --reps "$reps" \
+			--paths "$p" </dev/null || rc=1
+		return
+	fi
 	v=$volume
 	[ "$m" = printf ] && v=$pvolume
 	echo "bench: mode=$m width=$w buf=${b}K size=$s volume=${v}M reps=$reps" >&2
@@ -43,5 +51,18 @@ sweep_list "$sweep" >/tmp/sweep || {
 while read -r m w b s p; do
 	run "$m" "$w" "$b" "$s" "$p"
 done </tmp/sweep
+# The live line, after the rest: ftrace's trace against the module's
+# events and events_copy over one capture of >= 64 MiB of text (spbench
+# capture prints its facts; without ftrace or the events files it prints
+# skip lines instead, and so do the runs).
+sweep_live "$sweep" >/tmp/live
+if [ -s /tmp/live ]; then
+	echo "bench: live capture" >&2
+	$t capture --tag "$tag" </dev/null || rc=1
+	while read -r m w b s p; do
+		run "$m" "$w" "$b" "$s" "$p"
+	done </tmp/live
+	$t uncapture </dev/null || rc=1
+fi
 cat /sys/kernel/seqsplice/stats >&2
 exit $rc

@@ -12,6 +12,25 @@
 # wall-clock: the splice paths with reps >= 5), quick (the headline
 # ratios, a development check), smoke (no timed run: spbench --smoke only),
 # tiny (native-bench.sh --smoke: two configurations, five paths).
+#
+#   sweep_live NAME    the live line of sweep NAME, run after its list:
+#                        live 0 BUF_KB SIZE PATHS
+#                      (spbench run --mode live over one spbench capture:
+#                      ftrace's trace, the module's events and events_copy,
+#                      each file whole per run); nothing for smoke and tiny
+#                      or an unknown NAME.  Kept out of sweep_list: its runs
+#                      need the capture first, and their lines are not the
+#                      record stream's (mode live, no width).
+sweep_live() {
+	_lp=splice.null.liveftrace,splice.null.liveevents,splice.null.liveeventscopy
+	case "$1" in
+	full) _ls="4096 16384 65536 262144 1048576" ;;
+	short | quick | wall) _ls="4096 65536 1048576" ;;
+	*) return 0 ;;
+	esac
+	for _s in $_ls; do echo "live 0 1024 $_s $_lp"; done
+}
+
 sweep_list() {
 	_sizes="4096 16384 65536 262144 1048576"
 	case "$1" in

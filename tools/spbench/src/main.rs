@@ -18,17 +18,34 @@
 //!                 counters, to measure what they cost)
 //!       one configuration: every path once per round, rounds interleaved
 //!       (ABAB), one `BENCH {"type":"run",...}` line per timed run
+//!   spbench run   --mode live --buf-kb K --size BYTES [--reps R]
+//!                 [--warmup BYTES] [--paths id,...] [--tag T] [--dir D]
+//!       the live line: ftrace's `trace`, the module's `events` and
+//!       `events_copy` over the capture below, each whole file per run
+//!       (its size is the run's volume), rounds interleaved as above; a
+//!       `BENCH {"type":"skip",...}` line per path when there is no ftrace,
+//!       no events file or no capture
+//!   spbench capture [--text BYTES] [--tag T] [--dir D]
+//!       records sched_switch/sched_wakeup in ftrace and in the module at
+//!       once, until the module's text is >= BYTES (default 64M), prints
+//!       `BENCH {"type":"capture",...}` and keeps the facts for the live
+//!       runs (src/live.rs); where it cannot run, a skip line per live
+//!       path: exit 0 without ftrace or the module's events, 1 otherwise
+//!   spbench uncapture [--dir D]
+//!       gives ftrace and the module their settings back
 //!   spbench --smoke [--dir D]
 //!       every path on a few KiB, bytes compared with the record stream's
-//!       model (seqsplice-model);
+//!       model (seqsplice-model), and the live paths on a tiny capture
+//!       (events == events_copy, ftrace's trace not empty);
 //!       exits 1 on any mismatch
-//!   spbench paths
-//!       the path ids
+//!   spbench paths [live]
+//!       the path ids (the live line's with `live`)
 //!
 //! Times are CLOCK_MONOTONIC nanoseconds. Under QEMU `-icount shift=0`
 //! that clock is the emulated instruction count (1 ns per instruction).
 
 mod counters;
+mod live;
 mod paths;
 mod smoke;
 mod sys;
@@ -36,7 +53,7 @@ mod sys;
 use std::collections::BTreeMap;
 use std::process::exit;
 
-use paths::{all_paths, Bench, Config, Path};
+use paths::{all_paths, live_paths, Bench, Config, Path};
 
 pub const DEFAULT_DIR: &str = "/sys/kernel/seqsplice";
 const CLOCKSOURCE: &str = "/sys/devices/system/clocksource/clocksource0/current_clocksource";
@@ -47,7 +64,7 @@ fn die(msg: &str) -> ! {
 }
 
 /// Minimal JSON string escaping (the values are ours: ASCII).
-fn js(s: &str) -> String {
+pub fn js(s: &str) -> String {
     let mut o = String::with_capacity(s.len() + 2);
     o.push('"');
     for c in s.chars() {
@@ -184,22 +201,27 @@ fn cmd_env(a: &Args) {
 
 fn cmd_run(a: &Args) {
     check_clocksource();
+    let mode = a.str("mode", None);
+    // The live line has no records: no width, and each file's size is
+    // the volume.
+    let live = mode == "live";
     let cfg = Config {
         dir: a.str("dir", Some(DEFAULT_DIR)),
-        mode: a.str("mode", None),
-        width: a.num("width", None) as usize,
+        mode,
+        width: a.num("width", live.then_some(0)) as usize,
         buf_kb: a.num("buf-kb", None) as usize,
         size: a.num("size", None) as usize,
     };
-    if cfg.size == 0 || cfg.width == 0 {
+    if cfg.size == 0 || (cfg.width == 0 && !live) {
         die("--size and --width must be positive");
     }
-    let volume = a.num("volume", None);
+    let volume = a.num("volume", live.then_some(0));
     let reps = a.num("reps", Some(2));
     let first_rep = a.num("first-rep", Some(0));
     let warmup = a.num("warmup", Some(256 * 1024));
     let tag = a.str("tag", Some(""));
     let asked: Vec<Path> = match a.kv.get("paths") {
+        None if live => live_paths(),
         None => all_paths(),
         Some(list) => list
             .split(',')
@@ -209,9 +231,28 @@ fn cmd_run(a: &Args) {
             })
             .collect(),
     };
+    if let Some(p) = asked
+        .iter()
+        .find(|p| p.source.live_file().is_some() != live)
+    {
+        die(&format!(
+            "{}: the live paths run with --mode live, and only they",
+            p.id()
+        ));
+    }
+    // The capture the live paths read, or why there is none.
+    let capture = if live {
+        live::Capture::load(&cfg.dir)
+    } else {
+        Err(String::new())
+    };
     let mut paths = Vec::new();
     for p in asked {
-        match paths::unsupported(&cfg.dir, &p) {
+        let why = match (&capture, live) {
+            (Err(e), true) => paths::unsupported(&cfg.dir, &p).or(Some(e.clone())),
+            _ => paths::unsupported(&cfg.dir, &p),
+        };
+        match why {
             None => paths.push(p),
             Some(why) => {
                 eprintln!("spbench: not running {}: {why}", p.id());
@@ -224,10 +265,21 @@ fn cmd_run(a: &Args) {
             }
         }
     }
-    let count = volume.div_ceil(cfg.width as u64).clamp(1, 10_000_000);
-    let wcount = warmup.div_ceil(cfg.width as u64).clamp(1, 10_000_000);
+    let (count, wcount) = if live {
+        // Live runs: the whole file (Bench::run), the warm-up its start.
+        (u64::MAX, warmup.max(1))
+    } else {
+        (
+            volume.div_ceil(cfg.width as u64).clamp(1, 10_000_000),
+            warmup.div_ceil(cfg.width as u64).clamp(1, 10_000_000),
+        )
+    };
+    if live && paths.is_empty() {
+        return;
+    }
     sys::pin(0);
     let mut b = Bench::new(cfg.clone()).unwrap_or_else(|e| die(&format!("setup: {e}")));
+    b.live = capture.ok();
     match a.kv.get("flush-probe").map(String::as_str) {
         None | Some("on") => {}
         Some("off") => b.flush = Err("--flush-probe off".into()),
@@ -268,7 +320,10 @@ fn cmd_run(a: &Args) {
                 .unwrap_or_else(|e| die(&format!("{} rep {rep}: {e}", p.id())));
             let copy_kb = match p.source {
                 paths::Source::CopyEq => cfg.buf_kb,
-                paths::Source::Copy4 => 4,
+                // ftrace's trace and events_copy: a one-page seq buffer.
+                paths::Source::Copy4
+                | paths::Source::LiveFtrace
+                | paths::Source::LiveEventsCopy => 4,
                 _ => 0,
             };
             let map_mode = p.source.map_mode(&cfg.dir);
@@ -303,6 +358,39 @@ fn cmd_run(a: &Args) {
     }
 }
 
+/// `spbench capture`: the live line's events (src/live.rs).
+fn cmd_capture(a: &Args) {
+    let dir = a.str("dir", Some(DEFAULT_DIR));
+    let tag = a.str("tag", Some(""));
+    let target = a.num("text", Some(live::DEFAULT_TEXT));
+    match live::capture(&dir, target, None) {
+        Ok(c) => {
+            eprintln!(
+                "spbench: captured {} events in {} round trips: events {} bytes, ftrace's trace {} bytes",
+                c.events_recorded, c.rounds, c.events.bytes, c.ftrace.bytes
+            );
+            println!("BENCH {}", c.json(&tag));
+        }
+        Err(e) => {
+            // Where the live line cannot run (no ftrace, an older module)
+            // the skip lines say why and that is all; any other failure
+            // fails.
+            let unsupported = e.kind() == std::io::ErrorKind::Unsupported;
+            let _ = live::uncapture(&dir);
+            eprintln!("spbench: capture: {e}");
+            for p in live_paths() {
+                println!(
+                    "BENCH {{\"type\":\"skip\",\"tag\":{},\"path\":{},\"reason\":{}}}",
+                    js(&tag),
+                    js(&p.id()),
+                    js(&format!("no capture: {e}"))
+                );
+            }
+            exit(if unsupported { 0 } else { 1 });
+        }
+    }
+}
+
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     match argv.first().map(String::as_str) {
@@ -312,6 +400,18 @@ fn main() {
         }
         Some("env") => cmd_env(&Args::parse(&argv[1..])),
         Some("run") => cmd_run(&Args::parse(&argv[1..])),
+        Some("capture") => cmd_capture(&Args::parse(&argv[1..])),
+        Some("uncapture") => {
+            let a = Args::parse(&argv[1..]);
+            if let Err(e) = live::uncapture(&a.str("dir", Some(DEFAULT_DIR))) {
+                die(&format!("uncapture: {e}"));
+            }
+        }
+        Some("paths") if argv.get(1).map(String::as_str) == Some("live") => {
+            for p in live_paths() {
+                println!("{}", p.id());
+            }
+        }
         Some("paths") => {
             for p in all_paths() {
                 println!("{}", p.id());
@@ -319,7 +419,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: spbench --smoke [--dir D]\n       spbench env [--dir D]\n       spbench run --mode raw|printf --width W --buf-kb K --size BYTES --volume BYTES [--reps R] [--warmup BYTES] [--paths a,b] [--tag T] [--tcp-receiver auto|thread|inline] [--first-rep N] [--perf-control CTL,ACK] [--flush-probe on|off]\n       spbench paths"
+                "usage: spbench --smoke [--dir D]\n       spbench env [--dir D]\n       spbench run --mode raw|printf --width W --buf-kb K --size BYTES --volume BYTES [--reps R] [--warmup BYTES] [--paths a,b] [--tag T] [--tcp-receiver auto|thread|inline] [--first-rep N] [--perf-control CTL,ACK] [--flush-probe on|off]\n       spbench run --mode live --buf-kb K --size BYTES [--reps R] [--warmup BYTES] [--paths a,b] [--tag T]\n       spbench capture [--text BYTES] [--tag T]\n       spbench uncapture\n       spbench paths [live]"
             );
             exit(2);
         }

@@ -12,6 +12,7 @@ use std::io::{Error, ErrorKind, Result};
 use std::thread;
 
 use crate::counters::{End, FlushProbe, Snapshot};
+use crate::live;
 use crate::sys::{self, Buf, Fd};
 
 /// Where the bytes come from.
@@ -36,6 +37,15 @@ pub enum Source {
     CopyEq,
     /// Page-aligned user memory, vmspliced with SPLICE_F_GIFT (the ceiling).
     User,
+    /// ftrace's own `trace` file over the live capture (stock seq_file,
+    /// copy_splice_read, a one-page seq buffer).
+    LiveFtrace,
+    /// The module's `events` over the same capture: the engine, gifted
+    /// pages, buffer_size_kb and map_mode as for `trace`.
+    LiveEvents,
+    /// `events_copy`: the same bytes through the stock seq_read_iter +
+    /// copy_splice_read (one-page seq buffer).
+    LiveEventsCopy,
 }
 
 /// How the bytes leave the source.
@@ -82,6 +92,19 @@ impl Source {
             Source::Copy4 => "copy4",
             Source::CopyEq => "copyeq",
             Source::User => "user",
+            Source::LiveFtrace => "liveftrace",
+            Source::LiveEvents => "liveevents",
+            Source::LiveEventsCopy => "liveeventscopy",
+        }
+    }
+
+    /// Which file of the live capture the source reads, if it is live.
+    pub fn live_file(self) -> Option<live::File> {
+        match self {
+            Source::LiveFtrace => Some(live::File::Ftrace),
+            Source::LiveEvents => Some(live::File::Events),
+            Source::LiveEventsCopy => Some(live::File::EventsCopy),
+            _ => None,
         }
     }
 }
@@ -110,7 +133,10 @@ impl Path {
     }
 
     pub fn parse(id: &str) -> Option<Path> {
-        all_paths().into_iter().find(|p| p.id() == id)
+        all_paths()
+            .into_iter()
+            .chain(live_paths())
+            .find(|p| p.id() == id)
     }
 
     /// Whether the path's pipe buffers come from the module's gift (counted
@@ -130,6 +156,7 @@ impl Source {
                 | Source::TraceVmMapRam
                 | Source::TraceDirect
                 | Source::TraceOps
+                | Source::LiveEvents
         )
     }
 
@@ -142,12 +169,14 @@ impl Source {
             Source::TraceVmMapRam => "vm_map_ram",
             Source::TraceDirect => "direct",
             // The module's default: auto where the module has it.
-            Source::Trace | Source::TraceOps if has_knob && unsupported_direct(dir).is_none() => {
+            Source::Trace | Source::TraceOps | Source::LiveEvents
+                if has_knob && unsupported_direct(dir).is_none() =>
+            {
                 "auto"
             }
-            Source::Trace | Source::TraceOps if has_knob => "vm_map_ram",
+            Source::Trace | Source::TraceOps | Source::LiveEvents if has_knob => "vm_map_ram",
             // Older modules have no map_mode knob: their only mode is vmap.
-            Source::Trace | Source::TraceOps => "vmap",
+            Source::Trace | Source::TraceOps | Source::LiveEvents => "vmap",
             _ => "",
         }
     }
@@ -163,6 +192,7 @@ pub fn unsupported(dir: &str, path: &Path) -> Option<String> {
             Some("no map_mode knob: the module only has vmap".to_string())
         }
         Source::TraceDirect => unsupported_direct(dir),
+        s if s.live_file().is_some() => live::unsupported(dir),
         _ => None,
     }
 }
@@ -250,6 +280,23 @@ pub fn all_paths() -> Vec<Path> {
     v
 }
 
+/// The live line's paths (`spbench run --mode live`): each file of the
+/// capture, whole, spliced to /dev/null.
+pub fn live_paths() -> Vec<Path> {
+    [
+        Source::LiveFtrace,
+        Source::LiveEvents,
+        Source::LiveEventsCopy,
+    ]
+    .into_iter()
+    .map(|source| Path {
+        method: Method::Splice,
+        sink: Sink::Null,
+        source,
+    })
+    .collect()
+}
+
 /// The record-stream configuration a run uses (knobs written before it).
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -294,7 +341,19 @@ fn copy_kb(cfg: &Config, s: Source) -> usize {
 }
 
 /// Writes every knob the run depends on (snapshotted by the next open).
+/// The live sources have no records: `events` takes buffer_size_kb and
+/// map_mode as `trace` does, `events_copy` and ftrace's `trace` none.
 pub fn set_knobs(cfg: &Config, source: Source, count: u64) -> Result<()> {
+    if source.live_file().is_some() {
+        knob(cfg, "buffer_size_kb", &cfg.buf_kb.to_string())?;
+        if std::path::Path::new(&format!("{}/map_mode", cfg.dir)).exists() {
+            match source.map_mode(&cfg.dir) {
+                "" => knob(cfg, "map_mode", "vm_map_ram")?,
+                mode => knob(cfg, "map_mode", mode)?,
+            }
+        }
+        return Ok(());
+    }
     knob(cfg, "record_mode", &cfg.mode)?;
     knob(cfg, "record_width", &cfg.width.to_string())?;
     knob(cfg, "record_count", &count.to_string())?;
@@ -322,6 +381,9 @@ fn source_path(cfg: &Config, s: Source) -> String {
             format!("{}/trace", cfg.dir)
         }
         Source::TraceOps => format!("{}/trace_ops", cfg.dir),
+        Source::LiveFtrace => format!("{}/trace", live::TRACEFS),
+        Source::LiveEvents => format!("{}/events", cfg.dir),
+        Source::LiveEventsCopy => format!("{}/events_copy", cfg.dir),
         _ => format!("{}/trace_copy", cfg.dir),
     }
 }
@@ -432,6 +494,8 @@ pub struct Bench {
     pub perf: Option<PerfControl>,
     /// The exact kernel TLB flush counters, or why there are none.
     pub flush: std::result::Result<FlushProbe, String>,
+    /// The live capture the live sources read (`spbench capture`).
+    pub live: Option<live::Capture>,
 }
 
 /// The control FIFOs of `perf stat -D -1 --control fifo:CTL,ACK`: the
@@ -513,6 +577,7 @@ impl Bench {
             },
             perf: None,
             flush: FlushProbe::open().map_err(|e| e.to_string()),
+            live: None,
         })
     }
 
@@ -527,7 +592,9 @@ impl Bench {
     /// One timed run of `path` over a stream of `count` records (the user
     /// source moves the same number of bytes). With `cap`, the bytes that
     /// reached the sink are appended to it where the sink lets them be
-    /// seen (not /dev/null).
+    /// seen (not /dev/null). A live source moves its whole file, the size
+    /// the capture found, to EOF; or, with `count` below that size (the
+    /// warm-up), `count` bytes or a little more, unchecked.
     pub fn run(
         &mut self,
         path: Path,
@@ -535,7 +602,21 @@ impl Bench {
         mut cap: Option<&mut Vec<u8>>,
     ) -> Result<Outcome> {
         let cfg = self.cfg.clone();
-        let total = count * cfg.width as u64;
+        let (total, stop_at) = match path.source.live_file() {
+            None => (count * cfg.width as u64, None),
+            Some(f) => {
+                let size = self
+                    .live
+                    .as_ref()
+                    .ok_or_else(|| Error::other("no live capture loaded"))?
+                    .bytes(f);
+                if count >= size {
+                    (size, None)
+                } else {
+                    (count, Some(count))
+                }
+            }
+        };
         if path.source != Source::User {
             set_knobs(&cfg, path.source, count)?;
         }
@@ -658,7 +739,7 @@ impl Bench {
                 bytes = at;
             }
             let mut eof = path.method == Method::Seek;
-            while !eof {
+            while !eof && stop_at.is_none_or(|s| bytes < s) {
                 let n = match path.method {
                     Method::Splice => {
                         let n =
@@ -748,7 +829,7 @@ impl Bench {
                 }
             }
         }
-        if bytes != total {
+        if stop_at.is_none() && bytes != total {
             return Err(Error::other(format!(
                 "{}: moved {bytes} bytes, the stream has {total}",
                 path.id()

@@ -8,11 +8,13 @@
 //! ([`Bench::census`]): the module's `pages_gifted` for the gift sources,
 //! DIV_ROUND_UP(n, PAGE_SIZE) per call for copy_splice_read. A path the
 //! module cannot run (map_mode=direct before that mode exists) is listed
-//! as not run, with the reason. Knobs are restored after.
+//! as not run, with the reason. Then the live line on a tiny capture
+//! ([`live_smoke`]). Knobs are restored after.
 //! Output lines start with "# " so a TAP consumer treats them as comments.
 
+use crate::live;
 use crate::paths::{
-    all_paths, unsupported, Bench, Config, Method, Path, Sink, Source, TcpReceiver,
+    all_paths, live_paths, unsupported, Bench, Config, Method, Path, Sink, Source, TcpReceiver,
 };
 use crate::sys;
 use seqsplice_model::{Mode, Stream};
@@ -184,6 +186,18 @@ pub fn run(dir: &str) -> i32 {
             }
         }
     }
+    match live_smoke(dir) {
+        Ok(n) => good += n,
+        Err(LiveSmoke::NotRun(why)) => {
+            println!("# spbench smoke: not run: the live paths: {why}");
+            not_run.extend(live_paths());
+        }
+        Err(LiveSmoke::Fail(n, e)) => {
+            good += n;
+            println!("# spbench smoke: FAIL live: {e}");
+            bad += 1;
+        }
+    }
     for (k, v) in &saved {
         if let Err(e) = sys::write_text(&format!("{dir}/{k}"), v) {
             println!("# spbench smoke: FAIL restoring {k}: {e}");
@@ -199,4 +213,104 @@ pub fn run(dir: &str) -> i32 {
     } else {
         1
     }
+}
+
+enum LiveSmoke {
+    NotRun(String),
+    /// The checks that passed before the failure, and the failure.
+    Fail(u32, String),
+}
+
+/// Round trips of the smoke's capture (about four events each).
+const LIVE_ROUNDS: u64 = 200;
+
+/// The live line on a tiny capture: each live path to a pipe read back
+/// and to /dev/null, `events` and `events_copy` byte for byte the same,
+/// ftrace's `trace` not empty and both holding sched_switch and
+/// sched_wakeup lines. ftrace and the module get their settings back.
+fn live_smoke(dir: &str) -> Result<u32, LiveSmoke> {
+    if let Some(why) = live::unsupported(dir) {
+        return Err(LiveSmoke::NotRun(why));
+    }
+    let r = live_checks(dir);
+    let u = live::uncapture(dir);
+    match (r, u) {
+        (Ok(n), Ok(())) => Ok(n),
+        (Ok(n), Err(e)) => Err(LiveSmoke::Fail(n, format!("uncapture: {e}"))),
+        (Err(e), _) => Err(e),
+    }
+}
+
+fn live_checks(dir: &str) -> Result<u32, LiveSmoke> {
+    let c = live::capture(dir, 0, Some((LIVE_ROUNDS, 1024)))
+        .map_err(|e| LiveSmoke::Fail(0, format!("capture of {LIVE_ROUNDS} round trips: {e}")))?;
+    println!(
+        "# spbench smoke: live capture: {} events in {LIVE_ROUNDS} round trips; events {} bytes ({} lines), ftrace's trace {} bytes ({} lines, {} of them '#')",
+        c.events_recorded, c.events.bytes, c.events.lines, c.ftrace.bytes, c.ftrace.lines, c.ftrace.header
+    );
+    let mut good = 0;
+    let fail = |good, e: String| LiveSmoke::Fail(good, e);
+    if c.events.switches == 0 || c.events.wakeups == 0 {
+        return Err(fail(
+            good,
+            format!("events lacks sched lines: {:?}", c.events),
+        ));
+    }
+    if c.ftrace.switches == 0 || c.ftrace.wakeups == 0 {
+        return Err(fail(
+            good,
+            format!("ftrace's trace lacks sched lines: {:?}", c.ftrace),
+        ));
+    }
+    good += 1;
+    let cfg = Config {
+        dir: dir.to_string(),
+        mode: "live".to_string(),
+        width: 0,
+        buf_kb: 64,
+        size: 16384,
+    };
+    let mut b = Bench::new(cfg).map_err(|e| fail(good, format!("setup: {e}")))?;
+    b.live = Some(c.clone());
+    let mut got = Vec::new();
+    for p in live_paths() {
+        for sink in [Sink::Null, Sink::PipeRead] {
+            let q = Path { sink, ..p };
+            let mut bytes = Vec::new();
+            let o = b
+                .run(q, u64::MAX, Some(&mut bytes))
+                .map_err(|e| fail(good, format!("{}: {e}", q.id())))?;
+            if sink == Sink::PipeRead && bytes.len() as u64 != o.bytes {
+                return Err(fail(
+                    good,
+                    format!("{}: {} bytes read back of {}", q.id(), bytes.len(), o.bytes),
+                ));
+            }
+            good += 1;
+            if sink == Sink::PipeRead {
+                got.push((q.id(), bytes));
+            }
+        }
+    }
+    let (ftrace, events, copy) = (&got[0].1, &got[1].1, &got[2].1);
+    if events != copy {
+        let at = events.iter().zip(copy.iter()).position(|(a, b)| a != b);
+        return Err(fail(
+            good,
+            format!(
+                "events ({} bytes) and events_copy ({} bytes) differ (first at byte {at:?})",
+                events.len(),
+                copy.len()
+            ),
+        ));
+    }
+    if ftrace.is_empty() {
+        return Err(fail(good, "ftrace's trace is empty".into()));
+    }
+    println!(
+        "# spbench smoke: live: events == events_copy ({} bytes), ftrace's trace {} bytes",
+        events.len(),
+        ftrace.len()
+    );
+    Ok(good + 1)
 }

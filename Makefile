@@ -105,6 +105,7 @@ fmt-check:
 	cd tools/ssfuzz && cargo fmt --check
 	cd tools/spbench && cargo fmt --check
 	cd tools/model && cargo fmt --check
+	cd tools/evcheck && cargo fmt --check
 
 rust-analyzer: kernel
 	KDIR=$(KDIR) scripts/rust-analyzer.sh
@@ -112,6 +113,7 @@ rust-analyzer: kernel
 host-test:
 	cd tests/host && cargo test --quiet
 	cd tools/model && cargo test --quiet
+	cd tools/evcheck && cargo test --quiet
 
 # Userspace tools for the guest, static so the initramfs needs no libraries.
 TOOL_CARGO = RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --quiet \
@@ -122,6 +124,8 @@ tools:
 	cp tools/ssfuzz/target/x86_64-unknown-linux-gnu/release/ssfuzz build/tools/
 	$(TOOL_CARGO) tools/spbench/Cargo.toml
 	cp tools/spbench/target/x86_64-unknown-linux-gnu/release/spbench build/tools/
+	$(TOOL_CARGO) tools/evcheck/Cargo.toml
+	cp tools/evcheck/target/x86_64-unknown-linux-gnu/release/evcheck build/tools/
 
 # Every guest test binary (tests/selftests/Makefile), copied to /tests.
 selftests: kernel

@@ -25,6 +25,10 @@ for mode in direct vm_map_ram vmap; do
 done
 unset SEQSPLICE_MAP_MODE
 step ./memcg_test
+# Live events: line for line against ftrace on the same tracepoint calls,
+# the knobs' errnos, readers against resize and enable, enable/disable
+# under load, rmmod while recording and while a reader is open.
+step /guest/events.sh
 # A frozen capture for the engine tests on events (the fuzzer below, and
 # fault_test and the leak suite in their boots).
 step /guest/capture.sh 300

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make check, after each guest check: the guest ran make bench NATIVE=1's
-# driver in smoke mode (scripts/guest/check.sh, TAP 5) and printed its
+# driver in smoke mode (scripts/guest/check.sh, TAP 6) and printed its
 # checked BENCH lines and platform between SEQSPLICE-NATIVE markers; the
 # guest has no python3, so the report is made here, as
 # `scripts/native-bench.sh --report-from` makes it, and must be marked

@@ -31,7 +31,7 @@ step ./memcg_test
 step /guest/events.sh
 # A frozen capture for the engine tests on events (the fuzzer below, and
 # fault_test and the leak suite in their boots).
-step /guest/capture.sh 300
+step /guest/capture.sh 4000
 echo "TAP version 13"
 echo "1..6"
 if step /tools/ssfuzz --ops 100000; then
@@ -81,7 +81,7 @@ grep -q ' /sys/kernel/seqsplice seqsplice ' /proc/mounts || mount -t seqsplice n
 # Debug kernel only: allocation failures injected (needs FAIL_PAGE_ALLOC).
 if grep -q seqsplice.flavour=debug /proc/cmdline; then
 	# The module was reloaded above: capture events again.
-	step /guest/capture.sh 300
+	step /guest/capture.sh 4000
 	for mode in direct vm_map_ram vmap; do
 		export SEQSPLICE_MAP_MODE=$mode
 		step ./fault_test

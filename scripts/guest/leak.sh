@@ -11,7 +11,7 @@ for mode in direct vm_map_ram vmap; do
 	fi
 	/tests/leak_test || rc=1
 	# The same on events, over a capture (the reload above dropped any).
-	/guest/capture.sh 300 || rc=1
+	/guest/capture.sh 4000 || rc=1
 	SEQSPLICE_SOURCE=events /tests/leak_test || rc=1
 done
 exit $rc

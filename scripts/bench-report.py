@@ -131,6 +131,13 @@ def is_live(r):
     return r.get("mode") == "live"
 
 
+def live_target(boots):
+    """The text the captures asked for ("64 MiB" unless they say otherwise)."""
+    t = sorted({c.get("target_bytes") for b in boots.values() for c in (b.get("captures") or [])
+                if c.get("target_bytes")})
+    return " / ".join(f"{x / MIB:g} MiB" for x in t) or "64 MiB"
+
+
 def live_section(boots, live_view, meta, is_icount, unit, live_skips):
     """The "Live events vs ftrace" section and its JSON."""
     names = [n for n in boots if any(is_live(r) for r in boots[n]["runs"]) or boots[n].get("captures")]
@@ -143,7 +150,7 @@ def live_section(boots, live_view, meta, is_icount, unit, live_skips):
     md = ["## Live events vs ftrace", ""]
     md.append("The same sched_switch and sched_wakeup events, recorded at once by ftrace and by the module's "
               "probes (`spbench capture`: a ping-pong of two processes over two pipes, pinned to CPU 0, until "
-              "the module's text holds at least 64 MiB; the module is stopped first, then ftrace, so ftrace's "
+              f"the module's text holds at least {live_target(boots)}; the module is stopped first, then ftrace, so ftrace's "
               "window holds the module's and a few events more), then spliced whole, once per run, from offset "
               "0 to EOF into /dev/null through a pipe of the splice size, as the other splice paths: "
               "ftrace's own `/sys/kernel/tracing/trace` (its seq_file: `copy_splice_read`, a one-page seq "
@@ -179,8 +186,10 @@ def live_section(boots, live_view, meta, is_icount, unit, live_skips):
         data[name] = d
         what = {"icount1": f"icount boot 1 ({EMU}, medians of {meta.get('reps', '?')} rounds)",
                 "icount2": f"icount boot 2 ({EMU}, medians of {meta.get('reps', '?')} rounds)",
-                "wall": f"plain TCG wall-clock, {((boots['wall']['env'] or {}).get('cpus', '?'))} vCPUs "
+                "wall": f"plain TCG wall-clock, {((boots.get('wall', {}).get('env') or {}).get('cpus', '?'))} vCPUs "
                         f"(MiB/s, medians of {meta.get('wall_reps', '?')} rounds, min–max)",
+                "hardware": f"hardware (MiB/s wall-clock, medians of {meta.get('reps', '?')} rounds, min–max; "
+                            "each path and round one spbench process, as the other paths)",
                 }.get(name, f"{name} ({unit})")
         md.append(f"**{what}**")
         md.append("")
@@ -990,7 +999,7 @@ def main():
         if not d:
             continue
         md.append(f"- **Live events vs ftrace** ({'plain TCG wall-clock' if name == 'wall' else unit}; the same "
-                  "captured sched events, ≥ 64 MiB of text, splice → /dev/null), `events` ÷ ftrace's `trace` / "
+                  f"captured sched events, ≥ {live_target(boots)} of text, splice → /dev/null), `events` ÷ ftrace's `trace` / "
                   "`events` ÷ `events_copy`: "
                   + ", ".join(f"{ksize(x['size'])} {f_ratio(x['events'], x['ftrace'])} / "
                               f"{f_ratio(x['events'], x['events_copy'])}" for x in d)
@@ -1056,6 +1065,12 @@ def main():
                 ["TLB counters", ("/proc/vmstat nr_tlb_*: " + (", ".join(env.get("vmstat_tlb_counters") or [])
                                   or "absent (CONFIG_DEBUG_TLBFLUSH is off)")
                                  + "; /proc/interrupts TLB row: " + ("present" if env.get("irq_tlb_row") else "absent"))]]
+        if meta.get("live"):
+            # native-bench.sh: whether the live line ran, and why not.
+            rows.append(["live line", {"run": f"run: one capture of ≥ {meta.get('live_text_mib', '?')} MiB of text, "
+                                              f"{meta.get('live_runs', '?')} runs (see Live events vs ftrace)",
+                                       "skipped": "**not run**: " + meta.get("live_why", "?").replace("|", "\\|"),
+                                       "none": f"none in the {meta.get('sweep', '?')} sweep"}.get(meta["live"], meta["live"])])
     md.append(table(["", ""], rows))
     md.append("")
 

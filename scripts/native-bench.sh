@@ -13,7 +13,14 @@
 #      one spbench process per path and round, rounds interleaved (ABAB),
 #      each under `perf stat -e cycles,instructions` counting only its
 #      timed segment when perf and the PMU work ("pmu unavailable"
-#      otherwise: recorded, never fatal);
+#      otherwise: recorded, never fatal); then, once, the sweep's live line
+#      (sweep.sh sweep_live): spbench capture (sched_switch/sched_wakeup
+#      in ftrace and in the module at once, LIVE_TEXT MiB of text), the
+#      live runs (ftrace's trace, the module's events and events_copy, each
+#      whole per run) with the same per-run discipline, spbench uncapture
+#      (also on failure or interrupt: ftrace gets its settings back); no
+#      ftrace or a refused capture: the live line's skip lines, with the
+#      reason, and the rest goes on;
 #   4. check every BENCH line, unmount and unload what it loaded, and
 #      write bench/results/<date>-hardware.md and .json
 #      (scripts/bench-report.py --hardware, with the platform: kernel
@@ -23,8 +30,9 @@
 #   scripts/native-bench.sh --build-only
 #       step 1's module build alone, no root (make NATIVE=1 runs this)
 #   scripts/native-bench.sh --smoke [--ko PATH] [--spbench PATH]
-#       the tiny sweep (two configurations, five paths, 1 MiB, two rounds),
-#       no build (the module and spbench must exist); prints the checked
+#       the tiny sweep (two configurations, five paths, 1 MiB, two rounds)
+#       and a live line on a 1 MiB capture (two sizes, two rounds), no
+#       build (the module and spbench must exist); prints the checked
 #       BENCH lines between SEQSPLICE-NATIVE-BEGIN/END markers and, when
 #       python3 is there, writes the report into a temporary directory.
 #       make check runs it in the guest (scripts/guest/check.sh), whose
@@ -35,9 +43,10 @@
 #
 # Environment: KDIR, SWEEP (default full; see sweep.sh), VOLUME and
 # PVOLUME (MiB per run, raw and printf records; default 64 and 16), REPS
-# (rounds, default 5), OUT (default bench/results), PERF (the perf binary;
-# PERF=none: no counters), PERF_EVENTS (default cycles,instructions),
-# RUSTC, BINDGEN, CARGO (found on PATH and, under sudo, in the invoking
+# (rounds, default 5), LIVE_TEXT (MiB of the module's text the live
+# line's capture records, default 64, as make bench), OUT (default
+# bench/results), PERF (the perf binary; PERF=none: no counters),
+# PERF_EVENTS (default cycles,instructions), RUSTC, BINDGEN, CARGO (found on PATH and, under sudo, in the invoking
 # user's ~/.cargo/bin otherwise), RUN_TIMEOUT (seconds per spbench
 # process, default 900).
 #
@@ -83,30 +92,92 @@ done
 
 # ---- checking the BENCH lines (also what --report-from and make check use)
 
-# validate LOG EXPECTED_RUNS NEED_PERF [COARSE]: exactly one env line,
-# EXPECTED_RUNS run lines tagged "hardware" in spbench's exact format, each
-# configuration, path and round once, with perf counts when NEED_PERF is 1;
-# a time of 0 ns only with COARSE=1 (a jiffies clock, smoke mode).
+# validate LOG EXPECTED_RUNS NEED_PERF [COARSE [LIVE_RUNS LIVE_PATHS]]:
+# exactly one env line, EXPECTED_RUNS run lines tagged "hardware" in
+# spbench's exact format, each configuration, path and round once, with
+# perf counts when NEED_PERF is 1; a time of 0 ns only with COARSE=1 (a
+# jiffies clock, smoke mode).  The live line (LIVE_RUNS run lines planned
+# over LIVE_PATHS, a comma list; none when LIVE_RUNS is 0): either one
+# capture line with nothing overwritten or lost and exactly LIVE_RUNS
+# mode-live run lines of those paths, each moving its capture file's full
+# size, or no capture and no live run but one skip line with a reason per
+# live path (no ftrace, a refused capture); EXPECTED_RUNS counts the live
+# runs too.
 validate() {
-	awk -v want="$2" -v need_perf="$3" -v coarse="${4:-0}" -v tag="$tag" '
+	awk -v want="$2" -v need_perf="$3" -v coarse="${4:-0}" -v live_want="${5:-0}" \
+		-v live_paths="${6:-}" -v tag="$tag" '
 	BEGIN {
 		num = "[0-9]+"
-		ns = coarse == 1 ? "[0-9]+" : "[1-9][0-9]*"
+		pos = "[1-9][0-9]*"
+		ns = coarse == 1 ? "[0-9]+" : pos
 		str = "\"[a-z0-9_.]*\""
+		jstr = "\"([^\"\\\\]|\\\\.)*\""
 		kv = "\"[A-Za-z0-9_.]+\":-?[0-9]+"
 		run = "^BENCH \\{\"type\":\"run\",\"tag\":\"" tag "\",\"path\":\"[a-z0-9.]+\",\"method\":" str \
-			",\"sink\":" str ",\"source\":" str ",\"mode\":\"(raw|printf)\",\"width\":" num \
+			",\"sink\":" str ",\"source\":" str ",\"mode\":\"(raw|printf|live)\",\"width\":" num \
 			",\"buf_kb\":" num ",\"copy_kb\":" num ",\"map_mode\":" str ",\"tcp_receiver\":" str \
 			",\"size\":" num ",\"pipe_bytes\":" num ",\"pipe_bufs\":(null|[0-9]+),\"cpus\":" num \
-			",\"rep\":" num ",\"bytes\":[1-9][0-9]*" \
-			",\"ns\":" ns ",\"calls\":[1-9][0-9]*,\"d\":\\{(" kv "(," kv ")*)?\\}" \
+			",\"rep\":" num ",\"bytes\":" pos \
+			",\"ns\":" ns ",\"calls\":" pos ",\"d\":\\{(" kv "(," kv ")*)?\\}" \
 			"(,\"perf\":\\{(\"[a-z-]+\":[0-9]+(,\"[a-z-]+\":[0-9]+)*)?\\})?\\}$"
+		scan = "\\{\"bytes\":" pos ",\"lines\":" pos ",\"header_lines\":" num ",\"sched_switch\":" num \
+			",\"sched_wakeup\":" num "\\}"
+		# spbench refuses a capture that overwrote or lost events: zeros.
+		cap = "^BENCH \\{\"type\":\"capture\",\"tag\":\"" tag "\",\"target_bytes\":" pos ",\"buf_kb\":" pos \
+			",\"cpus\":" pos ",\"rounds\":" pos ",\"calib_text_per_event\":[0-9]+\\.[0-9]+" \
+			",\"calib_ftrace_bytes_per_event\":[0-9]+\\.[0-9]+,\"events_recorded\":" pos \
+			",\"events_overruns\":0,\"events_lost\":0,\"ftrace_entries\":" num ",\"ftrace_overrun\":0" \
+			",\"ftrace_dropped\":" num ",\"ftrace\":" scan ",\"events\":" scan ",\"capped\":" jstr \
+			",\"ns\":" num "\\}$"
+		skip = "^BENCH \\{\"type\":\"skip\",\"tag\":\"" tag "\",\"path\":\"[a-z0-9.]+\",\"reason\":\"([^\"\\\\]|\\\\.)+\"\\}$"
+		nlive = split(live_paths, lp, ",")
+		for (i = 1; i <= nlive; i++)
+			islive[lp[i]] = 1
 		bad = 0
+	}
+	function field(s, name) { # the number after "name":
+		sub(".*\"" name "\":", "", s)
+		sub(/[^0-9].*/, "", s)
+		return s
+	}
+	function pathof(s) {
+		sub(/.*"path":"/, "", s)
+		sub(/".*/, "", s)
+		return s
 	}
 	/^BENCH \{"type":"env",/ {
 		envs++
 		if ($0 !~ /"kernel":"Linux version [^"]*"/ || $0 !~ /"cpu_model":"/ || $0 !~ /\}$/) {
 			print "native-bench: malformed env line: " substr($0, 1, 200) > "/dev/stderr"
+			bad = 1
+		}
+		next
+	}
+	/^BENCH \{"type":"capture",/ {
+		captures++
+		if ($0 !~ cap) {
+			print "native-bench: malformed capture line: " substr($0, 1, 300) > "/dev/stderr"
+			bad = cap_bad = 1
+			next
+		}
+		s = $0
+		sub(/,"events":\{.*/, "", s)
+		cap_ftrace = field(s, "bytes")
+		s = $0
+		sub(/.*,"events":\{/, "", s)
+		cap_events = field(s, "bytes")
+		next
+	}
+	/^BENCH \{"type":"skip",/ {
+		p = pathof($0)
+		if ($0 !~ skip || !(p in islive)) {
+			print "native-bench: unexpected or malformed skip line: " substr($0, 1, 300) > "/dev/stderr"
+			bad = 1
+			next
+		}
+		skips++
+		if (skipped[p]++) {
+			print "native-bench: skip line twice: " p > "/dev/stderr"
 			bad = 1
 		}
 		next
@@ -122,6 +193,17 @@ validate() {
 		if (need_perf == 1 && $0 !~ /,"perf":\{"[a-z-]+":[0-9]+/) {
 			print "native-bench: run line without perf counts: " substr($0, 1, 200) > "/dev/stderr"
 			bad = 1
+		}
+		p = pathof($0)
+		ml = $0 ~ /"mode":"live"/
+		pl = p in islive
+		if (ml != pl || (ml && $0 !~ /"width":0,/)) {
+			print "native-bench: a live path outside the live line, or the live line with another path: " substr($0, 1, 200) > "/dev/stderr"
+			bad = 1
+		} else if (pl) {
+			lives++
+			lbytes[lives] = field($0, "bytes")
+			lpath[lives] = p
 		}
 		k = $0
 		sub(/"rep":[0-9]+,.*/, "", k)
@@ -145,6 +227,41 @@ validate() {
 		if (runs != want) {
 			print "native-bench: " runs + 0 " run lines, expected " want > "/dev/stderr"
 			bad = 1
+		}
+		if (live_want == 0) {
+			if (captures + skips + lives > 0) {
+				print "native-bench: live-line lines, but no live line was run" > "/dev/stderr"
+				bad = 1
+			}
+		} else if (captures > 1) {
+			print "native-bench: " captures " capture lines, expected 1" > "/dev/stderr"
+			bad = 1
+		} else if (captures == 1) {
+			if (lives != live_want) {
+				print "native-bench: " lives + 0 " live run lines after the capture, expected " live_want > "/dev/stderr"
+				bad = 1
+			}
+			if (skips > 0) {
+				print "native-bench: skip lines beside a capture" > "/dev/stderr"
+				bad = 1
+			}
+			for (i = 1; i <= lives && !cap_bad; i++) {
+				b = lpath[i] ~ /liveftrace$/ ? cap_ftrace : cap_events
+				if (lbytes[i] != b) {
+					print "native-bench: " lpath[i] " moved " lbytes[i] " bytes, the capture has " b > "/dev/stderr"
+					bad = 1
+				}
+			}
+		} else {
+			if (lives > 0) {
+				print "native-bench: " lives " live run lines without a capture line" > "/dev/stderr"
+				bad = 1
+			}
+			for (i = 1; i <= nlive; i++)
+				if (!(lp[i] in skipped)) {
+					print "native-bench: no capture and no skip line for " lp[i] > "/dev/stderr"
+					bad = 1
+				}
 		}
 		exit bad
 	}' "$1"
@@ -178,8 +295,10 @@ if [ "$mode" = report ]; then
 	runs=$(sed -n 's/^runs=//p' "$w/meta")
 	need_perf=$(sed -n 's/^perf_ok=//p' "$w/meta")
 	coarse=$(sed -n 's/^coarse_clock=//p' "$w/meta")
+	live_runs=$(sed -n 's/^live_runs=//p' "$w/meta")
+	live_paths=$(sed -n 's/^live_paths=//p' "$w/meta")
 	[ -n "$runs" ] || die "no runs= line in the block"
-	validate "$w/hardware.log" "$runs" "${need_perf:-0}" "${coarse:-0}" || die "the BENCH lines in $report_from are not well-formed"
+	validate "$w/hardware.log" "$runs" "${need_perf:-0}" "${coarse:-0}" "${live_runs:-0}" "$live_paths" || die "the BENCH lines in $report_from are not well-formed"
 	out=${OUT:-$top/bench/results}
 	mkdir -p "$out"
 	report "$w/hardware.log" "$w/meta" "$out/$(date -u +%F)-hardware"
@@ -295,8 +414,14 @@ fi
 
 # ---- work directory, cleanup
 w=$(mktemp -d "${TMPDIR:-/tmp}/native-bench.XXXXXX") || die "mktemp failed"
-loaded=0 mounted=0
+loaded=0 mounted=0 captured=0
 cleanup() {
+	# ftrace's settings back first (spbench uncapture also stops the
+	# module's recording and shrinks its buffer, so before the unload).
+	if [ "$captured" = 1 ]; then
+		"$spbench" uncapture </dev/null >&2 ||
+			say "spbench uncapture failed: ftrace may keep the capture's settings (sched_switch/sched_wakeup on, a large buffer_size_kb) until reboot; see /tmp/spbench.capture for the saved ones"
+	fi
 	if [ -f "$w/knobs" ]; then
 		while read -r k v; do echo "$v" >"$dir/$k" || say "could not restore $k"; done <"$w/knobs"
 	fi
@@ -402,12 +527,24 @@ esac
 
 # ---- the sweep
 if [ "$mode" = smoke ]; then
-	sweep=tiny volume=1 pvolume=1 reps=2
+	sweep=tiny volume=1 pvolume=1 reps=2 live_text=1
 else
-	sweep=${SWEEP:-full} volume=${VOLUME:-64} pvolume=${PVOLUME:-16} reps=${REPS:-5}
+	sweep=${SWEEP:-full} volume=${VOLUME:-64} pvolume=${PVOLUME:-16} reps=${REPS:-5} live_text=${LIVE_TEXT:-64}
 fi
+case "$live_text" in
+'' | *[!0-9]* | 0) die "LIVE_TEXT=$live_text: MiB of the live line's capture, a positive number" ;;
+esac
 log=$w/hardware.log
 sweep_list "$sweep" >"$w/sweep" || die "unknown sweep '$sweep' (see scripts/guest/sweep.sh)"
+# The live line, run once after the sweep over one capture: the sweep's
+# (sweep_live), and for the smoke (tiny has none) two sizes on 1 MiB.
+if [ "$mode" = smoke ]; then
+	for s in 4096 65536; do
+		echo "live 0 1024 $s splice.null.liveftrace,splice.null.liveevents,splice.null.liveeventscopy"
+	done >"$w/live"
+else
+	sweep_live "$sweep" >"$w/live"
+fi
 # A module found loaded gets its knobs back afterwards (the runs write them).
 knobs="record_mode record_width record_count buffer_size_kb copy_buffer_size_kb map_mode"
 if [ "$loaded" = 0 ]; then
@@ -420,55 +557,140 @@ $to "$spbench" env >"$log" </dev/null || die "spbench env failed"
 # shellcheck disable=SC2086
 $to "$spbench" --smoke </dev/null >&2 || die "spbench --smoke failed: the module does not give the right bytes here"
 
-rc=0 runs=0 total=0
+# run_one ARG...: one `spbench ARG...` process, inside perf stat when it
+# counts; its run line (with the counts) appended to the log; 1 if it
+# failed or printed no run line.
+run_one() {
+	if [ "$perf_ok" = 1 ]; then
+		rm -f "$w/ctl" "$w/ack"
+		mkfifo "$w/ctl" "$w/ack"
+		# shellcheck disable=SC2086 # $to is a command and its argument
+		$to "$perf" stat -x, -o "$w/perf.csv" -e "$events" -D -1 --control "fifo:$w/ctl,$w/ack" -- \
+			"$spbench" "$@" --perf-control "$w/ctl,$w/ack" </dev/null >"$w/run.out" 2>"$w/run.err"
+	else
+		# shellcheck disable=SC2086
+		$to "$spbench" "$@" </dev/null >"$w/run.out" 2>"$w/run.err"
+	fi
+	r=$?
+	line=$(grep '^BENCH {"type":"run"' "$w/run.out")
+	if [ "$r" != 0 ] || [ -z "$line" ]; then
+		say "spbench $* failed (exit $r):"
+		cat "$w/run.err" >&2
+		grep '^BENCH {"type":"skip"' "$w/run.out" >&2
+		return 1
+	fi
+	if [ "$perf_ok" = 1 ]; then
+		line="${line%?},\"perf\":{$(perf_counts "$w/perf.csv")}}"
+	fi
+	echo "$line" >>"$log"
+	runs=$((runs + 1))
+}
+
+# paths_of P: the paths of a sweep line, space-separated ("-": all).
+paths_of() {
+	if [ "$1" = - ]; then "$spbench" paths </dev/null | tr '\n' ' '; else echo "$1" | tr , ' '; fi
+}
+
+rc=0 runs=0 total=0 live_total=0 live_paths=
 while read -r m wd b s p; do
-	if [ "$p" = - ]; then p=$("$spbench" paths </dev/null | tr '\n' ' '); else p=$(echo "$p" | tr , ' '); fi
-	for _ in $p; do total=$((total + reps)); done
+	for _ in $(paths_of "$p"); do total=$((total + reps)); done
 done <"$w/sweep"
-say "sweep $sweep: $total runs (raw ${volume} MiB, printf ${pvolume} MiB each)"
+while read -r m wd b s p; do
+	for path in $(paths_of "$p"); do
+		live_total=$((live_total + reps))
+		case ",$live_paths," in *",$path,"*) ;; *) live_paths=${live_paths:+$live_paths,}$path ;; esac
+	done
+done <"$w/live"
+say "sweep $sweep: $total runs (raw ${volume} MiB, printf ${pvolume} MiB each)$([ "$live_total" -gt 0 ] && echo ", then the live line: $live_total runs over one capture of ${live_text} MiB")"
 while read -r m wd b s p; do
 	[ "$rc" = 0 ] || break
-	if [ "$p" = - ]; then p=$("$spbench" paths </dev/null | tr '\n' ' '); else p=$(echo "$p" | tr , ' '); fi
+	p=$(paths_of "$p")
 	v=$volume
 	[ "$m" = printf ] && v=$pvolume
 	say "mode=$m width=$wd buf=${b}K size=$s volume=${v}M reps=$reps ($runs of $total done)"
 	rep=0
 	while [ "$rep" -lt "$reps" ] && [ "$rc" = 0 ]; do
 		for path in $p; do
-			set -- run --tag "$tag" --mode "$m" --width "$wd" --buf-kb "$b" --size "$s" \
-				--volume "${v}M" --reps 1 --first-rep "$rep" --paths "$path"
-			if [ "$perf_ok" = 1 ]; then
-				rm -f "$w/ctl" "$w/ack"
-				mkfifo "$w/ctl" "$w/ack"
-				# shellcheck disable=SC2086 # $to is a command and its argument
-				$to "$perf" stat -x, -o "$w/perf.csv" -e "$events" -D -1 --control "fifo:$w/ctl,$w/ack" -- \
-					"$spbench" "$@" --perf-control "$w/ctl,$w/ack" </dev/null >"$w/run.out" 2>"$w/run.err"
-			else
-				# shellcheck disable=SC2086
-				$to "$spbench" "$@" </dev/null >"$w/run.out" 2>"$w/run.err"
-			fi
-			r=$?
-			line=$(grep '^BENCH {"type":"run"' "$w/run.out")
-			if [ "$r" != 0 ] || [ -z "$line" ]; then
-				say "spbench $* failed (exit $r):"
-				cat "$w/run.err" >&2
+			run_one run --tag "$tag" --mode "$m" --width "$wd" --buf-kb "$b" --size "$s" \
+				--volume "${v}M" --reps 1 --first-rep "$rep" --paths "$path" || {
 				rc=1
 				break
-			fi
-			if [ "$perf_ok" = 1 ]; then
-				line="${line%?},\"perf\":{$(perf_counts "$w/perf.csv")}}"
-			fi
-			echo "$line" >>"$log"
-			runs=$((runs + 1))
+			}
 		done
 		rep=$((rep + 1))
 	done
 done <"$w/sweep"
-cat "$dir/stats" >"$w/stats" 2>/dev/null
 [ "$rc" = 0 ] || die "a run failed; no report"
 
-validate "$log" "$total" "$perf_ok" "$coarse" || die "the BENCH lines are not well-formed; no report"
-say "$runs runs, every BENCH line well-formed"
+# ---- the live line: one capture, its runs, ftrace's settings back
+# A capture that cannot be made (no ftrace, no sched events, an overrun,
+# lost events, too little memory) skips the live line: spbench's skip
+# lines say why (or, if it printed none, ours), and the rest goes on.
+live=none live_why=
+live_skip() { # reason: a skip line per live path
+	_why=$(printf '%s' "$1" | tr -d '\000-\037' | sed 's/\\/\\\\/g; s/"/\\"/g')
+	for _p in $(echo "$live_paths" | tr , ' '); do
+		echo "BENCH {\"type\":\"skip\",\"tag\":\"$tag\",\"path\":\"$_p\",\"reason\":\"$_why\"}"
+	done >>"$log"
+}
+if [ "$live_total" -gt 0 ]; then
+	say "live line: spbench capture --text ${live_text}M (ftrace and the module record sched_switch/sched_wakeup at once)"
+	captured=1 # from here on cleanup gives ftrace its settings back
+	# shellcheck disable=SC2086
+	$to "$spbench" capture --tag "$tag" --text "${live_text}M" </dev/null >"$w/capture.out" 2>"$w/capture.err"
+	r=$?
+	cat "$w/capture.err" >&2
+	cline=$(grep '^BENCH {"type":"capture"' "$w/capture.out")
+	if [ "$r" = 0 ] && [ -n "$cline" ] && [ "$(echo "$cline" | wc -l)" -eq 1 ]; then
+		live=run
+		echo "$cline" >>"$log"
+	else
+		live=skipped
+		grep '^BENCH {"type":"skip"' "$w/capture.out" >"$w/capture.skip"
+		# spbench's own skip lines when they are one per live path.
+		if [ "$(sed 's/.*"path":"\([^"]*\)".*/\1/' "$w/capture.skip" | sort -u | tr '\n' ,)" = "$(echo "$live_paths" | tr , '\n' | sort -u | tr '\n' ,)" ] &&
+			[ "$(wc -l <"$w/capture.skip")" -eq "$(echo "$live_paths" | tr , '\n' | wc -l)" ]; then
+			live_why=$(sed -n '1s/.*"reason":"\(.*\)"}$/\1/p' "$w/capture.skip" | sed 's/\\"/"/g; s/\\\\/\\/g')
+			cat "$w/capture.skip" >>"$log"
+		else
+			live_why="spbench capture failed (exit $r): $(grep . "$w/capture.err" | tail -1)"
+			live_skip "$live_why"
+		fi
+		say "live line skipped: $live_why"
+		# spbench capture gives the settings back when it refuses; again,
+		# in case it died before.
+		if "$spbench" uncapture </dev/null >&2; then captured=0; fi
+	fi
+fi
+if [ "$live" = run ]; then
+	total=$((total + live_total))
+	while read -r m wd b s p; do
+		[ "$rc" = 0 ] || break
+		say "live buf=${b}K size=$s reps=$reps ($runs of $total done)"
+		rep=0
+		while [ "$rep" -lt "$reps" ] && [ "$rc" = 0 ]; do
+			for path in $(paths_of "$p"); do
+				run_one run --tag "$tag" --mode live --buf-kb "$b" --size "$s" \
+					--reps 1 --first-rep "$rep" --paths "$path" || {
+					rc=1
+					break
+				}
+			done
+			rep=$((rep + 1))
+		done
+	done <"$w/live"
+	[ "$rc" = 0 ] || die "a live run failed after a successful capture; no report"
+	if "$spbench" uncapture </dev/null >&2; then
+		captured=0
+	else
+		[ "$mode" = smoke ] && die "spbench uncapture failed"
+		say "spbench uncapture failed: trying again on exit"
+	fi
+fi
+cat "$dir/stats" >"$w/stats" 2>/dev/null
+
+validate "$log" "$total" "$perf_ok" "$coarse" "$live_total" "$live_paths" || die "the BENCH lines are not well-formed; no report"
+say "$runs runs, every BENCH line well-formed$([ "$live" = skipped ] && echo " (the live line skipped: $live_why)")"
 
 commit=unknown
 if [ -n "$top" ] && command -v git >/dev/null; then
@@ -490,6 +712,11 @@ fi
 	echo "pvolume_mib=$pvolume"
 	echo "reps=$reps"
 	echo "runs=$runs"
+	echo "live=$live"
+	echo "live_runs=$live_total"
+	echo "live_paths=$live_paths"
+	echo "live_text_mib=$live_text"
+	[ -n "$live_why" ] && echo "live_why=$live_why"
 	echo "host_cpus=$(nproc 2>/dev/null || echo '?')"
 	echo "total_seconds=$(($(date +%s) - t_start))"
 } >"$w/meta"
@@ -504,6 +731,7 @@ if [ "$mode" = smoke ]; then
 	if command -v python3 >/dev/null && [ -n "$top" ]; then
 		report "$log" "$w/meta" "$w/$(date -u +%F)-hardware" >&2 || die "bench-report.py failed"
 		grep -q '^# seqsplice benchmark, .* (hardware: ' "$w/$(date -u +%F)-hardware.md" || die "the report is not marked hardware"
+		grep -q '^## Live events vs ftrace$' "$w/$(date -u +%F)-hardware.md" || [ "$live" = none ] || die "the report has no live section"
 		say "smoke report written and marked hardware (removed with the work directory)"
 	else
 		say "no python3 here: the report is left to the host (native-bench.sh --report-from LOG)"

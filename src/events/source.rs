@@ -5,6 +5,8 @@
 //! `trace` file does (`s_start()`/`s_next()`/`__find_next_entry()` in
 //! kernel/trace/trace.c). Recording is paused while the source lives.
 
+use core::mem::size_of;
+
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
@@ -12,8 +14,10 @@ use kernel::sync::Mutex;
 use super::entry::{self, Entry, Line};
 use super::ring::{Iter, Paused};
 use super::ReaderTicket;
+use crate::engine::pages::MetaCharge;
 use crate::engine::seq::SeqFile;
 use crate::engine::source::{At, Index, Show, Source};
+use crate::engine::window::PAGE_SIZE;
 use crate::ffi;
 use crate::trace::knobs::Snapshot;
 
@@ -112,19 +116,35 @@ pub(crate) struct EventsSource {
     /// The knobs at open (page buffer configuration of `events`).
     pub(crate) knobs: Snapshot,
     cursor: Pin<KBox<Mutex<Cursor>>>,
-    _paused: Paused,
+    /// The global cap's charge for the iterators (a page each: the copy of
+    /// an event `ring_buffer_read_start()` allocates) and their array.
+    _charge: MetaCharge,
+    /// `None` before the first capture: no buffer, no events.
+    _paused: Option<Paused>,
     _ticket: ReaderTicket,
 }
 
 impl EventsSource {
-    /// Pauses recording (`ticket` waited for running probes) and starts an
-    /// iterator on every CPU.
-    pub(crate) fn new(knobs: Snapshot, ticket: ReaderTicket, paused: Paused) -> Result<Self> {
-        let mut cpus = KVec::new();
+    /// An iterator on every CPU of the paused buffer (`ticket` waited for
+    /// running probes), charged to the global cap (`ENOMEM` when it has no
+    /// room).
+    pub(crate) fn new(
+        knobs: Snapshot,
+        ticket: ReaderTicket,
+        paused: Option<Paused>,
+    ) -> Result<Self> {
         // SAFETY: `nr_cpu_ids` is set at boot and never changes afterwards.
         let n = unsafe { kernel::bindings::nr_cpu_ids };
+        let charge = match &paused {
+            Some(_) => MetaCharge::new(n as usize * (PAGE_SIZE + size_of::<Cpu>()))?,
+            None => MetaCharge::none(),
+        };
+        let mut cpus = KVec::new();
         for cpu in 0..n {
-            if let Some(iter) = paused.iter(cpu)? {
+            let Some(p) = &paused else {
+                break;
+            };
+            if let Some(iter) = p.iter(cpu)? {
                 let mut c = Cpu {
                     iter,
                     cpu,
@@ -143,6 +163,7 @@ impl EventsSource {
         Ok(Self {
             knobs,
             cursor: KBox::pin_init(new_mutex!(cur), GFP_KERNEL)?,
+            _charge: charge,
             _paused: paused,
             _ticket: ticket,
         })

@@ -92,20 +92,24 @@ impl Events {
 
     /// A new reader: recording paused (if there is a buffer), and no probe
     /// still writing.
-    fn open_reader(&'static self) -> Result<(ReaderTicket, Option<Paused>)> {
+    fn open_reader(&'static self) -> Result<ReaderTicket> {
         let mut c = self.control.lock();
         let paused = c.rec.as_ref().map(|rec| rec.rb.pause());
         if c.attached.is_some() && c.readers == 0 {
             // Probes run with preemption disabled (`__DO_TRACE()`): after a
             // grace period none is inside a write begun before the pause.
-            // (With other readers, the first one's pause and wait cover
-            // this one: recording has been off since.)
+            // With other readers, recording has been paused since the first
+            // of them waited: tickets pause and unpause under this lock, so
+            // `readers > 0` means paused all along.
             // SAFETY: Process context; only a sleeping lock held.
             unsafe { kernel::bindings::synchronize_rcu() };
         }
         c.readers += 1;
-        // INVARIANT: counted above.
-        Ok((ReaderTicket { events: self }, paused))
+        // INVARIANT: counted above, with its pause.
+        Ok(ReaderTicket {
+            events: self,
+            paused,
+        })
     }
 
     fn set_enabled(&self, on: bool) -> Result {
@@ -136,11 +140,19 @@ impl Events {
                         )
                     })?,
                 };
-                // Attached before the old capture goes: a failure keeps it.
+                // Paused while the probes are attached, so that a failure
+                // leaves the old capture's events as they were (only
+                // `events_lost` counts the refused writes).
+                let paused = rec.rb.pause();
                 let attached = Attached::new(tps, rec.clone())?;
                 // A new capture: what the probes wrote since is dropped too.
                 // No reader exists (checked above, under the lock).
                 rec.rb.reset();
+                drop(paused);
+                // The probes refused while paused have counted their loss
+                // after a grace period; the capture starts with none.
+                // SAFETY: Process context; only a sleeping lock held.
+                unsafe { kernel::bindings::synchronize_rcu() };
                 rec.lost.zero();
                 c.rec = Some(rec);
                 c.attached = Some(attached);
@@ -169,18 +181,30 @@ impl Events {
     }
 }
 
-/// An open of `events` or `events_copy`, counted.
+/// An open of `events` or `events_copy`, counted, with its pause of the
+/// recording (`None` before the first capture: no buffer).
 ///
 /// # Invariants
 ///
-/// This value accounts for one in `events.control.readers`.
+/// This value accounts for one in `events.control.readers`; the count and
+/// the pause change together, under the control mutex.
 pub(crate) struct ReaderTicket {
     events: &'static Events,
+    paused: Option<Paused>,
+}
+
+impl ReaderTicket {
+    /// The paused buffer, if there is one.
+    pub(crate) fn paused(&self) -> Option<&Paused> {
+        self.paused.as_ref()
+    }
 }
 
 impl Drop for ReaderTicket {
     fn drop(&mut self) {
-        self.events.control.lock().readers -= 1;
+        let mut c = self.events.control.lock();
+        drop(self.paused.take());
+        c.readers -= 1;
     }
 }
 
@@ -251,8 +275,8 @@ pub(crate) fn write_stats(w: &mut impl Write) -> core::fmt::Result {
 
 /// A reader of the capture.
 fn open_source() -> Result<EventsSource> {
-    let (ticket, paused) = Events::get()?.open_reader()?;
-    EventsSource::new(SETTINGS.snapshot(), ticket, paused)
+    let ticket = Events::get()?.open_reader()?;
+    EventsSource::new(SETTINGS.snapshot(), ticket)
 }
 
 /// `events`.

@@ -83,9 +83,20 @@ impl RingBuffer {
     /// in-flight writers). May sleep. Sound with iterators alive (no page is
     /// freed), but they would then walk reset pages: the owner calls it with
     /// no reader (`Events::set_enabled()`, under its readers count).
+    ///
+    /// CPU hotplug is held off across it: `ring_buffer_reset()` walks the
+    /// buffer's CPUs twice (disable, grace period, reset and enable), and a
+    /// CPU added in between (`trace_rb_cpu_prepare()`) would be enabled
+    /// without having been disabled, leaving its buffer refusing every
+    /// write. The order, hotplug lock then the buffer's mutex, is
+    /// `ring_buffer_resize()`'s.
     pub(crate) fn reset(&self) {
+        // SAFETY: Process context, no spinlock held; paired below.
+        unsafe { bindings::cpus_read_lock() };
         // SAFETY: By the type invariants `rb` is live; process context.
-        unsafe { ffi::ring_buffer_reset(self.raw()) }
+        unsafe { ffi::ring_buffer_reset(self.raw()) };
+        // SAFETY: Taken above.
+        unsafe { bindings::cpus_read_unlock() };
     }
 
     /// Events lost to overwriting, all CPUs.
@@ -97,8 +108,12 @@ impl RingBuffer {
     /// Whether the buffer has a buffer for `cpu` (`ring_buffer_size()` is 0
     /// for a CPU outside its mask: possible but never online since).
     pub(crate) fn has_cpu(&self, cpu: u32) -> bool {
-        // SAFETY: By the type invariants `rb` is live; any CPU number is
-        // accepted (checked against the buffer's mask).
+        // SAFETY: `nr_cpu_ids` is set at boot and never changes afterwards.
+        if cpu >= unsafe { bindings::nr_cpu_ids } {
+            return false;
+        }
+        // SAFETY: By the type invariants `rb` is live; `cpu` is below
+        // `nr_cpu_ids`, inside the buffer's cpumask (its bit is tested).
         unsafe { ffi::ring_buffer_size(self.raw(), cpu as i32) != 0 }
     }
 

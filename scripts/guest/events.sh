@@ -238,6 +238,53 @@ t_unload_reader() {
 	fi
 }
 
+# g. The ring buffer is allocated by the first capture, not at load (the
+# old module took 1408 KiB per CPU at insmod), with the CPUs online then: a
+# possible CPU that is offline has no buffer, and events must still open
+# and serve the others (the old module failed every open with ENOMEM). An
+# open's iterators are charged to the global cap (meta_pages_held).
+mem_avail() { sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
+t_lazy_offline() {
+	cpu1=/sys/devices/system/cpu/cpu1/online
+	[ -w $cpu1 ] || bad "no $cpu1 to take CPU 1 offline"
+	umount $D && rmmod seqsplice || bad "unload failed"
+	echo 0 >$cpu1 || bad "cannot take CPU 1 offline"
+	before=$(mem_avail)
+	insmod $KO || bad "insmod failed"
+	mount -t seqsplice nodev $D || bad "mount failed"
+	after=$(mem_avail)
+	echo "# MemAvailable $before kB before insmod, $after kB after"
+	[ $((before - after)) -lt 1024 ] ||
+		bad "insmod took $((before - after)) kB: the ring buffer was allocated at load"
+	[ "$(wc -c <$D/events)" = 0 ] || bad "events is not empty before any capture"
+	stat_is events_recorded 0
+	set_ok events_buffer_size_kb 256
+	set_ok events_enable 1
+	$EV pingpong 200 2>/dev/null || bad "pingpong 200 failed"
+	set_ok events_enable 0
+	meta0=$(stat_of meta_pages_held)
+	if command exec 3<$D/events; then
+		meta=$(stat_of meta_pages_held)
+		[ "$meta" -gt "$meta0" ] ||
+			bad "meta_pages_held $meta with events open, $meta0 before: iterators not charged"
+		lines=$(cat <&3 | wc -l)
+		exec 3<&-
+		[ "$lines" -gt 0 ] || bad "events gave no lines with CPU 1 offline"
+		other=$(grep -c -v '^ *[^ ].*-[0-9]* *\[000\] ' $D/events)
+		[ "$other" = 0 ] || bad "$other lines of events are not on CPU 0"
+		cmp -s $D/events $D/events_copy || bad "events and events_copy differ"
+	else
+		bad "events cannot be opened with CPU 1 offline"
+	fi
+	echo 1 >$cpu1 || bad "cannot bring CPU 1 back"
+	# CPU 1 back: the ring buffer adds it (its hotplug callback).
+	set_ok events_enable 1
+	$EV pingpong 200 2>/dev/null || bad "pingpong 200 failed"
+	set_ok events_enable 0
+	cmp -s $D/events $D/events_copy || bad "events and events_copy differ after CPU 1 came back"
+	set_ok events_buffer_size_kb 1408
+}
+
 # What the suites after this one expect.
 t_state() {
 	loaded || bad "the module is not loaded"
@@ -248,7 +295,7 @@ t_state() {
 }
 
 echo "TAP version 13"
-echo "1..7"
+echo "1..8"
 recover
 t_ftrace
 result events_ftrace_comparison_2000_round_trips_same_events_on_every_cpu
@@ -267,6 +314,10 @@ result events_rmmod_while_recording_detaches_the_probes
 recover
 t_unload_reader
 result events_rmmod_refused_while_events_is_open_then_works
+recover
+t_lazy_offline
+echo 1 >/sys/devices/system/cpu/cpu1/online 2>/dev/null
+result events_buffer_allocated_at_first_capture_and_readable_with_a_cpu_offline
 recover
 t_state
 result events_module_left_loaded_mounted_disabled_default_size

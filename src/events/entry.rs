@@ -251,17 +251,7 @@ impl Line {
     /// `%*d`-style: `v` in decimal, padded to `width` with `fill` on the
     /// left (`left`: spaces on the right).
     fn num(&mut self, v: i64, width: usize, fill: u8, left: bool) {
-        let mut d = [0u8; 20];
-        let mut n = 0;
-        let mut u = v.unsigned_abs();
-        loop {
-            d[19 - n] = b'0' + (u % 10) as u8;
-            n += 1;
-            u /= 10;
-            if u == 0 {
-                break;
-            }
-        }
+        let (d, n) = digits(v.unsigned_abs(), 10);
         let neg = v < 0;
         let len = n + usize::from(neg);
         if neg && fill == b'0' {
@@ -276,41 +266,41 @@ impl Line {
                 self.push(b"-");
             }
         }
-        self.push(&d[20 - n..]);
+        self.push(&d[DIGITS - n..]);
         if left {
             self.pad(b' ', width.saturating_sub(len));
         }
     }
 
+    /// `%0*lu` / `%*lu`: `v` in decimal, padded on the left with `fill`.
     fn unum(&mut self, v: u64, width: usize, fill: u8) {
-        let mut d = [0u8; 20];
-        let mut n = 0;
-        let mut u = v;
-        loop {
-            d[19 - n] = b'0' + (u % 10) as u8;
-            n += 1;
-            u /= 10;
-            if u == 0 {
-                break;
-            }
-        }
+        let (d, n) = digits(v, 10);
         self.pad(fill, width.saturating_sub(n));
-        self.push(&d[20 - n..]);
+        self.push(&d[DIGITS - n..]);
     }
 
+    /// `%x`.
     fn hex(&mut self, v: u32) {
-        let mut d = [0u8; 8];
-        let mut n = 0;
-        let mut u = v;
-        loop {
-            d[7 - n] = b"0123456789abcdef"[(u & 0xf) as usize];
-            n += 1;
-            u >>= 4;
-            if u == 0 {
-                break;
-            }
+        let (d, n) = digits(u64::from(v), 16);
+        self.push(&d[DIGITS - n..]);
+    }
+}
+
+/// Digits of a `u64` in base 10 (20 at most).
+const DIGITS: usize = 20;
+
+/// The digits of `v` in `base` (10 or 16), right-aligned in the array, and
+/// how many there are (at least one).
+fn digits(mut v: u64, base: u64) -> ([u8; DIGITS], usize) {
+    let mut d = [0u8; DIGITS];
+    let mut n = 0;
+    loop {
+        n += 1;
+        d[DIGITS - n] = b"0123456789abcdef"[(v % base) as usize];
+        v /= base;
+        if v == 0 {
+            return (d, n);
         }
-        self.push(&d[8 - n..]);
     }
 }
 

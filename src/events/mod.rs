@@ -5,11 +5,15 @@
 //! a per-CPU ring buffer (the kernel's, as ftrace's), and
 //!
 //! - `events` shows them through the engine (pages gifted to pipes), line
-//!   for line as ftrace's `trace` file prints the same events;
+//!   for line as ftrace's `trace` file prints the same events, but for the
+//!   comm column (the comm at the event; ftrace's is its `saved_cmdlines`
+//!   entry at read time) and no header (README: Live events);
 //! - `events_copy`: the same through the stock seq_file core and
 //!   `copy_splice_read()`, with a one-page seq buffer, as ftrace's `trace`;
-//! - `events_enable`: `1` starts a new capture (the buffer emptied, the
-//!   counters zeroed, the probes attached), `0` detaches the probes;
+//! - `events_enable`: `1` when `0` starts a new capture (the probes
+//!   attached, the buffer emptied, `events_lost` zeroed; the buffer is
+//!   allocated by the first), `0` detaches the probes; the current value
+//!   again changes nothing;
 //! - `events_buffer_size_kb`: the size of each CPU's buffer.
 //!
 //! An open of `events` or `events_copy` pauses recording until it is
@@ -24,7 +28,7 @@ pub(crate) mod source;
 
 use core::fmt::Write;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use kernel::new_mutex;
 use kernel::prelude::*;
@@ -37,7 +41,7 @@ use crate::engine::source::{ShowOne, Single};
 use crate::trace::knob;
 use crate::trace::knobs::SETTINGS;
 use probe::{Attached, Recorder, Tracepoints};
-use ring::{Paused, RingBuffer};
+use ring::Paused;
 use source::EventsSource;
 
 /// Default per-CPU buffer size, KiB: ftrace's (`TRACE_BUF_SIZE_DEFAULT`).
@@ -48,19 +52,24 @@ pub(crate) const MAX_SIZE_KB: u64 = 256 * 1024;
 
 /// What the control mutex guards.
 struct Control {
+    /// The recorder, from the first `events_enable` on (ftrace too keeps
+    /// its buffers minimal until it is used); kept after a disable, to be
+    /// read.
+    rec: Option<Arc<Recorder>>,
     /// The probes, while recording.
     attached: Option<Attached>,
-    /// Per-CPU size last set, KiB (as ftrace's `buffer_size_kb` shows).
+    /// Per-CPU size last set, KiB (the one the next allocation uses).
     size_kb: u64,
     /// Opens of `events` and `events_copy`.
     readers: u64,
 }
 
-/// The capture: tracepoints, recorder and its control.
+/// The capture: tracepoints and the control of recorder and probes.
 #[pin_data]
 pub(crate) struct Events {
-    tps: Tracepoints,
-    rec: Arc<Recorder>,
+    /// `None` if the kernel lacks one of them: `events_enable` is then
+    /// `ENOENT` and the rest of the module works.
+    tps: Option<Tracepoints>,
     #[pin]
     control: Mutex<Control>,
 }
@@ -81,19 +90,26 @@ impl Events {
         unsafe { p.as_ref() }.ok_or(ENODEV)
     }
 
-    /// A new reader: recording paused, and no probe still writing.
-    fn open_reader(&'static self) -> Result<(ReaderTicket, Paused)> {
+    /// A new reader: recording paused (if there is a buffer), and no probe
+    /// still writing.
+    fn open_reader(&'static self) -> Result<ReaderTicket> {
         let mut c = self.control.lock();
-        let paused = self.rec.rb.pause();
-        if c.attached.is_some() {
+        let paused = c.rec.as_ref().map(|rec| rec.rb.pause());
+        if c.attached.is_some() && c.readers == 0 {
             // Probes run with preemption disabled (`__DO_TRACE()`): after a
             // grace period none is inside a write begun before the pause.
+            // With other readers, recording has been paused since the first
+            // of them waited: tickets pause and unpause under this lock, so
+            // `readers > 0` means paused all along.
             // SAFETY: Process context; only a sleeping lock held.
             unsafe { kernel::bindings::synchronize_rcu() };
         }
         c.readers += 1;
-        // INVARIANT: counted above.
-        Ok((ReaderTicket { events: self }, paused))
+        // INVARIANT: counted above, with its pause.
+        Ok(ReaderTicket {
+            events: self,
+            paused,
+        })
     }
 
     fn set_enabled(&self, on: bool) -> Result {
@@ -106,14 +122,40 @@ impl Events {
                 Ok(())
             }
             (true, false) => {
+                let Some(tps) = self.tps else {
+                    pr_err!("events_enable: no sched_switch/sched_wakeup tracepoint (ENOENT)\n");
+                    return Err(ENOENT);
+                };
                 if c.readers > 0 {
                     pr_info!("events_enable: refused while events is open (EBUSY)\n");
                     return Err(EBUSY);
                 }
-                self.rec.rb.reset();
-                self.rec.recorded.store(0, Ordering::Relaxed);
-                self.rec.lost.store(0, Ordering::Relaxed);
-                c.attached = Some(Attached::new(self.tps, self.rec.clone())?);
+                let rec = match &c.rec {
+                    Some(rec) => rec.clone(),
+                    None => Recorder::new(c.size_kb as usize * 1024).inspect_err(|e| {
+                        pr_info!(
+                            "events_enable: no {} KiB buffer per CPU ({:?})\n",
+                            c.size_kb,
+                            e
+                        )
+                    })?,
+                };
+                // Paused while the probes are attached, so that a failure
+                // leaves the old capture's events as they were (only
+                // `events_lost` counts the refused writes).
+                let paused = rec.rb.pause();
+                let attached = Attached::new(tps, rec.clone())?;
+                // A new capture: what the probes wrote since is dropped too.
+                // No reader exists (checked above, under the lock).
+                rec.rb.reset();
+                drop(paused);
+                // The probes refused while paused have counted their loss
+                // after a grace period; the capture starts with none.
+                // SAFETY: Process context; only a sleeping lock held.
+                unsafe { kernel::bindings::synchronize_rcu() };
+                rec.lost.zero();
+                c.rec = Some(rec);
+                c.attached = Some(attached);
                 Ok(())
             }
         }
@@ -125,30 +167,44 @@ impl Events {
             pr_info!("events_buffer_size_kb: refused while events is open (EBUSY)\n");
             return Err(EBUSY);
         }
-        self.rec.rb.resize(kb as usize * 1024).inspect_err(|e| {
-            pr_info!(
-                "events_buffer_size_kb: resize to {} KiB failed ({:?})\n",
-                kb,
-                e
-            )
-        })?;
+        if let Some(rec) = &c.rec {
+            rec.rb.resize(kb as usize * 1024).inspect_err(|e| {
+                pr_info!(
+                    "events_buffer_size_kb: resize to {} KiB failed ({:?})\n",
+                    kb,
+                    e
+                )
+            })?;
+        }
         c.size_kb = kb;
         Ok(())
     }
 }
 
-/// An open of `events` or `events_copy`, counted.
+/// An open of `events` or `events_copy`, counted, with its pause of the
+/// recording (`None` before the first capture: no buffer).
 ///
 /// # Invariants
 ///
-/// This value accounts for one in `events.control.readers`.
+/// This value accounts for one in `events.control.readers`; the count and
+/// the pause change together, under the control mutex.
 pub(crate) struct ReaderTicket {
     events: &'static Events,
+    paused: Option<Paused>,
+}
+
+impl ReaderTicket {
+    /// The paused buffer, if there is one.
+    pub(crate) fn paused(&self) -> Option<&Paused> {
+        self.paused.as_ref()
+    }
 }
 
 impl Drop for ReaderTicket {
     fn drop(&mut self) {
-        self.events.control.lock().readers -= 1;
+        let mut c = self.events.control.lock();
+        drop(self.paused.take());
+        c.readers -= 1;
     }
 }
 
@@ -158,26 +214,17 @@ pub(crate) struct Registration {
 }
 
 impl Registration {
-    /// Finds the tracepoints, allocates the buffer and publishes it all.
+    /// Finds the tracepoints and publishes the capture (no buffer yet).
     pub(crate) fn new() -> Result<Self> {
-        let tps = Tracepoints::find()?;
-        let rb = Arc::new(
-            RingBuffer::new(DEFAULT_SIZE_KB as usize * 1024)?,
-            GFP_KERNEL,
-        )?;
-        let rec = Arc::new(
-            Recorder {
-                rb,
-                recorded: AtomicU64::new(0),
-                lost: AtomicU64::new(0),
-            },
-            GFP_KERNEL,
-        )?;
+        let tps = Tracepoints::find().ok();
+        if tps.is_none() {
+            pr_info!("no sched_switch/sched_wakeup tracepoint: events stays empty\n");
+        }
         let events = KBox::pin_init(
             pin_init!(Events {
                 tps,
-                rec,
                 control <- new_mutex!(Control {
+                    rec: None,
                     attached: None,
                     size_kb: DEFAULT_SIZE_KB,
                     readers: 0,
@@ -198,7 +245,9 @@ impl Drop for Registration {
         EVENTS.store(ptr::null_mut(), Ordering::Release);
         // The probes go (and are waited for) before the recorder and its
         // buffer: `Attached`'s drop, then the last `Arc`s.
-        self.events.control.lock().attached = None;
+        let mut c = self.events.control.lock();
+        c.attached = None;
+        c.rec = None;
     }
 }
 
@@ -207,22 +256,27 @@ pub(crate) fn write_stats(w: &mut impl Write) -> core::fmt::Result {
     let Ok(ev) = Events::get() else {
         return Ok(());
     };
-    let rec = &ev.rec;
-    writeln!(
-        w,
-        "events_recorded {}",
-        rec.recorded.load(Ordering::Relaxed)
-    )?;
-    writeln!(w, "events_overruns {}", rec.rb.overruns())?;
-    writeln!(w, "events_lost {}", rec.lost.load(Ordering::Relaxed))?;
-    writeln!(w, "events_entries {}", rec.rb.entries())?;
-    writeln!(w, "events_readers {}", ev.control.lock().readers)
+    let c = ev.control.lock();
+    let (recorded, overruns, lost, entries) = match &c.rec {
+        Some(rec) => (
+            rec.recorded(),
+            rec.rb.overruns(),
+            rec.lost.sum(),
+            rec.rb.entries(),
+        ),
+        None => (0, 0, 0, 0),
+    };
+    writeln!(w, "events_recorded {recorded}")?;
+    writeln!(w, "events_overruns {overruns}")?;
+    writeln!(w, "events_lost {lost}")?;
+    writeln!(w, "events_entries {entries}")?;
+    writeln!(w, "events_readers {}", c.readers)
 }
 
 /// A reader of the capture.
 fn open_source() -> Result<EventsSource> {
-    let (ticket, paused) = Events::get()?.open_reader()?;
-    EventsSource::new(SETTINGS.snapshot(), ticket, paused)
+    let ticket = Events::get()?.open_reader()?;
+    EventsSource::new(SETTINGS.snapshot(), ticket)
 }
 
 /// `events`.

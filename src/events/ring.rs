@@ -80,16 +80,41 @@ impl RingBuffer {
     }
 
     /// Empties every CPU's buffer (`ring_buffer_reset()`: waits for
-    /// in-flight writers). May sleep.
+    /// in-flight writers). May sleep. Sound with iterators alive (no page is
+    /// freed), but they would then walk reset pages: the owner calls it with
+    /// no reader (`Events::set_enabled()`, under its readers count).
+    ///
+    /// CPU hotplug is held off across it: `ring_buffer_reset()` walks the
+    /// buffer's CPUs twice (disable, grace period, reset and enable), and a
+    /// CPU added in between (`trace_rb_cpu_prepare()`) would be enabled
+    /// without having been disabled, leaving its buffer refusing every
+    /// write. The order, hotplug lock then the buffer's mutex, is
+    /// `ring_buffer_resize()`'s.
     pub(crate) fn reset(&self) {
+        // SAFETY: Process context, no spinlock held; paired below.
+        unsafe { bindings::cpus_read_lock() };
         // SAFETY: By the type invariants `rb` is live; process context.
-        unsafe { ffi::ring_buffer_reset(self.raw()) }
+        unsafe { ffi::ring_buffer_reset(self.raw()) };
+        // SAFETY: Taken above.
+        unsafe { bindings::cpus_read_unlock() };
     }
 
     /// Events lost to overwriting, all CPUs.
     pub(crate) fn overruns(&self) -> u64 {
         // SAFETY: By the type invariants `rb` is live.
         unsafe { ffi::ring_buffer_overruns(self.raw()) as u64 }
+    }
+
+    /// Whether the buffer has a buffer for `cpu` (`ring_buffer_size()` is 0
+    /// for a CPU outside its mask: possible but never online since).
+    pub(crate) fn has_cpu(&self, cpu: u32) -> bool {
+        // SAFETY: `nr_cpu_ids` is set at boot and never changes afterwards.
+        if cpu >= unsafe { bindings::nr_cpu_ids } {
+            return false;
+        }
+        // SAFETY: By the type invariants `rb` is live; `cpu` is below
+        // `nr_cpu_ids`, inside the buffer's cpumask (its bit is tested).
+        unsafe { ffi::ring_buffer_size(self.raw(), cpu as i32) != 0 }
     }
 
     /// Events in the buffer, all CPUs.
@@ -134,31 +159,25 @@ impl Paused {
     /// (An iterator is sound with recording on too; the pause is what makes
     /// two iterations see the same events.)
     pub(crate) fn iter(&self, cpu: u32) -> Result<Option<Iter>> {
+        // The buffer has the CPUs that were online at its allocation and
+        // those onlined since (`trace_rb_cpu_prepare()`); the mask only
+        // grows, so a CPU with a size here stays in it.
+        if !self.rb.has_cpu(cpu) {
+            return Ok(None);
+        }
         // SAFETY: `rb` is live (`RingBuffer`'s invariants); GFP_KERNEL:
         // process context.
         let it =
             unsafe { ffi::ring_buffer_read_start(self.rb.raw(), cpu as i32, bindings::GFP_KERNEL) };
-        match NonNull::new(it) {
-            // INVARIANT: made by `ring_buffer_read_start()` here, on the
-            // buffer `rb` keeps alive.
-            Some(it) => Ok(Some(Iter {
-                it,
-                _rb: self.rb.clone(),
-            })),
-            // NULL is a CPU the buffer lacks or a failed allocation; the
-            // buffer has every possible CPU, so it is the latter.
-            None if cpu_in_buffer(cpu) => Err(ENOMEM),
-            None => Ok(None),
-        }
+        // NULL for a CPU in the buffer is a failed allocation.
+        let it = NonNull::new(it).ok_or(ENOMEM)?;
+        // INVARIANT: made by `ring_buffer_read_start()` here, on the buffer
+        // `rb` keeps alive.
+        Ok(Some(Iter {
+            it,
+            _rb: self.rb.clone(),
+        }))
     }
-}
-
-/// Whether the ring buffer has a buffer for `cpu`: it allocates one for
-/// every possible CPU (`__ring_buffer_alloc()`: `cpumask_copy(...,
-/// cpu_possible_mask)` on a kernel without CPU hotplug of new CPUs).
-fn cpu_in_buffer(cpu: u32) -> bool {
-    // SAFETY: `nr_cpu_ids` is set at boot and never changes afterwards.
-    cpu < unsafe { bindings::nr_cpu_ids }
 }
 
 impl Drop for Paused {

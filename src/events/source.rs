@@ -5,21 +5,29 @@
 //! `trace` file does (`s_start()`/`s_next()`/`__find_next_entry()` in
 //! kernel/trace/trace.c). Recording is paused while the source lives.
 
+use core::mem::size_of;
+
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 
 use super::entry::{self, Entry, Line};
-use super::ring::{Iter, Paused};
+use super::ring::Iter;
 use super::ReaderTicket;
+use crate::engine::pages::MetaCharge;
 use crate::engine::seq::SeqFile;
 use crate::engine::source::{At, Index, Show, Source};
+use crate::engine::window::PAGE_SIZE;
 use crate::ffi;
 use crate::trace::knobs::Snapshot;
 
 /// Records stepped over between two `cond_resched()` (and fatal signal
 /// checks) when a seek walks the buffer.
 const RESCHED_EVERY: u64 = 1024;
+
+/// What a `struct ring_buffer_iter` takes, at most (charged per CPU with
+/// its page-sized event copy).
+const ITER_BYTES: usize = 256;
 
 /// One CPU's iterator and the event at it.
 struct Cpu {
@@ -106,25 +114,40 @@ impl Cursor {
 
 /// The events of one open.
 ///
-/// Field order is drop order: the iterators go before the pause, the pause
-/// before the reader count.
+/// Field order is drop order: the iterators go before the ticket (the
+/// pause and the reader count).
 pub(crate) struct EventsSource {
     /// The knobs at open (page buffer configuration of `events`).
     pub(crate) knobs: Snapshot,
     cursor: Pin<KBox<Mutex<Cursor>>>,
-    _paused: Paused,
+    /// The global cap's charge for the iterators (a page each for the copy
+    /// of an event `ring_buffer_read_start()` allocates, the iterator itself)
+    /// and their array.
+    _charge: MetaCharge,
+    /// The reader count and the pause (none before the first capture: no
+    /// buffer, no events).
     _ticket: ReaderTicket,
 }
 
 impl EventsSource {
-    /// Pauses recording (`ticket` waited for running probes) and starts an
-    /// iterator on every CPU.
-    pub(crate) fn new(knobs: Snapshot, ticket: ReaderTicket, paused: Paused) -> Result<Self> {
-        let mut cpus = KVec::new();
+    /// An iterator on every CPU of the buffer `ticket` paused (and waited
+    /// for running probes on), charged to the global cap (`ENOMEM` when it
+    /// has no room).
+    pub(crate) fn new(knobs: Snapshot, ticket: ReaderTicket) -> Result<Self> {
         // SAFETY: `nr_cpu_ids` is set at boot and never changes afterwards.
         let n = unsafe { kernel::bindings::nr_cpu_ids };
+        let (charge, mut cpus) = match ticket.paused() {
+            Some(_) => (
+                MetaCharge::new(n as usize * (PAGE_SIZE + ITER_BYTES + size_of::<Cpu>()))?,
+                KVec::with_capacity(n as usize, GFP_KERNEL)?,
+            ),
+            None => (MetaCharge::none(), KVec::new()),
+        };
         for cpu in 0..n {
-            if let Some(iter) = paused.iter(cpu)? {
+            let Some(p) = ticket.paused() else {
+                break;
+            };
+            if let Some(iter) = p.iter(cpu)? {
                 let mut c = Cpu {
                     iter,
                     cpu,
@@ -143,7 +166,7 @@ impl EventsSource {
         Ok(Self {
             knobs,
             cursor: KBox::pin_init(new_mutex!(cur), GFP_KERNEL)?,
-            _paused: paused,
+            _charge: charge,
             _ticket: ticket,
         })
     }

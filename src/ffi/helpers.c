@@ -198,6 +198,11 @@ unsigned int seqsplice_task_cpu(const struct task_struct *p)
 	return task_cpu(p);
 }
 
+unsigned int seqsplice_smp_processor_id(void)
+{
+	return raw_smp_processor_id();
+}
+
 void seqsplice_tracepoint_synchronize_unregister(void)
 {
 	tracepoint_synchronize_unregister();

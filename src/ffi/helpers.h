@@ -53,6 +53,7 @@ struct seqsplice_ctx {
 struct trace_buffer *seqsplice_ring_buffer_alloc(unsigned long size);
 void seqsplice_read_ctx(struct seqsplice_ctx *ctx);
 unsigned int seqsplice_task_cpu(const struct task_struct *p);
+unsigned int seqsplice_smp_processor_id(void);
 void seqsplice_tracepoint_synchronize_unregister(void);
 size_t seqsplice_copy_to_iter(const void *addr, size_t bytes,
 			      struct iov_iter *iter);

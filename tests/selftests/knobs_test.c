@@ -311,6 +311,8 @@ static const struct {
 	{ "stats", 0440 },
 	{ "purge", 0200 },
 	{ "trace_ops", 0440 }, { "lines", 0440 }, { "lines_copy", 0440 },
+	{ "events", 0440 }, { "events_copy", 0440 },
+	{ "events_enable", 0640 }, { "events_buffer_size_kb", 0640 },
 };
 
 TEST_F(seqsplice, files_are_root_owned_with_interface_modes)

@@ -28,8 +28,12 @@ pub const DEFAULT_TEXT: u64 = 64 << 20;
 pub const TRACEFS: &str = "/sys/kernel/tracing";
 /// Round trips of the calibration capture.
 const CALIBRATE_ROUNDS: u64 = 2000;
-/// Round trips between two looks at `events_recorded`.
+/// Round trips between two looks at `events_recorded`, at most: a batch is
+/// cut to what the events still wanted need (by the calibration's events
+/// per round trip), so that a small capture does not overrun its buffers.
 const BATCH: u64 = 5000;
+/// ... and at least.
+const MIN_BATCH: u64 = 100;
 /// The module's entry (src/events/entry.rs, 80 bytes) plus the ring
 /// buffer's event header and a time extend now and then.
 const MODULE_ENTRY_BYTES: u64 = 96;
@@ -479,6 +483,7 @@ pub fn capture(dir: &str, target: u64, rounds: Option<(u64, u64)>) -> Result<Cap
     sys::write_text(&format!("{t}/current_tracer"), "nop")?;
     sys::open(&format!("{t}/set_event"), libc::O_WRONLY | libc::O_TRUNC)?.close()?;
     let cpus = c.cpus;
+    let mut per_round = 1.0f64;
     let (kb, want_events) = match rounds {
         Some((_, kb)) => (kb, u64::MAX),
         None => {
@@ -490,6 +495,7 @@ pub fn capture(dir: &str, target: u64, rounds: Option<(u64, u64)>) -> Result<Cap
             pp.stop()?;
             stop(dir, &t)?;
             let rec = stat(dir, "events_recorded")?.max(1);
+            per_round = rec as f64 / CALIBRATE_ROUNDS as f64;
             let text = scan(&format!("{dir}/events"))?.bytes;
             c.calib_text_per_event = text as f64 / rec as f64;
             let fe = ftrace_stat(&t, "entries")?.max(1);
@@ -532,8 +538,10 @@ pub fn capture(dir: &str, target: u64, rounds: Option<(u64, u64)>) -> Result<Cap
             c.rounds = n;
         }
         None => loop {
-            pp.rounds(BATCH)?;
-            c.rounds += BATCH;
+            let left = want_events.saturating_sub(last) as f64;
+            let n = ((left / per_round).ceil() as u64).clamp(MIN_BATCH, BATCH);
+            pp.rounds(n)?;
+            c.rounds += n;
             let rec = stat(dir, "events_recorded")?;
             if rec >= want_events {
                 break;

@@ -251,7 +251,7 @@ impl Line {
     /// `%*d`-style: `v` in decimal, padded to `width` with `fill` on the
     /// left (`left`: spaces on the right).
     fn num(&mut self, v: i64, width: usize, fill: u8, left: bool) {
-        let (d, n) = digits(v.unsigned_abs(), 10);
+        let (d, n) = digits::<10>(v.unsigned_abs());
         let neg = v < 0;
         let len = n + usize::from(neg);
         if neg && fill == b'0' {
@@ -274,14 +274,14 @@ impl Line {
 
     /// `%0*lu` / `%*lu`: `v` in decimal, padded on the left with `fill`.
     fn unum(&mut self, v: u64, width: usize, fill: u8) {
-        let (d, n) = digits(v, 10);
+        let (d, n) = digits::<10>(v);
         self.pad(fill, width.saturating_sub(n));
         self.push(&d[DIGITS - n..]);
     }
 
     /// `%x`.
     fn hex(&mut self, v: u32) {
-        let (d, n) = digits(u64::from(v), 16);
+        let (d, n) = digits::<16>(u64::from(v));
         self.push(&d[DIGITS - n..]);
     }
 }
@@ -289,15 +289,16 @@ impl Line {
 /// Digits of a `u64` in base 10 (20 at most).
 const DIGITS: usize = 20;
 
-/// The digits of `v` in `base` (10 or 16), right-aligned in the array, and
-/// how many there are (at least one).
-fn digits(mut v: u64, base: u64) -> ([u8; DIGITS], usize) {
+/// The digits of `v` in `BASE` (10 or 16), right-aligned in the array, and
+/// how many there are (at least one). The base is a constant: each digit is
+/// a division by a constant, not by a run-time value.
+fn digits<const BASE: u64>(mut v: u64) -> ([u8; DIGITS], usize) {
     let mut d = [0u8; DIGITS];
     let mut n = 0;
     loop {
         n += 1;
-        d[DIGITS - n] = b"0123456789abcdef"[(v % base) as usize];
-        v /= base;
+        d[DIGITS - n] = b"0123456789abcdef"[(v % BASE) as usize];
+        v /= BASE;
         if v == 0 {
             return (d, n);
         }

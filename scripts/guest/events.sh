@@ -254,7 +254,11 @@ t_lazy_offline() {
 	mount -t seqsplice nodev $D || bad "mount failed"
 	after=$(mem_avail)
 	echo "# MemAvailable $before kB before insmod, $after kB after"
-	[ $((before - after)) -lt 1024 ] ||
+	# Less than one CPU's default buffer (1408 KiB; CPU 1 is offline):
+	# the release kernel shows ~0 kB, the debug one (KASAN shadow and
+	# kmemleak metadata of the module) ~800 kB, the old module 1936 kB
+	# (release).
+	[ $((before - after)) -lt 1408 ] ||
 		bad "insmod took $((before - after)) kB: the ring buffer was allocated at load"
 	[ "$(wc -c <$D/events)" = 0 ] || bad "events is not empty before any capture"
 	stat_is events_recorded 0

@@ -242,6 +242,21 @@ impl Stats {
         self.new_knobs += o.new_knobs;
     }
 
+    /// The op kinds (and "reopen with new knobs") that ran fewer than
+    /// `min` times.
+    pub fn below(&self, min: u64) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = OPS
+            .iter()
+            .zip(self.ops)
+            .filter(|(_, n)| *n < min)
+            .map(|((name, _), _)| *name)
+            .collect();
+        if self.new_knobs < min {
+            v.push("new knob configurations");
+        }
+        v
+    }
+
     /// Space-separated numbers, as [`Stats::parse`] reads them back.
     pub fn encode(&self) -> String {
         let mut v: Vec<u64> = self.ops.to_vec();
@@ -1097,5 +1112,23 @@ impl Fuzz {
         }
         self.bytes += r as u64;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn below_names_every_op_kind_under_the_minimum_and_the_knob_reopens() {
+        let mut s = Stats::default();
+        s.ops = [5; OPS.len()];
+        s.new_knobs = 5;
+        assert!(s.below(5).is_empty());
+        s.ops[3] = 4;
+        assert_eq!(s.below(5), vec![OPS[3].0]);
+        s.new_knobs = 0;
+        assert_eq!(s.below(5), vec![OPS[3].0, "new knob configurations"]);
+        assert!(Stats::default().below(0).is_empty());
     }
 }

@@ -12,7 +12,7 @@
 //! (`seqsplice-model`) at the offset that call used, and every count
 //! against the call, the pipe and the stream.
 //!
-//! `ssfuzz [--seed N] [--ops N] [--procs P] [--dir D] [--gift FILE]`
+//! `ssfuzz [--seed N] [--ops N] [--procs P] [--dir D] [--gift FILE] [--min-each N]`
 //!
 //! `--gift FILE` fuzzes another file through the engine instead of
 //! `trace`: `trace_ops` (the engine driving the records' C
@@ -27,6 +27,11 @@
 //! is checked against that snapshot exactly as against the model in the
 //! other modes; `buffer_size_kb` and `map_mode` apply to `events` as to
 //! `trace`, the record knobs are still written and must change nothing.
+//!
+//! `--min-each N` (default 0) fails the run if any op kind above, or the
+//! reopen with new knobs, ran fewer than N times: a short run (the debug
+//! kernel's, where KASAN and lockdep need each path reached rather than
+//! volume) cannot pass while missing a kind of call.
 //!
 //! `--procs P` (default 4) runs P processes at once, each with its own
 //! opens, knobs (written and opened under a lock: knobs are snapshotted at
@@ -54,12 +59,16 @@ struct Args {
     procs: usize,
     dir: String,
     gift: &'static str,
+    /// `--min-each`: the fewest calls of every op kind a passing run made.
+    min_each: u64,
     /// `--gift events`: the whole of `events_copy`, the expected stream.
     snapshot: Option<Arc<Snapshot>>,
 }
 
 fn usage() -> ! {
-    eprintln!("usage: ssfuzz [--seed N] [--ops N] [--procs P] [--dir D] [--gift FILE]");
+    eprintln!(
+        "usage: ssfuzz [--seed N] [--ops N] [--procs P] [--dir D] [--gift FILE] [--min-each N]"
+    );
     eprintln!("  --gift: trace (default), trace_ops, lines, or events (against a snapshot of events_copy)");
     exit(2)
 }
@@ -72,6 +81,7 @@ fn parse_args() -> Args {
         procs: 4,
         dir: String::from("/sys/kernel/seqsplice"),
         gift: "trace",
+        min_each: 0,
         snapshot: None,
     };
     let mut i = 1;
@@ -90,6 +100,7 @@ fn parse_args() -> Args {
             }
             "--dir" => a.dir = v,
             "--gift" => a.gift = v.leak(),
+            "--min-each" => a.min_each = v.parse().unwrap_or_else(|_| usage()),
             _ => usage(),
         }
         i += 2;
@@ -376,6 +387,17 @@ fn main() {
         }
     }
     println!("ssfuzz: ops (bytes returned, time): {stats}");
+    if !failed {
+        let missed = stats.below(a.min_each);
+        if !missed.is_empty() {
+            println!(
+                "ssfuzz: FAILED: fewer than {} of: {} (more --ops, or another seed)",
+                a.min_each,
+                missed.join(", ")
+            );
+            failed = true;
+        }
+    }
     if failed {
         exit(1);
     }

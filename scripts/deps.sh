@@ -16,7 +16,7 @@ PKGS=(
 	gcc make flex bison bc libelf-dev libssl-dev dwarves python3
 	cpio kmod xz-utils zstd
 	qemu-system-x86 busybox-static
-	pv gnuplot-nox rsync
+	pv gnuplot-nox rsync dkms
 )
 
 missing=()

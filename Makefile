@@ -5,7 +5,11 @@
 #
 #   make            build seqsplice.ko against KDIR (default: the cached kernel)
 #   make demo       build, boot a guest, splice from trace, show stats
-#   make check      everything: deps, kernel, clippy + rustfmt, host tests, guest suite
+#   make check      everything: deps, kernels, clippy + rustfmt, host tests, install
+#                   and dkms tests, the guest suites on the release and the debug
+#                   kernel; ends with a table of the guest steps and their times
+#   make soak       what is too long for make check (Documentation/testing.rst):
+#                   the release plan on the debug kernel, then a long fuzzer run
 #   make bench      benchmark report into bench/results/
 #   make bench NATIVE=1   the same sweep on the running kernel, as root
 #                   (scripts/native-bench.sh): bench/results/<date>-hardware.*
@@ -37,7 +41,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(KVARS)
 
 PHONY_DEBUG = debug-kernel debug-module
 .PHONY: $(PHONY_DEBUG) all modules deps kernel clippy fmt fmt-check clean rust-analyzer tools \
-	host-test runner-test install-test selftests demo check bench soak \
+	host-test runner-test install-test dkms-test selftests demo check bench soak soak-fuzz \
 	modules_install install uninstall
 
 ifeq ($(NATIVE),1)
@@ -112,6 +116,7 @@ rust-analyzer: kernel
 
 host-test:
 	cd tests/host && cargo test --quiet
+	cd tools/ssfuzz && cargo test --quiet
 	cd tools/model && cargo test --quiet
 	cd tools/evcheck && cargo test --quiet
 
@@ -141,15 +146,24 @@ runner-test:
 install-test: modules
 	tests/install/run.sh
 
+# dkms.conf, through the real dkms, staged in a temporary tree against the
+# cached kernel; and its BUILD_EXCLUSIVE refusals.
+dkms-test: modules
+	tests/dkms/run.sh
+
 # After each guest check: the report of its native-bench.sh --smoke lines,
-# made on the host (the guest has no python3).
-check: deps clippy fmt-check host-test runner-test install-test selftests tools debug-module
+# made on the host (the guest has no python3).  Each boot shows its steps as
+# they end; the table of all of them comes last.
+GUEST_LOGS = release=build/guest-check-release/serial.log \
+	debug=build/guest-check-debug/serial.log
+check: deps clippy fmt-check host-test runner-test install-test dkms-test selftests tools \
+		debug-module
 	scripts/guest.sh check
 	tests/native/run.sh build/guest-check-release/serial.log
-	scripts/guest.sh leak
 	FLAVOUR=debug scripts/guest.sh check
 	tests/native/run.sh build/guest-check-debug/serial.log
-	FLAVOUR=debug scripts/guest.sh leak
+	@echo "check: guest steps, seconds"
+	@scripts/step-table.sh $(GUEST_LOGS)
 
 ifeq ($(NATIVE),1)
 # The running kernel, as root; builds what it needs itself.
@@ -160,9 +174,16 @@ bench: deps modules tools
 	scripts/bench.sh
 endif
 
-# A long fuzzer run: make soak OPS=2000000 [SEED=n] (a seed replays a failure).
+# make soak: the long runs kept out of make check (Documentation/testing.rst).
+# First the release kernel's plan on the debug kernel (every suite in every
+# map mode, the fuzzer at full volume, under KASAN, lockdep and KFENCE),
+# then a long fuzzer run on the release kernel: make soak-fuzz OPS=2000000
+# [SEED=n] alone (a seed replays a failure).
 OPS ?= 2000000
-soak: deps modules tools
+soak: deps tools selftests debug-module
+	FLAVOUR=debug TIMEOUT=$${TIMEOUT:-5400} APPEND="seqsplice.plan=full" scripts/guest.sh check
+	$(MAKE) soak-fuzz
+soak-fuzz: deps modules tools
 	TIMEOUT=$${TIMEOUT:-7200} APPEND="seqsplice.ops=$(OPS) $(if $(SEED),seqsplice.seed=$(SEED))" \
 		scripts/guest.sh fuzz
 

@@ -51,25 +51,30 @@ append="console=ttyS0 panic=-1 oops=panic quiet seqsplice.mode=$mode seqsplice.f
 # with -cpu max's LA57, an interrupt during early boot (identify_cpu)
 # hit a KASAN wild-memory-access in handle_edge_irq once in six boots.
 [ "$FLAVOUR" = debug ] && append+=" debug_pagealloc=on kfence.sample_interval=1 no5lvl"
-# The exact leak oracle, in its own boot: with profiling on, the kernel
-# counts the live pages of the module's allocation tag (stats: pages_alive)
-# and /proc/allocinfo the module's other allocations.  The leak suite also
-# unloads the module with pages in a pipe under profiling (it must not warn).
-[ "$mode" = leak ] && append+=" sysctl.vm.mem_profiling=1"
+# The exact leak oracle: with profiling on from boot, the kernel counts the
+# live pages of the module's allocation tag (stats: pages_alive) and
+# /proc/allocinfo the module's other allocations.  The leak suite (last in
+# a check boot, or alone in a leak boot) also unloads the module with pages
+# in a pipe under profiling (it must not warn).
+case "$mode" in check | leak) append+=" sysctl.vm.mem_profiling=1" ;; esac
 qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "${SMP:-2}" -m "${MEM:-1G}"
 	-nodefaults -no-reboot -nographic -serial stdio -bios /usr/share/qemu/qboot.rom
 	-kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz"
 	-append "$append")
 [ "${ICOUNT:-0}" = 1 ] && qemu+=(-icount shift=0)
 log=$out/serial.log
-echo "guest: booting $mode ($FLAVOUR kernel, $accel, log: ${log#"$top"/})"
+echo "guest: booting $mode ($FLAVOUR kernel, $accel, log: ${log#"$top"/}, timeout ${timeout}s)"
 start=$(date +%s)
 set +e
-timeout "$timeout" "${qemu[@]}" </dev/null >"$log" 2>&1
-qrc=$?
+# The serial log as it comes, and each step's result and time as it ends.
+timeout "$timeout" "${qemu[@]}" </dev/null 2>&1 | tee "$log" |
+	"$top/scripts/guest-progress.sh" "$mode/$FLAVOUR" "$out/steps.wall"
+qrc=${PIPESTATUS[0]}
 set -e
 [ "$qrc" = 124 ] && echo "guest: timed out after ${timeout}s"
-echo "guest: $mode finished in $(($(date +%s) - start)) s (wall)"
+wall=$(($(date +%s) - start))
+echo "$wall" >"$out/wall"
+echo "guest: $mode finished in $wall s (wall)"
 case "$mode" in
 check | leak) "$top/scripts/parse-log.sh" "$log" ;;
 *)

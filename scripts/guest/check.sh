@@ -1,71 +1,142 @@
 #!/bin/sh
-# make check, in the guest: the kselftest suites (TAP), then bounded
-# op-sequence fuzzer runs, the benchmark's smoke test and the native
-# benchmark driver's smoke mode, each one more TAP line of its own.  Each
-# step prints its duration (SEQSPLICE-STEP) for the host log.
+# make check, in the guest: the kselftest suites (TAP), then the op-sequence
+# fuzzer, the benchmark's smoke test and the native benchmark driver's smoke
+# mode, each one more TAP line of its own; on the debug kernel, fault
+# injection; last, the exact page-leak suite (scripts/guest/leak.sh: the
+# boot has vm.mem_profiling=1).  Every step prints one SEQSPLICE-STEP line (name, exit status,
+# seconds) as it ends: the host shows them as progress and tabulates them
+# (scripts/step-table.sh).
+#
+# What runs where (the plan is chosen by the kernel flavour on the command
+# line, seqsplice.flavour=):
+#   release  every suite in each map mode (direct, vm_map_ram, vmap): the
+#            same bytes whichever path a call takes; the fuzzer at full
+#            volume.
+#   debug    every suite once in map_mode=auto (the direct path for small
+#            fills, vm_map_ram for large ones), and the suites whose
+#            subject is the mapping itself (splice, hardening) and fault
+#            injection in vmap as well: KASAN, lockdep and KFENCE see every
+#            path; the fuzzer at a tenth of the volume, each kind of call
+#            still required (--min-each).  The full matrix and the long
+#            fuzz on this kernel are make soak's.
+#   full     (seqsplice.plan=full on the command line: make soak) the
+#            release plan on whichever kernel boots.
 cd /tests || exit 1
+cmdline=$(cat /proc/cmdline)
+flavour=$(echo "$cmdline" | sed -n 's/.*seqsplice\.flavour=\([a-z]*\).*/\1/p')
+
 step() { # name command...
+	name=$1
+	shift
 	s=$(cut -d' ' -f1 /proc/uptime)
 	"$@"
 	r=$?
-	echo "SEQSPLICE-STEP $1 seconds=$(awk -v s="$s" '{print $1 - s}' /proc/uptime)"
+	echo "SEQSPLICE-STEP name=$name rc=$r seconds=$(awk -v s="$s" '{print $1 - s}' /proc/uptime)"
 	return $r
 }
-# One kselftest binary per feature (tests/selftests/Makefile), then the
-# limits; a failed suite does not stop the others (the log judge sees it).
-# Every suite runs in each map mode (the default knobs they restore
-# include SEQSPLICE_MAP_MODE's): the same bytes whichever path a call takes.
-for mode in direct vm_map_ram vmap; do
+
+# One line of the closing TAP block, before its step's SEQSPLICE-STEP line.
+n=0
+tap_step() { # name description command...
+	name=$1
+	desc=$2
+	shift 2
+	n=$((n + 1))
+	s=$(cut -d' ' -f1 /proc/uptime)
+	"$@"
+	r=$?
+	if [ $r = 0 ]; then
+		echo "ok $n $desc"
+	else
+		echo "not ok $n $desc"
+	fi
+	echo "SEQSPLICE-STEP name=$name rc=$r seconds=$(awk -v s="$s" '{print $1 - s}' /proc/uptime)"
+}
+
+ALL_SUITES="read_seek splice sendfile_net lifetime concurrency knobs upstream_splice hardening sources events"
+plan=$(echo "$cmdline" | sed -n 's/.*seqsplice\.plan=\([a-z]*\).*/\1/p')
+[ -n "$plan" ] || plan=$flavour
+case "$plan" in
+debug)
+	SUITE_MODES=auto
+	MAPPING_SUITES="splice hardening"
+	MAPPING_MODES=vmap
+	FUZZ_DIV=10
+	MIN_EACH=5
+	;;
+release | full)
+	SUITE_MODES="direct vm_map_ram vmap"
+	MAPPING_SUITES=
+	MAPPING_MODES=
+	FUZZ_DIV=1
+	MIN_EACH=0
+	# hardening's shared-fd soak: 15 s unless set; the debug kernel's
+	# full plan gives it the minute it had when this was make check.
+	[ "$plan" = full ] && [ "$flavour" = debug ] && export SEQSPLICE_SOAK_SECONDS=60
+	;;
+*)
+	echo "check: unknown plan '$plan'"
+	exit 1
+	;;
+esac
+echo "SEQSPLICE-PLAN plan=$plan flavour=$flavour suite_modes=$SUITE_MODES mapping_suites=$MAPPING_SUITES mapping_modes=$MAPPING_MODES fuzz_div=$FUZZ_DIV"
+
+suites_in() { # mode suite...
+	mode=$1
+	shift
 	echo "SEQSPLICE-MAP-MODE $mode"
 	export SEQSPLICE_MAP_MODE=$mode
-	for suite in read_seek splice sendfile_net lifetime concurrency knobs \
-		upstream_splice hardening sources events; do
+	for suite in "$@"; do
 		# events needs a frozen capture (lifetime_test reloads the module).
-		[ "$suite" = events ] && step /guest/capture.sh 4000
-		step ./${suite}_test
+		[ "$suite" = events ] && step capture/$mode /guest/capture.sh 4000
+		step ${suite}/$mode ./${suite}_test
 	done
+	unset SEQSPLICE_MAP_MODE
+}
+
+# One kselftest binary per feature (tests/selftests/Makefile); a failed
+# suite does not stop the others (the log judge sees it).  The default
+# knobs the suites restore include SEQSPLICE_MAP_MODE's.
+for mode in $SUITE_MODES; do
+	# shellcheck disable=SC2086
+	suites_in $mode $ALL_SUITES
 done
-unset SEQSPLICE_MAP_MODE
-step ./memcg_test
+for mode in $MAPPING_MODES; do
+	# shellcheck disable=SC2086
+	suites_in $mode $MAPPING_SUITES
+done
+step memcg ./memcg_test
 # Live events: line for line against ftrace on the same tracepoint calls,
 # the knobs' errnos, readers against resize and enable, enable/disable
 # under load, rmmod while recording and while a reader is open.
-step /guest/events.sh
+step events.sh /guest/events.sh
 # A frozen capture for the engine tests on events (the fuzzer below, and
-# fault_test and the leak suite in their boots).
-step /guest/capture.sh 4000
+# fault_test and the leak suite after).
+step capture /guest/capture.sh 4000
 echo "TAP version 13"
-echo "1..6"
-if step /tools/ssfuzz --ops 100000; then
-	echo "ok 1 ssfuzz_100000_ops_trace_and_trace_copy_match_the_record_stream"
-else
-	echo "not ok 1 ssfuzz_100000_ops_trace_and_trace_copy_match_the_record_stream"
-fi
+ops() { echo $(($1 / FUZZ_DIV)); }
+fuzz() { # ops gift
+	/tools/ssfuzz --ops "$1" --gift "$2" --min-each $MIN_EACH
+}
+o=$(ops 100000)
+tap_step ssfuzz/trace "ssfuzz_${o}_ops_trace_and_trace_copy_match_the_record_stream" \
+	fuzz "$o" trace
 # The engine driving the records' C seq_operations table, against the same
 # stream and trace_copy.
-if step /tools/ssfuzz --ops 30000 --gift trace_ops; then
-	echo "ok 2 ssfuzz_30000_ops_trace_ops_and_trace_copy_match_the_record_stream"
-else
-	echo "not ok 2 ssfuzz_30000_ops_trace_ops_and_trace_copy_match_the_record_stream"
-fi
+o=$(ops 30000)
+tap_step ssfuzz/trace_ops "ssfuzz_${o}_ops_trace_ops_and_trace_copy_match_the_record_stream" \
+	fuzz "$o" trace_ops
 # The second source through the engine, against lines_copy and its model.
-if step /tools/ssfuzz --ops 10000 --gift lines; then
-	echo "ok 3 ssfuzz_10000_ops_lines_and_lines_copy_match_their_stream"
-else
-	echo "not ok 3 ssfuzz_10000_ops_lines_and_lines_copy_match_their_stream"
-fi
+o=$(ops 10000)
+tap_step ssfuzz/lines "ssfuzz_${o}_ops_lines_and_lines_copy_match_their_stream" \
+	fuzz "$o" lines
 # The live events through the engine, against events_copy over the capture.
-if step /tools/ssfuzz --ops 20000 --gift events; then
-	echo "ok 4 ssfuzz_20000_ops_events_and_events_copy_match_the_capture"
-else
-	echo "not ok 4 ssfuzz_20000_ops_events_and_events_copy_match_the_capture"
-fi
+o=$(ops 20000)
+tap_step ssfuzz/events "ssfuzz_${o}_ops_events_and_events_copy_match_the_capture" \
+	fuzz "$o" events
 # The benchmark's every path on a few KiB, bytes checked, so it cannot rot.
-if step /tools/spbench --smoke; then
-	echo "ok 5 spbench_smoke_every_benchmark_path_moves_the_right_bytes"
-else
-	echo "not ok 5 spbench_smoke_every_benchmark_path_moves_the_right_bytes"
-fi
+tap_step spbench-smoke spbench_smoke_every_benchmark_path_moves_the_right_bytes \
+	/tools/spbench --smoke
 # make bench NATIVE=1's driver on this kernel (a Rust-enabled 6.12, as on a
 # user's machine), its tiny sweep: unloaded first so that it loads, mounts,
 # unmounts and unloads the module itself; it checks its BENCH lines and
@@ -73,21 +144,23 @@ fi
 # the report and checks it is marked hardware (tests/native/run.sh: no
 # python3 here).  Loaded again after for what follows.
 umount /sys/kernel/seqsplice && rmmod seqsplice
-if step /guest/native-bench.sh --smoke --ko /seqsplice.ko --spbench /tools/spbench; then
-	echo "ok 6 native_bench_smoke_loads_runs_and_unloads_with_well_formed_bench_lines"
-else
-	echo "not ok 6 native_bench_smoke_loads_runs_and_unloads_with_well_formed_bench_lines"
-fi
+tap_step native-smoke native_bench_smoke_loads_runs_and_unloads_with_well_formed_bench_lines \
+	/guest/native-bench.sh --smoke --ko /seqsplice.ko --spbench /tools/spbench
+echo "1..$n"
 grep -q '^seqsplice ' /proc/modules || insmod /seqsplice.ko
 grep -q ' /sys/kernel/seqsplice seqsplice ' /proc/mounts || mount -t seqsplice nodev /sys/kernel/seqsplice
-# Debug kernel only: allocation failures injected (needs FAIL_PAGE_ALLOC).
-if grep -q seqsplice.flavour=debug /proc/cmdline; then
+# Debug kernel only: allocation failures injected (needs FAIL_PAGE_ALLOC),
+# in every map mode: each mode's own allocations fail.
+if [ "$flavour" = debug ]; then
 	# The module was reloaded above: capture events again.
-	step /guest/capture.sh 4000
+	step capture /guest/capture.sh 4000
 	for mode in direct vm_map_ram vmap; do
 		export SEQSPLICE_MAP_MODE=$mode
-		step ./fault_test
-		SEQSPLICE_SOURCE=events step ./fault_test
+		step fault/$mode ./fault_test
+		SEQSPLICE_SOURCE=events step fault-events/$mode ./fault_test
 	done
+	unset SEQSPLICE_MAP_MODE
 fi
-unset SEQSPLICE_MAP_MODE
+# The exact page-leak oracle in each map mode, on trace and events (it
+# reloads the module, so last).
+step leak /guest/leak.sh

@@ -63,4 +63,61 @@ for name in "${!cases[@]}"; do
 		bad=1
 	fi
 done
+
+# The progress lines and the step table, from a log with two steps (one
+# with a failure) and a capture run twice.
+steps='SEQSPLICE-GUEST-START mode=check
+SEQSPLICE-STEP name=capture/auto rc=0 seconds=2.5
+ok 1 global.a
+not ok 2 global.b
+SEQSPLICE-STEP name=splice/auto rc=0 seconds=10.25
+SEQSPLICE-STEP name=capture/auto rc=0 seconds=1.5
+ok 1 ssfuzz
+SEQSPLICE-STEP name=ssfuzz/trace rc=1 seconds=3
+SEQSPLICE-GUEST-TIME mode=check seconds=20.0'
+printf '%s\r\n' "$steps" | tr -d '\r' | sed 's/$/\r/' >"$tmp/steps.log"
+want_progress='guest x: capture/auto             ok         2.5 s
+guest x: splice/auto              FAILED    10.2 s (1 ok, 1 not ok)
+guest x:   first failure: not ok 2 global.b
+guest x: capture/auto             ok         1.5 s
+guest x: ssfuzz/trace             FAILED     3.0 s (1 ok, 0 not ok)
+guest x: all steps done, mode=check seconds=20.0'
+got=$(PROGRESS_CLOCK=guest "$here/../../scripts/guest-progress.sh" x "$tmp/steps.wall" <"$tmp/steps.log")
+if [ "$got" = "$want_progress" ]; then
+	echo "ok - guest-progress: a line per step, failures and their first not ok"
+else
+	echo "not ok - guest-progress: got:"
+	printf '%s\n' "$got" | sed 's/^/# /'
+	bad=1
+fi
+if [ "$(cut -d' ' -f1 "$tmp/steps.wall" | tr '\n' ' ')" = "boot capture/auto splice/auto capture/auto ssfuzz/trace " ]; then
+	echo "ok - guest-progress: the wall file has the boot and every step"
+else
+	echo "not ok - guest-progress: wall file:"
+	sed 's/^/# /' "$tmp/steps.wall"
+	bad=1
+fi
+mkdir -p "$tmp/a" "$tmp/b"
+cp "$tmp/steps.log" "$tmp/a/serial.log"
+cp "$tmp/steps.log" "$tmp/b/serial.log"
+echo 31 >"$tmp/b/wall"
+printf '%s\n' "boot 5.5" "capture/auto 3" "splice/auto 12" "capture/auto 2" "ssfuzz/trace 4.5" \
+	>"$tmp/b/steps.wall"
+want_table='step                                a          b
+capture/auto                      4.0        5.0
+splice/auto                      10.2       12.0
+ssfuzz/trace                      3.0        4.5
+boot                                -        5.5
+sum of steps                     17.2       27.0
+guest total                      20.0          -
+boot wall                           -       31.0
+clock                           guest       host'
+got=$("$here/../../scripts/step-table.sh" a="$tmp/a/serial.log" b="$tmp/b/serial.log")
+if [ "$got" = "$want_table" ]; then
+	echo "ok - step-table: steps summed per run, the host's wall file when there is one"
+else
+	echo "not ok - step-table: got:"
+	printf '%s\n' "$got" | sed 's/^/# /'
+	bad=1
+fi
 exit $bad

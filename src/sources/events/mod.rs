@@ -23,12 +23,9 @@
 
 pub(crate) mod entry;
 pub(crate) mod probe;
-pub(crate) mod ring;
 pub(crate) mod source;
 
 use core::fmt::Write;
-use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
 
 use kernel::new_mutex;
 use kernel::prelude::*;
@@ -36,12 +33,16 @@ use kernel::sync::{Arc, Mutex};
 
 use crate::engine::buffer::BufferConfig;
 use crate::engine::file::RecordFile;
-use crate::engine::seq::SeqFile;
 use crate::engine::source::{ShowOne, Single};
-use crate::trace::knob;
-use crate::trace::knobs::SETTINGS;
-use probe::{Attached, Recorder, Tracepoints};
-use ring::Paused;
+use crate::kernel_ext::global::{Global, Published};
+use crate::kernel_ext::ring_buffer::Paused;
+use crate::kernel_ext::sched::synchronize_rcu;
+use crate::kernel_ext::seq_file::SeqFile;
+use crate::kernel_ext::tracepoint::{Attached, SchedTracepoints};
+use crate::sources::trace::knob;
+use crate::sources::trace::knobs::SETTINGS;
+use entry::Entry;
+use probe::Recorder;
 use source::EventsSource;
 
 /// Default per-CPU buffer size, KiB: ftrace's (`TRACE_BUF_SIZE_DEFAULT`).
@@ -57,7 +58,7 @@ struct Control {
     /// read.
     rec: Option<Arc<Recorder>>,
     /// The probes, while recording.
-    attached: Option<Attached>,
+    attached: Option<Attached<Recorder>>,
     /// Per-CPU size last set, KiB (the one the next allocation uses).
     size_kb: u64,
     /// Opens of `events` and `events_copy`.
@@ -69,25 +70,22 @@ struct Control {
 pub(crate) struct Events {
     /// `None` if the kernel lacks one of them: `events_enable` is then
     /// `ENOENT` and the rest of the module works.
-    tps: Option<Tracepoints>,
+    tps: Option<SchedTracepoints>,
     #[pin]
     control: Mutex<Control>,
 }
 
-/// Published by [`Registration::new`], cleared by its `drop`.
-static EVENTS: AtomicPtr<Events> = AtomicPtr::new(ptr::null_mut());
+/// Published by [`Registration::new`] for the module's life.
+static EVENTS: Global<Events> = Global::new();
 
 impl Events {
-    /// The published capture, for a file operation of the module.
+    /// The published capture, for a file operation of the module: its
+    /// `owner` reference keeps the module, hence the `Registration`
+    /// (dropped at module exit), alive for the whole operation and for as
+    /// long as the file is open (which covers every `ReaderTicket` a file
+    /// holds).
     fn get() -> Result<&'static Events> {
-        let p = EVENTS.load(Ordering::Acquire);
-        // SAFETY: `p` is NULL or the live `Events` a `Registration` owns and
-        // unpublishes before freeing. Callers are file operations of the
-        // module's files, whose `owner` reference keeps the module, hence
-        // the `Registration` (dropped at module exit), alive for the whole
-        // operation and for as long as the file is open (which covers every
-        // `ReaderTicket` a file holds).
-        unsafe { p.as_ref() }.ok_or(ENODEV)
+        EVENTS.get()
     }
 
     /// A new reader: recording paused (if there is a buffer), and no probe
@@ -100,9 +98,9 @@ impl Events {
             // grace period none is inside a write begun before the pause.
             // With other readers, recording has been paused since the first
             // of them waited: tickets pause and unpause under this lock, so
-            // `readers > 0` means paused all along.
-            // SAFETY: Process context; only a sleeping lock held.
-            unsafe { kernel::bindings::synchronize_rcu() };
+            // `readers > 0` means paused all along. Process context; only a
+            // sleeping lock held.
+            synchronize_rcu();
         }
         c.readers += 1;
         // INVARIANT: counted above, with its pause.
@@ -151,8 +149,8 @@ impl Events {
                 drop(paused);
                 // The probes refused while paused have counted their loss
                 // after a grace period; the capture starts with none.
-                // SAFETY: Process context; only a sleeping lock held.
-                unsafe { kernel::bindings::synchronize_rcu() };
+                // Process context; only a sleeping lock held.
+                synchronize_rcu();
                 rec.lost.zero();
                 c.rec = Some(rec);
                 c.attached = Some(attached);
@@ -190,12 +188,12 @@ impl Events {
 /// the pause change together, under the control mutex.
 pub(crate) struct ReaderTicket {
     events: &'static Events,
-    paused: Option<Paused>,
+    paused: Option<Paused<Entry>>,
 }
 
 impl ReaderTicket {
     /// The paused buffer, if there is one.
-    pub(crate) fn paused(&self) -> Option<&Paused> {
+    pub(crate) fn paused(&self) -> Option<&Paused<Entry>> {
         self.paused.as_ref()
     }
 }
@@ -210,13 +208,13 @@ impl Drop for ReaderTicket {
 
 /// The capture, for the module's life.
 pub(crate) struct Registration {
-    events: Pin<KBox<Events>>,
+    events: Published<Events>,
 }
 
 impl Registration {
     /// Finds the tracepoints and publishes the capture (no buffer yet).
     pub(crate) fn new() -> Result<Self> {
-        let tps = Tracepoints::find().ok();
+        let tps = SchedTracepoints::find().ok();
         if tps.is_none() {
             pr_info!("no sched_switch/sched_wakeup tracepoint: events stays empty\n");
         }
@@ -232,20 +230,18 @@ impl Registration {
             }),
             GFP_KERNEL,
         )?;
-        EVENTS.store(
-            ptr::from_ref::<Events>(&events).cast_mut(),
-            Ordering::Release,
-        );
-        Ok(Self { events })
+        Ok(Self {
+            events: EVENTS.publish(events)?,
+        })
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        EVENTS.store(ptr::null_mut(), Ordering::Release);
         // The probes go (and are waited for) before the recorder and its
-        // buffer: `Attached`'s drop, then the last `Arc`s.
-        let mut c = self.events.control.lock();
+        // buffer: `Attached`'s drop, then the last `Arc`s; the capture is
+        // unpublished and freed after (`Published`'s drop).
+        let mut c = self.events.get().get_ref().control.lock();
         c.attached = None;
         c.rec = None;
     }
@@ -291,7 +287,7 @@ impl RecordFile for EventsFile {
     }
 
     fn buffer(source: &EventsSource) -> BufferConfig {
-        crate::trace::buffer(&source.knobs)
+        crate::sources::trace::buffer(&source.knobs)
     }
 }
 

@@ -4,18 +4,22 @@
 //! 6.13's `kernel::seq_file::SeqFile` (6.12 has none), with `seq_write()`,
 //! Rust formatting ([`seq_print!`](crate::seq_print)) and C `seq_printf()`
 //! through a [`Format`] whose conversions are checked against the argument
-//! types at compile time.
+//! types at compile time; and [`SeqFileLock`], a seq_file of the module's
+//! own (not `seq_open()`'s) whose lock also guards the caller's data.
 //!
 //! C header: [`include/linux/seq_file.h`](srctree/include/linux/seq_file.h)
 
+use core::cell::UnsafeCell;
 use core::ffi::CStr;
-
 use core::marker::PhantomData;
-use kernel::ffi::{c_char, c_int, c_uint};
+use core::ptr::addr_of_mut;
 
 use kernel::bindings;
+use kernel::ffi::{c_char, c_int, c_uint};
+use kernel::prelude::*;
 use kernel::types::Opaque;
 
+use super::file::Opening;
 use super::printf::conversions_match;
 use crate::ffi;
 
@@ -23,15 +27,16 @@ use crate::ffi;
 /// engine call.
 ///
 /// The writing methods are those of a `->show`; the window fields
-/// (`from`, `count`, `read_pos`) are for the engine alone.
+/// (`from`, `count`, `read_pos`) are for a reader of the seq_file's buffer
+/// (the engine).
 ///
 /// # Invariants
 ///
-/// The seq_file is live and locked (by the seq_file core, or by the engine's
-/// [`SeqGuard`](super::open::SeqGuard)) for as long as a reference to this
-/// value exists, and nothing else accesses it meanwhile. `buf` is NULL with
-/// `size == 0`, or `size` bytes of writable memory (the engine's
-/// [`Mapped`](super::buffer::Mapped), or the seq_file core's buffer).
+/// The seq_file is live and locked (by the seq_file core, or by a
+/// [`SeqFileGuard`]) for as long as a reference to this value exists, and
+/// nothing else accesses it meanwhile. `buf` is NULL with `size == 0`, or
+/// `size` bytes of writable memory (pages of a
+/// [`PageWriter`](super::pages::PageWriter), or the seq_file core's buffer).
 #[repr(transparent)]
 pub(crate) struct SeqFile(Opaque<bindings::seq_file>);
 
@@ -42,14 +47,14 @@ impl SeqFile {
     ///
     /// `m` is a live seq_file, locked and used by nothing else for `'a`,
     /// whose `buf` is NULL with `size == 0` or `size` writable bytes.
-    pub(crate) unsafe fn from_raw<'a>(m: *mut bindings::seq_file) -> &'a mut SeqFile {
+    pub(super) unsafe fn from_raw<'a>(m: *mut bindings::seq_file) -> &'a mut SeqFile {
         // SAFETY: `SeqFile` is a transparent wrapper of the seq_file; the
         // contract is the type's invariants.
         unsafe { &mut *m.cast::<SeqFile>() }
     }
 
     /// The raw seq_file, for the C callbacks of a `seq_operations`.
-    pub(crate) fn as_raw(&self) -> *mut bindings::seq_file {
+    pub(super) fn as_raw(&self) -> *mut bindings::seq_file {
         self.0.get()
     }
 
@@ -109,34 +114,61 @@ impl SeqFile {
 }
 
 macro_rules! window_field {
-    ($get:ident, $set:ident, $t:ty) => {
+    ($get:ident, $set:ident, $t:ty, $clamp:expr) => {
         impl SeqFile {
-            #[doc = concat!("`m->", stringify!($get), "` (the engine's window).")]
-            pub(in crate::engine) fn $get(&self) -> $t {
+            #[doc = concat!("`m->", stringify!($get), "` (the reader's window).")]
+            pub(crate) fn $get(&self) -> $t {
                 // SAFETY: By the type invariants the seq_file is live and ours.
                 unsafe { (*self.as_raw()).$get }
             }
+        }
 
+        impl OwnSeqFile {
             #[doc = concat!("Sets `m->", stringify!($get), "`.")]
-            pub(in crate::engine) fn $set(&mut self, v: $t) {
-                // SAFETY: As above.
-                unsafe { (*self.as_raw()).$get = v }
+            pub(crate) fn $set(&mut self, v: $t) {
+                let v: $t = $clamp(v);
+                // SAFETY: The seq_file is live and ours (`SeqFile`'s
+                // invariants).
+                unsafe { (*self.0.as_raw()).$get = v }
             }
         }
     };
 }
 
-window_field!(from, set_from, usize);
-window_field!(count, set_count, usize);
-window_field!(read_pos, set_read_pos, i64);
+/// A [`SeqFile`] of the module's own (a [`SeqFileLock`]'s), which no
+/// `seq_read_iter()` reads: its window fields (`from`, `count`, `read_pos`)
+/// are its owner's to set. They are plain numbers to the writing methods,
+/// which write only inside `[count, size)` of a buffer that is NULL/0 or
+/// `size` writable bytes whatever `count` says; `count` is kept at most
+/// `isize::MAX`, so that `count + len` (a slice's length) cannot wrap in
+/// `seq_write()`'s bounds check.
+#[repr(transparent)]
+pub(crate) struct OwnSeqFile(SeqFile);
+
+impl core::ops::Deref for OwnSeqFile {
+    type Target = SeqFile;
+
+    fn deref(&self) -> &SeqFile {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for OwnSeqFile {
+    fn deref_mut(&mut self) -> &mut SeqFile {
+        &mut self.0
+    }
+}
+
+window_field!(from, set_from, usize, |v| v);
+// A `count` that cannot wrap `seq_write()`'s check.
+window_field!(count, set_count, usize, |v: usize| v
+    .min(isize::MAX as usize));
+window_field!(read_pos, set_read_pos, i64, |v| v);
 
 impl SeqFile {
     /// Replaces `m->private`, returning the old value (the pointer only:
     /// what it points to is the business of whoever reads it).
-    pub(in crate::engine) fn swap_private(
-        &mut self,
-        p: *mut core::ffi::c_void,
-    ) -> *mut core::ffi::c_void {
+    pub(super) fn swap_private(&mut self, p: *mut core::ffi::c_void) -> *mut core::ffi::c_void {
         // SAFETY: The seq_file is live and ours (type invariants).
         unsafe { core::mem::replace(&mut (*self.as_raw()).private, p) }
     }
@@ -146,16 +178,20 @@ impl SeqFile {
     /// # Safety
     ///
     /// `buf` is NULL with `size == 0`, or `size` writable bytes that stay so
-    /// until the next `set_buf` (the type invariants). Only the page
-    /// buffer's borrows ([`Mapped`](super::buffer::Mapped),
-    /// [`Direct`](super::buffer::Direct)) and the lock guard's reset call
-    /// this.
-    pub(in crate::engine) unsafe fn set_buf(&mut self, buf: *mut u8, size: usize) {
+    /// until the next `set_buf` (the type invariants). Only a
+    /// [`PageWriter`](super::pages::PageWriter) calls this.
+    pub(super) unsafe fn set_buf(&mut self, buf: *mut u8, size: usize) {
         // SAFETY: The seq_file is live and ours (type invariants).
         unsafe {
             (*self.as_raw()).buf = buf.cast();
             (*self.as_raw()).size = size;
         }
+    }
+
+    /// Points `m->buf` at nothing (NULL, size 0): nothing can be written.
+    pub(super) fn clear_buf(&mut self) {
+        // SAFETY: NULL with size 0 is the type invariants' empty buffer.
+        unsafe { self.set_buf(core::ptr::null_mut(), 0) }
     }
 }
 
@@ -279,5 +315,106 @@ impl<A: PrintfArgs> Format<A> {
             fmt,
             _args: PhantomData,
         }
+    }
+}
+
+/// A seq_file of the module's own (not `seq_open()`'s) and the data `T`
+/// its lock guards, so that `m->private` stays free for a C table's data
+/// ([`CSeqOps`](super::seq_ops::CSeqOps) puts it there around each of its
+/// callbacks).
+///
+/// # Invariants
+///
+/// - `seq` is a zeroed seq_file whose `lock` is initialised (so the value
+///   is pinned: the mutex must not move) and whose `file` is the open's;
+///   `op` NULL. Nothing but this module accesses it, and `seq` and `data`
+///   only with `seq.lock` held, through a [`SeqFileGuard`].
+/// - `seq.buf` is NULL with `seq.size == 0` between guards (a guard resets
+///   it when it goes).
+#[pin_data]
+pub(crate) struct SeqFileLock<T> {
+    #[pin]
+    seq: Opaque<bindings::seq_file>,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: The seq_file and `T` are only reached with the lock held (type
+// invariants), as in a `Mutex<T>`; the seq_file's `file` is the open's,
+// only read by callbacks.
+unsafe impl<T: Send> Send for SeqFileLock<T> {}
+// SAFETY: As above.
+unsafe impl<T: Send> Sync for SeqFileLock<T> {}
+
+impl<T> SeqFileLock<T> {
+    /// The seq_file of the open `opening`, guarding `data`.
+    pub(crate) fn new(opening: &Opening, data: T) -> impl PinInit<Self> {
+        let file = opening.file();
+        pin_init!(Self {
+            seq <- Opaque::ffi_init(move |m: *mut bindings::seq_file| {
+                // SAFETY: `m` is the seq_file's slot at its final (pinned)
+                // address, ours and not shared yet; all-zero is a valid,
+                // empty seq_file (as `seq_open()`'s kmem_cache_zalloc).
+                unsafe {
+                    m.write_bytes(0, 1);
+                    ffi::seqsplice_mutex_init(addr_of_mut!((*m).lock));
+                    (*m).file = file;
+                }
+            }),
+            data: UnsafeCell::new(data),
+        })
+        // INVARIANT: zeroed, lock initialised, pinned; `file` the open's.
+    }
+
+    /// Locks the seq_file and the data for the life of the returned guard.
+    /// The wait is killable (`EINTR`): a task sharing the file with one that
+    /// holds it for a long time can be killed while it waits. Lock order:
+    /// the caller may hold pipe->mutex, the order `copy_splice_read()` ->
+    /// `seq_read_iter()` also takes.
+    pub(crate) fn lock(&self) -> Result<SeqFileGuard<'_, T>> {
+        // SAFETY: The lock was initialised by `new` (type invariants).
+        if unsafe { ffi::seqsplice_mutex_lock_killable(addr_of_mut!((*self.seq.get()).lock)) } != 0
+        {
+            return Err(EINTR);
+        }
+        // INVARIANT: the lock is held until drop.
+        Ok(SeqFileGuard { lock: self })
+    }
+}
+
+/// The lock of a [`SeqFileLock`], held for the life of this value.
+///
+/// # Invariants
+///
+/// `lock.seq.lock` is held by this value for its whole life.
+pub(crate) struct SeqFileGuard<'a, T> {
+    lock: &'a SeqFileLock<T>,
+}
+
+impl<T> SeqFileGuard<'_, T> {
+    /// The seq_file and the data, for as long as this borrow of the guard
+    /// lasts.
+    pub(crate) fn parts(&mut self) -> (&mut OwnSeqFile, &mut T) {
+        // SAFETY: The lock is held (type invariants), which serialises every
+        // access to the seq_file and the data (`SeqFileLock` invariants);
+        // the `&mut self` borrow makes these the only borrows until it ends,
+        // and the seq_file's buffer is NULL/0 between guards or a
+        // `PageWriter`'s, which points it at nothing again when it goes.
+        // `OwnSeqFile` is a transparent `SeqFile`, and this seq_file is the
+        // module's own (`SeqFileLock`).
+        unsafe {
+            (
+                &mut *(SeqFile::from_raw(self.lock.seq.get()) as *mut SeqFile).cast::<OwnSeqFile>(),
+                &mut *self.lock.data.get(),
+            )
+        }
+    }
+}
+
+impl<T> Drop for SeqFileGuard<'_, T> {
+    fn drop(&mut self) {
+        // Between guards `m->buf` points at nothing.
+        self.parts().0.clear_buf();
+        // SAFETY: The lock is held by us (type invariants).
+        unsafe { bindings::mutex_unlock(addr_of_mut!((*self.lock.seq.get()).lock)) };
     }
 }

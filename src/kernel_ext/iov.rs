@@ -9,8 +9,8 @@ use core::marker::PhantomData;
 use kernel::bindings;
 
 use super::pages::PageView;
-use super::window::PAGE_SIZE;
 use crate::ffi;
+use kernel::page::PAGE_SIZE;
 
 /// The `iov_iter` a `->read_iter` copies into.
 ///
@@ -29,7 +29,7 @@ impl IovDest<'_> {
     /// # Safety
     ///
     /// `iter` is that argument, and the value lives no longer than the call.
-    pub(crate) unsafe fn new(iter: *mut bindings::iov_iter) -> Self {
+    pub(super) unsafe fn new(iter: *mut bindings::iov_iter) -> Self {
         // INVARIANT: per the function's contract.
         Self {
             iter,
@@ -50,7 +50,7 @@ impl IovDest<'_> {
     /// # Safety
     ///
     /// `src` is valid for reads of `len` bytes.
-    pub(crate) unsafe fn copy_from(&mut self, src: *const u8, len: usize) -> usize {
+    pub(super) unsafe fn copy_from(&mut self, src: *const u8, len: usize) -> usize {
         // SAFETY: `src` per the contract; `iter` by the type invariants.
         unsafe { ffi::seqsplice_copy_to_iter(src.cast(), len, self.iter.cast()) }
     }

@@ -280,7 +280,7 @@ impl PageBuffer {
         if let Some(n) = self
             .pages
             .mapping()
-            .and_then(|map| map.copy_out(from, count, dest))
+            .and_then(|map| dest.copy_mapping(map, from, count))
         {
             return n;
         }

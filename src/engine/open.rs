@@ -13,7 +13,8 @@ use kernel::prelude::*;
 use super::buffer::{BufferConfig, PageBuffer};
 use super::source::Source;
 use crate::kernel_ext::file::Opening;
-use crate::kernel_ext::seq_file::{OwnSeqFile, SeqFileGuard, SeqFileLock};
+use crate::kernel_ext::seq_file::OwnSeqFile;
+use crate::kernel_ext::seq_lock::{SeqFileGuard, SeqFileLock};
 
 /// One open of a gift file; `file->private_data` is a pinned `KBox` of it.
 /// The seq_file's lock guards the buffer.

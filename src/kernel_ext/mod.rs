@@ -13,12 +13,13 @@
 //! seq_ops      SeqOperations (seq_operations in Rust), SeqOpsVTable<S>
 //!              (Rust -> C table), CSeqOps (C table -> Rust)
 //! seq_file     SeqFile writer (seq_write, seq_print!, checked seq_printf),
-//!              SeqFileLock<T> (a seq_file of the module's own and its lock)
+//!              OwnSeqFile (a seq_file whose window its owner sets)
+//! seq_lock     SeqFileLock<T> (a seq_file of the module's own and its lock)
 //! printf       seq_printf format check (pure, host-tested)
 //! pages        PageTag, PageSet (pages, shared mark, mapping), PageRef,
 //!              PageView, PageWriter (m->buf on clean pages, in a closure)
 //! vmap         VMap, MapKind, purge_vmap_aliases()
-//! pipe iov     pipe buffers; iov_iter destination
+//! pipe iov     pipe buffers; iov_iter destination (pages, mappings)
 //! simple_fs    a simple_fill_super() filesystem of a file table
 //! ring_buffer  RingBuffer<E>, Paused<E>, Iter<E> over plain entries
 //! tracepoint   sched_switch/sched_wakeup probes: SchedProbes + Attached<T>
@@ -37,6 +38,7 @@ pub(crate) mod printf;
 pub(crate) mod ring_buffer;
 pub(crate) mod sched;
 pub(crate) mod seq_file;
+pub(crate) mod seq_lock;
 pub(crate) mod seq_ops;
 pub(crate) mod simple_fs;
 pub(crate) mod tracepoint;

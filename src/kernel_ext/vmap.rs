@@ -12,7 +12,6 @@ use kernel::bindings;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 
-use super::iov::IovDest;
 use crate::ffi;
 
 /// How pages are mapped.
@@ -108,24 +107,6 @@ impl VMap {
     /// How the pages are mapped.
     pub(crate) fn kind(&self) -> MapKind {
         self.kind
-    }
-
-    /// Copies `count` bytes at offset `from` of the mapping to `dest`;
-    /// `None` when they do not lie inside it. Returns the bytes copied
-    /// (fewer on a fault).
-    pub(crate) fn copy_out(
-        &self,
-        from: usize,
-        count: usize,
-        dest: &mut IovDest<'_>,
-    ) -> Option<usize> {
-        let end = from.checked_add(count)?;
-        if end > self.bytes() {
-            return None;
-        }
-        // SAFETY: `[from, from + count)` lies inside the live mapping
-        // (checked above, type invariants).
-        Some(unsafe { dest.copy_from(self.addr().add(from), count) })
     }
 }
 

@@ -11,8 +11,8 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 
+use super::capture::ReaderTicket;
 use super::entry::{self, Entry, Line};
-use super::ReaderTicket;
 use crate::engine::pages::MetaCharge;
 use crate::engine::source::{At, Index, Show, Source};
 use crate::engine::window::PAGE_SIZE;

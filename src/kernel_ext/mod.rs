@@ -5,7 +5,9 @@
 //! [`ffi`](crate::ffi) or `kernel::bindings`) is in here, each type owning a
 //! kernel resource states its `# Invariants` and releases it in `Drop`, and
 //! each raw step has its own `# Safety`. Nothing here knows the engine or
-//! a source; the layers above write no `unsafe`.
+//! a source (the one name from above is the module's `THIS_MODULE`, which
+//! `module!` defines at the crate root); the layers above write no
+//! `unsafe` (scripts/check-layers.sh).
 //!
 //! ```text
 //! file         FileOps + FileVTable<T>, SeqFileOps + SeqFileVTable<T>: the

@@ -20,6 +20,16 @@
 //! closed (ftrace's `pause-on-trace`, its default): the iteration is over
 //! a frozen buffer, so any two opens of it read the same bytes. Starting a
 //! capture or resizing while such an open exists is `EBUSY`.
+//!
+//! ```text
+//! capture  Events: tracepoints, recorder and probes under one mutex, the
+//!          readers' tickets (pause), the registration and its counters
+//! probe    Recorder (ring buffer + lost count): the SchedProbes the
+//!          kernel_ext trampolines call, and the Entry they write
+//! source   EventsSource: per-CPU iterators merged by timestamp
+//! entry    the binary entry and ftrace's line format (pure, host-tested)
+//! mod      the four files
+//! ```
 
 pub(crate) mod capture;
 pub(crate) mod entry;

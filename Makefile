@@ -99,7 +99,7 @@ clippy: kernel
 	$(KMAKE) CLIPPY=1 KRUSTFLAGS=-Dwarnings modules
 
 # The module's Rust sources (the generated bindings are not formatted).
-RUST_SRCS = $(filter-out src/ffi/bindings_generated.rs,$(wildcard src/*.rs src/*/*.rs))
+RUST_SRCS = $(filter-out src/ffi/bindings_generated.rs,$(wildcard src/*.rs src/*/*.rs src/*/*/*.rs))
 
 fmt:
 	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml $(RUST_SRCS)

@@ -7,16 +7,15 @@ use kernel::c_str;
 use kernel::prelude::*;
 
 use crate::engine::file::{RecordFile, Vtable};
-use crate::engine::seq::SeqFile;
-use crate::engine::simple_fs::{self, Entry, Files, FsType, SimpleFs};
 use crate::engine::source::{At, Index, Show, ShowOne, Single, Source};
 use crate::engine::stats::STATS;
-use crate::events::{EnableFile, EventsCopy, EventsFile, SizeFile};
-use crate::ffi;
-use crate::lines::{Lines, LinesCopy};
-use crate::trace::knob;
-use crate::trace::knobs::{COUNT, NAMES};
-use crate::trace::{KnobFile, Trace, TraceCopy, TraceOps, FIRST_KNOB};
+use crate::kernel_ext::seq_file::SeqFile;
+use crate::kernel_ext::simple_fs::{self, Entry, Files, FsType, SimpleFs};
+use crate::sources::events::{EnableFile, EventsCopy, EventsFile, SizeFile};
+use crate::sources::lines::{Lines, LinesCopy};
+use crate::sources::trace::knob;
+use crate::sources::trace::knobs::{COUNT, NAMES};
+use crate::sources::trace::{KnobFile, Trace, TraceCopy, TraceOps, FIRST_KNOB};
 
 /// `statfs` magic of the filesystem ("SQSP").
 const MAGIC: usize = 0x5351_5350;
@@ -27,7 +26,7 @@ struct StatsRecord;
 impl ShowOne for StatsRecord {
     fn show_one(&self, m: &mut SeqFile) -> Result {
         crate::engine::write_stats(m).map_err(|_| EINVAL)?;
-        crate::events::write_stats(m).map_err(|_| EINVAL)
+        crate::sources::events::write_stats(m).map_err(|_| EINVAL)
     }
 }
 
@@ -78,7 +77,7 @@ impl RecordFile for Purge {
 
     fn write(_source: &Empty, input: &[u8]) -> Result {
         knob::parse_u64(input, 1, 1).map_err(|_| EINVAL)?;
-        ffi::purge_vmap_aliases();
+        crate::kernel_ext::vmap::purge_vmap_aliases();
         STATS
             .purges
             .fetch_add(1, core::sync::atomic::Ordering::Relaxed);

@@ -7,16 +7,21 @@
 
 use kernel::prelude::*;
 
-// Layers, each importing only those below it: the module root and `fs`
-// (the filesystem and its file table), the sources (`events`, which uses
-// `trace`'s knobs, `trace`, `lines`), the `engine`, and `ffi` (bindings the
-// kernel crate lacks).
+// Layers, bottom up, each importing only those below it (checked by
+// scripts/check-layers.sh):
+//
+// - `ffi`: bindgen output and the C shim's wrappers (raw);
+// - `kernel_ext`: safe abstractions over what 6.12's `kernel` crate lacks;
+//   with `ffi`, the only place `unsafe` is written;
+// - `engine`: the zero-copy splice engine, on `kernel_ext` alone;
+// - `sources`: the record sources (`trace`, `lines`, `events`);
+// - `fs`: the filesystem and its file table;
+// - this root: the module.
 mod engine;
-mod events;
 mod ffi;
 mod fs;
-mod lines;
-mod trace;
+mod kernel_ext;
+mod sources;
 
 module! {
     type: SeqSplice,
@@ -36,14 +41,14 @@ struct SeqSplice {
     // is gone, and only then may the capture (probes detached first) and
     // the page tag go.
     _fs: fs::Registration,
-    _events: events::Registration,
-    _tag: engine::pages::PageTag,
+    _events: sources::events::Registration,
+    _tag: kernel_ext::pages::PageTag,
 }
 
 impl kernel::Module for SeqSplice {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let tag = engine::pages::PageTag::new()?;
-        let events = events::Registration::new()?;
+        let tag = kernel_ext::pages::PageTag::new()?;
+        let events = sources::events::Registration::new()?;
         let fs = fs::Registration::new()?;
         pr_info!("mount with: mount -t seqsplice nodev /sys/kernel/seqsplice\n");
         Ok(Self {

@@ -1,35 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The page buffer of a gift file's open: its pages, their mapping and the
-//! gifted mark, owned together, with the borrows that make its rules hold:
+//! The page buffer of a gift file's open: its pages, their data lengths
+//! and mapping, with the borrows that make its rules hold. The rules on
+//! memory are kept by [`kernel_ext::pages`](crate::kernel_ext::pages)'s
+//! types, which this file only drives:
 //!
-//! - only a [`Mapped`] borrow (of a mapping, or of one page's direct-map
-//!   address) or a [`Direct`] borrow points `m->buf` at memory, and
-//!   dropping it points `m->buf` back at nothing, so the seq_file never
-//!   outlives the memory it writes into;
-//! - only clean pages are mapped: [`PageBuffer::map`] drops the gifted ones
-//!   first, so a gifted page has no writable address;
-//! - only a [`Gifter`], which exists once the mapping is gone, can take the
-//!   page references that go to a pipe, and it marks each page gifted
-//!   before its reference exists;
-//! - only a [`Direct`] borrow points `m->buf` at a page's direct-map
-//!   address, and only at pages no pipe holds: it drops the gifted pages
-//!   and the mapping first, and borrows the buffer for its whole life;
+//! - `m->buf` points at memory only inside [`PageBuffer::map`],
+//!   [`PageBuffer::map_window`] and [`PageBuffer::direct_writer`], whose
+//!   closures get a [`Mapped`] or [`Direct`] borrow; before and after,
+//!   `m->buf` points at nothing, so the seq_file never outlives the memory
+//!   it writes into;
+//! - a page given to a pipe is never written again: the page set marks it
+//!   shared before its reference exists, maps only when nothing is shared
+//!   and refuses a shared page a direct-map address, so the buffer drops
+//!   the shared (gifted) pages before it maps or writes;
+//! - references for a pipe are taken only by [`Gifter`], which drops the
+//!   mapping first;
 //! - releasing pages (front, tail, all) drops the mapping first.
 
 use core::sync::atomic::Ordering;
 
 use kernel::prelude::*;
 
-use super::iov::IovDest;
-use super::layout::{
-    append_at, bytes_before, flatten, gifted_after, page_of, PageLen, Segment, Segments,
-};
+use super::layout::{append_at, bytes_before, flatten, page_of, PageLen, Segment, Segments};
 use super::mode::MapMode;
-use super::pages::{PageRef, PageSet, VMap};
-use super::seq::SeqFile;
+use super::pages::{fill_writer, Pages};
 use super::stats::STATS;
 use super::window::{discard_split, pages_for, MAX_OPEN_BYTES, MAX_OPEN_PAGES, PAGE_SIZE};
+use crate::kernel_ext::iov::IovDest;
+use crate::kernel_ext::pages::{PageRef, PageWriter};
+use crate::kernel_ext::seq_file::OwnSeqFile;
+use crate::kernel_ext::vmap::MapKind;
 
 /// How an open's buffer behaves, fixed at open.
 #[derive(Clone, Copy, Debug)]
@@ -48,11 +49,11 @@ pub(crate) struct BufferConfig {
 ///
 /// # Invariants
 ///
-/// - `map`, when present, maps the first `map.pages()` pages of `pages`,
-///   and then nothing is gifted (`gifted == 0`) and those pages are flat
-///   (`layout.rs`: their lengths are a full page).
-/// - Pages `[0, gifted)` may be referenced by a pipe: nothing writes them
-///   (they are never mapped again).
+/// - A mapping, when present, maps the first pages, all flat (`layout.rs`:
+///   their lengths are a full page); nothing is gifted then (the page set's
+///   own rule).
+/// - Pages `[0, gifted())` may be referenced by a pipe: nothing writes them
+///   (the page set's own rule).
 /// - No `vm_map_ram()` mapping exists between calls: the engine's lock
 ///   guard ends every call with [`PageBuffer::end_call`], so such a mapping
 ///   never outlives the call that made it (`vm_map_ram()` is for
@@ -62,9 +63,7 @@ pub(crate) struct BufferConfig {
 /// - `pages` holds at most [`MAX_OPEN_PAGES`] pages; `cfg.buf_pages` is in
 ///   `1..=MAX_OPEN_PAGES`, `cfg.cap_bytes <= MAX_OPEN_BYTES`.
 pub(crate) struct PageBuffer {
-    pages: PageSet,
-    map: Option<VMap>,
-    gifted: usize,
+    pages: Pages,
     cfg: BufferConfig,
     /// The current call keeps its mapping for the next (`read()`,
     /// `lseek()`): map with `vmap()`.
@@ -81,9 +80,7 @@ impl PageBuffer {
         };
         // INVARIANT: no page, no mapping, nothing gifted; limits clamped.
         Self {
-            pages: PageSet::new(),
-            map: None,
-            gifted: 0,
+            pages: Pages::new(),
             cfg,
             persist: false,
         }
@@ -101,7 +98,7 @@ impl PageBuffer {
 
     /// Pages `[0, gifted)` may be in a pipe.
     pub(crate) fn gifted(&self) -> usize {
-        self.gifted
+        self.pages.shared()
     }
 
     /// Pages held.
@@ -147,15 +144,19 @@ impl PageBuffer {
     /// Ends a call: removes a `vm_map_ram()` mapping (type invariants),
     /// keeps a `vmap()` one.
     pub(crate) fn end_call(&mut self) {
-        if self.map.as_ref().is_some_and(|m| m.mode() != MapMode::Vmap) {
-            self.map = None;
+        if self
+            .pages
+            .mapping()
+            .is_some_and(|m| m.kind() != MapKind::Vmap)
+        {
+            self.pages.unmap();
         }
     }
 
     /// The page references for a pipe: the mapping goes first, so no
     /// reference leaves while a page is mapped.
     pub(crate) fn gifter(&mut self) -> Gifter<'_> {
-        self.map = None;
+        self.pages.unmap();
         Gifter { buf: self }
     }
 
@@ -169,10 +170,8 @@ impl PageBuffer {
             return 0;
         }
         let bytes = bytes_before(self.pages.lens(), n);
-        self.map = None;
+        // The gifted prefix moves down with the pages (the set's own).
         self.pages.release_front(n);
-        // INVARIANT: the gifted prefix moves down with the pages.
-        self.gifted = self.gifted.saturating_sub(n);
         bytes
     }
 
@@ -180,10 +179,7 @@ impl PageBuffer {
     /// idle open should not hold.
     pub(crate) fn truncate(&mut self, keep: usize) {
         if keep < self.pages.len() {
-            self.map = None;
             self.pages.truncate(keep);
-            // INVARIANT: the gifted prefix cannot be longer than the pages.
-            self.gifted = self.gifted.min(keep);
         }
     }
 
@@ -192,30 +188,33 @@ impl PageBuffer {
     /// pages held. The window must not be in a dropped page (empty, about
     /// to be reset, or moved down by that many bytes by the caller).
     pub(crate) fn discard_gifted(&mut self) -> usize {
-        let (discard, _keep) = discard_split(self.pages.len(), self.gifted);
+        let (discard, _keep) = discard_split(self.pages.len(), self.gifted());
         let mut bytes = 0;
         if discard > 0 {
             bytes = bytes_before(self.pages.lens(), discard);
             // A mapping only exists with nothing gifted (type invariants).
-            self.map = None;
             self.pages.release_front(discard);
         }
-        // INVARIANT: every page that may be in a pipe is gone.
-        self.gifted = 0;
+        // Every page that may be in a pipe is gone: nothing is gifted.
         bytes
     }
 
-    /// Maps at least `size` bytes of clean pages and points `m->buf` at the
-    /// mapping, `m->size = size`, for as long as the returned borrow lives.
-    /// Reuses the current mapping when it is big enough. Fails with `ENOMEM`
-    /// when no page or mapping can be had; with fewer pages than asked, maps
-    /// what it got (and `m->size` is smaller). Never more than
-    /// [`MAX_OPEN_PAGES`] (the page set's capacity).
-    pub(crate) fn map<'a>(&'a mut self, m: &'a mut SeqFile, size: usize) -> Result<Mapped<'a>> {
+    /// Maps at least `size` bytes of clean pages and runs `f` with `m->buf`
+    /// pointing at the mapping, `m->size = size`. Reuses the current
+    /// mapping when it is big enough. Fails with `ENOMEM` when no page or
+    /// mapping can be had; with fewer pages than asked, maps what it got
+    /// (and `m->size` is smaller). Never more than [`MAX_OPEN_PAGES`] (the
+    /// page set's capacity).
+    pub(crate) fn map<R>(
+        &mut self,
+        m: &mut OwnSeqFile,
+        size: usize,
+        f: impl FnOnce(&mut Mapped<'_, '_>) -> R,
+    ) -> Result<R> {
         self.discard_gifted();
         let need = pages_for(size).max(1);
-        if self.map.as_ref().map_or(true, |map| map.pages() < need) {
-            self.map = None;
+        if self.pages.mapping().map_or(true, |map| map.pages() < need) {
+            self.pages.unmap();
             self.pages.reserve(need)?;
             let got = self.pages.fill_to(need, self.cfg.account);
             if got == 0 {
@@ -232,25 +231,29 @@ impl PageBuffer {
             };
             // INVARIANT: the first pages, all clean (`discard_gifted` above),
             // made flat below before anything writes them.
-            self.map = Some(VMap::new(&self.pages, n, mode)?);
+            self.pages.map(n, mode)?;
         }
-        let map = self.map.as_ref().ok_or(ENOMEM)?;
-        flatten(self.pages.lens_mut(), map.pages());
-        let size = size.min(map.pages() * PAGE_SIZE);
-        Ok(Mapped::new(m, map, 0, size))
+        let mapped = self.pages.mapping().ok_or(ENOMEM)?.pages();
+        flatten(self.pages.lens_mut(), mapped);
+        let size = size.min(mapped * PAGE_SIZE);
+        self.pages.write_with(m, |w, _| {
+            let size = w.target_mapping(0, size)?;
+            Ok(f(&mut Mapped { w, size }))
+        })
     }
 
     /// Maps clean pages for the window `[m->from, m->from + m->count)`,
-    /// which lies in pages no pipe holds, and points `m->buf` at the window
-    /// inside the mapping, `m->size` at most `size`, so that records are
-    /// appended behind its `m->count` bytes. The gifted pages before the
-    /// window are dropped first and the window moved down with the rest.
-    /// `ENOMEM` when there is no room behind the window.
-    pub(crate) fn map_window<'a>(
-        &'a mut self,
-        m: &'a mut SeqFile,
+    /// which lies in pages no pipe holds, and runs `f` with `m->buf`
+    /// pointing at the window inside the mapping, `m->size` at most `size`,
+    /// so that records are appended behind its `m->count` bytes. The gifted
+    /// pages before the window are dropped first and the window moved down
+    /// with the rest. `ENOMEM` when there is no room behind the window.
+    pub(crate) fn map_window<R>(
+        &mut self,
+        m: &mut OwnSeqFile,
         size: usize,
-    ) -> Result<Mapped<'a>> {
+        f: impl FnOnce(&mut Mapped<'_, '_>) -> R,
+    ) -> Result<R> {
         let shift = self.discard_gifted();
         m.set_from(m.from() - shift);
         let (from, count) = (m.from(), m.count());
@@ -259,12 +262,14 @@ impl PageBuffer {
         if !self.window_is_flat(from, count) {
             return Err(EINVAL);
         }
-        let mapped = self.map(m, from + size)?;
-        let bytes = mapped.size;
-        if bytes <= from + count {
-            return Err(ENOMEM);
-        }
-        Ok(mapped.rebase(from, bytes - from))
+        self.map(m, from + size, |mp| {
+            let bytes = mp.size;
+            if bytes <= from + count {
+                return Err(ENOMEM);
+            }
+            mp.size = mp.w.target_mapping(from, bytes - from)?;
+            Ok(f(mp))
+        })?
     }
 
     /// Copies `count` bytes of the window at buffer offset `from` to `dest`:
@@ -272,12 +277,12 @@ impl PageBuffer {
     /// has touched), page by page once the pages went to a pipe and the
     /// mapping is gone. Returns the bytes copied (fewer on a fault).
     pub(crate) fn copy_out(&self, from: usize, count: usize, dest: &mut IovDest<'_>) -> usize {
-        if let Some(map) = &self.map {
-            if from + count <= map.pages() * PAGE_SIZE {
-                // SAFETY: `[from, from + count)` lies inside the live
-                // mapping (checked above, `VMap` invariants).
-                return unsafe { dest.copy_from(map.addr().add(from), count) };
-            }
+        if let Some(n) = self
+            .pages
+            .mapping()
+            .and_then(|map| dest.copy_mapping(map, from, count))
+        {
+            return n;
         }
         let mut done = 0;
         for seg in Segments::new(self.pages.lens(), from, count, count, usize::MAX) {
@@ -295,18 +300,9 @@ impl PageBuffer {
 
     /// Releases every page and the mapping (close, or a failed call).
     pub(crate) fn release(&mut self) {
-        self.map = None;
         let n = self.pages.len();
+        // The mapping first (the set's own rule); nothing gifted is left.
         self.pages.release_front(n);
-        // INVARIANT: no page left.
-        self.gifted = 0;
-    }
-}
-
-impl Drop for PageBuffer {
-    fn drop(&mut self) {
-        // The mapping before the pages it maps, whatever the field order.
-        self.map = None;
     }
 }
 
@@ -335,50 +331,65 @@ impl Gifter<'_> {
         count: usize,
         len: usize,
         slots: usize,
-        mut add: impl FnMut(PageRef, &Segment) -> Result,
+        add: impl FnMut(PageRef, &Segment) -> Result,
     ) -> (usize, usize, Option<Error>) {
-        let PageBuffer { pages, gifted, .. } = &mut *self.buf;
-        let (mut done, mut used) = (0, 0);
-        for seg in Segments::new(pages.lens(), from, count, len, slots) {
-            // INVARIANT: no mapping (made by `PageBuffer::gifter`, which this
-            // borrows); the mark only grows and covers the page before its
-            // reference leaves.
-            *gifted = gifted_after(*gifted, &seg);
-            let Some(page) = pages.get(seg.page) else {
-                return (done, used, Some(EFAULT));
-            };
-            if let Err(e) = add(page, &seg) {
-                return (done, used, Some(e));
-            }
-            done += seg.len;
-            used += 1;
-        }
-        (done, used, None)
+        self.buf.pages.give(from, count, len, slots, add)
+    }
+}
+
+/// `m->buf` pointing into the mapping of clean pages, inside the closure of
+/// [`PageBuffer::map`] or [`PageBuffer::map_window`].
+///
+/// # Invariants
+///
+/// `m->buf` points at `size` bytes of the mapping.
+pub(crate) struct Mapped<'a, 'b> {
+    w: &'a mut PageWriter<'b>,
+    size: usize,
+}
+
+impl Mapped<'_, '_> {
+    /// Bytes `m->buf` points at.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+}
+
+impl core::ops::Deref for Mapped<'_, '_> {
+    type Target = OwnSeqFile;
+
+    fn deref(&self) -> &OwnSeqFile {
+        self.w
+    }
+}
+
+impl core::ops::DerefMut for Mapped<'_, '_> {
+    fn deref_mut(&mut self) -> &mut OwnSeqFile {
+        self.w
     }
 }
 
 /// `m->buf` pointing at the direct-map address of one clean page at a
 /// time, for formatting records page by page with no mapping
-/// (`map_mode=direct`): the record that does not fit the rest of a page is
-/// shown again at the start of the next one, and each page keeps the
-/// length it got (`layout.rs`). While this borrow lives `m->size` is a page
-/// and `m->count` the bytes in the current page, as for a one-page seq
-/// buffer; dropping it sets the page's length, points `m->count` back at
-/// the whole window and `m->buf` at nothing.
+/// (`map_mode=direct`), inside the closure of
+/// [`PageBuffer::direct_writer`]: the record that does not fit the rest of
+/// a page is shown again at the start of the next one, and each page keeps
+/// the length it got (`layout.rs`). Meanwhile `m->size` is a page and
+/// `m->count` the bytes in the current page, as for a one-page seq buffer;
+/// when the closure returns, the page's length is set and `m->count` is the
+/// whole window again.
 ///
 /// # Invariants
 ///
 /// - `m->buf` is the direct-map address of held page `page`, `m->size`
 ///   is [`PAGE_SIZE`], `m->count` is at most that;
-/// - nothing in `buf` is gifted and it has no mapping: the constructor
-///   dropped both, and the exclusive borrow keeps anything from gifting or
-///   mapping until the value is gone, so the pages written are clean;
 /// - `base` is the bytes pages `[0, page)` hold; `page` is held and below
 ///   `limit`, at most [`MAX_OPEN_PAGES`] (the set's reserved capacity);
 ///   `from` is `m->from`, at most `base + m->count`.
-pub(crate) struct Direct<'a> {
-    m: &'a mut SeqFile,
-    buf: &'a mut PageBuffer,
+pub(crate) struct Direct<'a, 'b> {
+    w: &'a mut PageWriter<'b>,
+    lens: &'a mut [PageLen],
+    account: bool,
     page: usize,
     base: usize,
     limit: usize,
@@ -387,7 +398,7 @@ pub(crate) struct Direct<'a> {
 }
 
 impl PageBuffer {
-    /// Starts writing records behind the window `[m->from, m->from +
+    /// Runs `f` writing records behind the window `[m->from, m->from +
     /// m->count)` (an empty window for a fill) on at most `span` pages
     /// counted from the window's first page: the first `prealloc` of them
     /// allocated up front (in bulk batches), more one at a time as the
@@ -395,17 +406,18 @@ impl PageBuffer {
     /// first and the window moved down with the rest. `EINVAL` (nothing
     /// changed) when the window starts in a gifted page; `ENOMEM` when no
     /// page behind the window can be had.
-    pub(crate) fn direct_writer<'a>(
-        &'a mut self,
-        m: &'a mut SeqFile,
+    pub(crate) fn direct_writer<R>(
+        &mut self,
+        m: &mut OwnSeqFile,
         prealloc: usize,
         span: usize,
-    ) -> Result<Direct<'a>> {
+        f: impl FnOnce(&mut Direct<'_, '_>) -> R,
+    ) -> Result<R> {
         let nonempty = m.count() > 0;
-        if nonempty && self.page_of(m.from()) < self.gifted {
+        if nonempty && self.page_of(m.from()) < self.gifted() {
             return Err(EINVAL);
         }
-        self.map = None;
+        self.pages.unmap();
         let shift = self.discard_gifted();
         if nonempty {
             // The window lies in pages no pipe holds, behind the gifted
@@ -433,33 +445,36 @@ impl PageBuffer {
             return Err(ENOMEM);
         }
         let base = bytes_before(self.pages.lens(), page);
-        let addr = self.pages.direct_addr(page).ok_or(ENOMEM)?;
-        self.pages.lens_mut()[page] = off as PageLen;
-        // SAFETY: `addr` is the direct-map address of held page `page`,
-        // which no pipe holds (`discard_gifted` above dropped every gifted
-        // page and only a `Gifter`, which needs the buffer this value
-        // borrows, gifts) and no mapping aliases (dropped above); the page
-        // lives while the set holds it, which the borrow guarantees; `drop`
-        // resets the pointer before the borrow ends.
-        unsafe { m.set_buf(addr.as_ptr(), PAGE_SIZE) };
-        m.set_count(off);
-        // INVARIANT: set above; nothing gifted, no mapping.
-        Ok(Direct {
-            m,
-            buf: self,
-            page,
-            base,
-            limit,
-            from,
-            start: (page, base, off),
+        let account = self.cfg.account;
+        self.pages.write_with(m, |w, lens| {
+            // A held page no pipe holds (`discard_gifted` above dropped
+            // every gifted page, and only a `Gifter`, which needs the buffer
+            // this borrows, gifts).
+            w.target_page(page)?;
+            lens[page] = off as PageLen;
+            w.set_count(off);
+            // INVARIANT: set above.
+            let mut d = Direct {
+                w,
+                lens,
+                account,
+                page,
+                base,
+                limit,
+                from,
+                start: (page, base, off),
+            };
+            let r = f(&mut d);
+            d.finish();
+            Ok(r)
         })
     }
 }
 
-impl Direct<'_> {
+impl Direct<'_, '_> {
     /// Bytes of window: the earlier pages' and the current page's.
     pub(crate) fn total(&self) -> usize {
-        (self.base + self.m.count()).saturating_sub(self.from)
+        (self.base + self.w.count()).saturating_sub(self.from)
     }
 
     /// Closes the current page at `m->count` bytes and points `m->buf` at
@@ -470,25 +485,21 @@ impl Direct<'_> {
         if next >= self.limit {
             return false;
         }
-        if next >= self.buf.pages.len()
-            && self.buf.pages.fill_to(next + 1, self.buf.cfg.account) <= next
+        if next >= self.w.set().len()
+            && fill_writer(self.w, self.lens, next + 1, self.account) <= next
         {
             return false;
         }
-        let Some(addr) = self.buf.pages.direct_addr(next) else {
+        let count = self.w.count().min(PAGE_SIZE);
+        if self.w.target_page(next).is_err() {
             return false;
-        };
-        let count = self.m.count().min(PAGE_SIZE);
-        let lens = self.buf.pages.lens_mut();
-        lens[self.page] = count as PageLen;
-        lens[next] = 0;
+        }
+        self.lens[self.page] = count as PageLen;
+        self.lens[next] = 0;
         self.base += count;
         self.page = next;
-        // SAFETY: As in `PageBuffer::direct_writer`: a held page no pipe
-        // holds and no mapping aliases (type invariants).
-        unsafe { self.m.set_buf(addr.as_ptr(), PAGE_SIZE) };
         // INVARIANT: `base` covers the closed page; the new one is empty.
-        self.m.set_count(0);
+        self.w.set_count(0);
         STATS.direct_pages.fetch_add(1, Ordering::Relaxed);
         true
     }
@@ -497,108 +508,37 @@ impl Direct<'_> {
     /// borrow began.
     pub(crate) fn reset(&mut self) {
         let (page, base, off) = self.start;
-        if page != self.page {
-            let Some(addr) = self.buf.pages.direct_addr(page) else {
-                return;
-            };
-            // SAFETY: As in `PageBuffer::direct_writer`.
-            unsafe { self.m.set_buf(addr.as_ptr(), PAGE_SIZE) };
+        if page != self.page && self.w.target_page(page).is_err() {
+            return;
         }
         // INVARIANT: the starting page, its starting fill.
         self.page = page;
         self.base = base;
-        self.m.set_count(off);
+        self.w.set_count(off);
     }
-}
 
-impl core::ops::Deref for Direct<'_> {
-    type Target = SeqFile;
-
-    fn deref(&self) -> &SeqFile {
-        self.m
-    }
-}
-
-impl core::ops::DerefMut for Direct<'_> {
-    fn deref_mut(&mut self) -> &mut SeqFile {
-        self.m
-    }
-}
-
-impl Drop for Direct<'_> {
-    fn drop(&mut self) {
-        let count = self.m.count().min(PAGE_SIZE);
-        if let Some(l) = self.buf.pages.lens_mut().get_mut(self.page) {
+    /// Sets the current page's length and points `m->count` back at the
+    /// whole window (the writer then points `m->buf` at nothing).
+    fn finish(&mut self) {
+        let count = self.w.count().min(PAGE_SIZE);
+        if let Some(l) = self.lens.get_mut(self.page) {
             *l = count as PageLen;
         }
         let total = self.total();
-        self.m.set_count(total);
-        // SAFETY: NULL with size 0: nothing can be written.
-        unsafe { self.m.set_buf(core::ptr::null_mut(), 0) };
+        self.w.set_count(total);
     }
 }
 
-/// `m->buf` pointing into a live mapping of clean pages, for as long as
-/// this borrow lives; dropping it points `m->buf` at nothing again.
-///
-/// # Invariants
-///
-/// `m->buf` is `map.addr() + off` and `m->size` is `size`, with
-/// `off + size <= map.pages() * PAGE_SIZE`; `map` stays alive (borrowed)
-/// for the life of this value.
-pub(crate) struct Mapped<'a> {
-    m: &'a mut SeqFile,
-    map: &'a VMap,
-    size: usize,
-}
+impl core::ops::Deref for Direct<'_, '_> {
+    type Target = OwnSeqFile;
 
-impl<'a> Mapped<'a> {
-    fn new(m: &'a mut SeqFile, map: &'a VMap, off: usize, size: usize) -> Self {
-        let size = size.min((map.pages() * PAGE_SIZE).saturating_sub(off));
-        let off = off.min(map.pages() * PAGE_SIZE);
-        // SAFETY: `[off, off + size)` lies inside the live mapping (clamped
-        // above), which `map` borrows for the life of the value; `drop`
-        // resets the pointer before the borrow ends.
-        unsafe { m.set_buf(map.addr().add(off), size) };
-        // INVARIANT: set above.
-        Self { m, map, size }
-    }
-
-    /// Points `m->buf` at buffer offset `off` of the same mapping, `size`
-    /// bytes at most.
-    fn rebase(mut self, off: usize, size: usize) -> Self {
-        let size = size.min((self.map.pages() * PAGE_SIZE).saturating_sub(off));
-        let off = off.min(self.map.pages() * PAGE_SIZE);
-        // SAFETY: As in `new`.
-        unsafe { self.m.set_buf(self.map.addr().add(off), size) };
-        // INVARIANT: set above.
-        self.size = size;
-        self
-    }
-
-    /// Bytes `m->buf` points at.
-    pub(crate) fn size(&self) -> usize {
-        self.size
+    fn deref(&self) -> &OwnSeqFile {
+        self.w
     }
 }
 
-impl core::ops::Deref for Mapped<'_> {
-    type Target = SeqFile;
-
-    fn deref(&self) -> &SeqFile {
-        self.m
-    }
-}
-
-impl core::ops::DerefMut for Mapped<'_> {
-    fn deref_mut(&mut self) -> &mut SeqFile {
-        self.m
-    }
-}
-
-impl Drop for Mapped<'_> {
-    fn drop(&mut self) {
-        // SAFETY: NULL with size 0: nothing can be written.
-        unsafe { self.m.set_buf(core::ptr::null_mut(), 0) };
+impl core::ops::DerefMut for Direct<'_, '_> {
+    fn deref_mut(&mut self) -> &mut OwnSeqFile {
+        self.w
     }
 }

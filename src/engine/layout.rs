@@ -135,12 +135,6 @@ impl Iterator for Segments<'_> {
     }
 }
 
-/// The new gifted mark after inserting `seg`: every page up to and
-/// including `seg.page` may now be referenced by a pipe.
-pub(crate) fn gifted_after(gifted: usize, seg: &Segment) -> usize {
-    gifted.max(seg.page + 1)
-}
-
 /// What a splice into a pipe that is not the direct-splice pipe keeps once
 /// it is done, with the window `[from, from + count)`: pages wholly before
 /// `from` were delivered and are only needed for a rewind, which only

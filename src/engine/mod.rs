@@ -1,34 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The reusable part: zero-copy `splice_read` for any record source.
+//! The reusable part: zero-copy `splice_read` for any record source, on
+//! the safe abstractions of [`kernel_ext`](crate::kernel_ext) alone (no
+//! `unsafe` here).
 //!
 //! Layers, each importing only those below it:
 //!
 //! ```text
-//! simple_fs a filesystem of a table of record files
-//! file      RecordFile + Vtable<T>: the file_operations, per type
+//! file      RecordFile + Vtable<T>: a record file's two file_operations
+//!           (kernel_ext's trampolines over the GiftPath / CopyPath adapters)
 //! protocol  seq_read_iter()'s protocol, splice_read, llseek (generic)
-//! open      Open<S> (seq_file, buffer, source) and its SeqGuard
-//! buffer    PageBuffer + Mapped / Gifter borrows
-//! source    Source, SeqOps (Rust -> C table), CSeqOps (C table -> Rust)
-//! seq pipe iov pages    wrappers of seq_file, pipe, iov_iter, pages
-//! stats                 counters
-//! window budget mode printf   pure (host-tested)
+//! open      Open<S> (seq_file lock, buffer, source) and its SeqGuard
+//! buffer    PageBuffer + Mapped / Direct / Gifter borrows
+//! pages     Pages (page set + lengths, charged to the cap), MetaCharge
+//! source    Source (= kernel_ext's SeqOperations), Single, SeqPrivate
+//! stats                     counters
+//! window layout budget mode pure (host-tested)
 //! ```
 
 pub(crate) mod budget;
 pub(crate) mod buffer;
 pub(crate) mod file;
-pub(crate) mod iov;
 pub(crate) mod layout;
 pub(crate) mod mode;
 pub(crate) mod open;
 pub(crate) mod pages;
-pub(crate) mod pipe;
-pub(crate) mod printf;
 pub(crate) mod protocol;
-pub(crate) mod seq;
-pub(crate) mod simple_fs;
 pub(crate) mod source;
 pub(crate) mod stats;
 pub(crate) mod window;
@@ -43,7 +40,7 @@ pub(crate) fn write_stats(w: &mut impl Write) -> core::fmt::Result {
     writeln!(w, "pages_held {}", pages::BUDGET.held())?;
     writeln!(w, "pages_held_max {}", pages::BUDGET.high())?;
     writeln!(w, "meta_pages_held {}", pages::BUDGET.meta())?;
-    writeln!(w, "pages_alive {}", pages::pages_alive())?;
+    writeln!(w, "pages_alive {}", crate::kernel_ext::pages::pages_alive())?;
     // Pipe-buffer fill of the gift splices so far (the direct mode's pages
     // end where a record did not fit): bytes_spliced / pages_gifted.
     let gifted = stats::STATS.pages_gifted.load(Ordering::Relaxed);

@@ -16,14 +16,14 @@ use kernel::bindings;
 use kernel::prelude::*;
 
 use super::buffer::{Direct, PageBuffer};
-use super::iov::IovDest;
 use super::layout::idle_release;
-use super::pipe::Pipe;
-use super::seq::SeqFile;
 use super::source::{At, Show, Source};
 use super::stats::STATS;
 use super::window::{self, grow_after_overflow, rewind_from, Pacer, PAGE_SIZE};
-use crate::ffi;
+use crate::kernel_ext::iov::IovDest;
+use crate::kernel_ext::pipe::Pipe;
+use crate::kernel_ext::sched;
+use crate::kernel_ext::seq_file::OwnSeqFile;
 
 /// Between records (every [`window::PACE_BYTES`] of output): yields the CPU if another task needs it (the kernel may
 /// be built `PREEMPT_NONE`, and a regeneration can format 10^13 bytes) and
@@ -32,8 +32,8 @@ use crate::ffi;
 /// module's calls do bounded work per byte delivered, and a regeneration
 /// restarted on `-ERESTARTSYS` would begin again from the first record.
 fn checkpoint() -> Result {
-    ffi::cond_resched();
-    if ffi::fatal_signal_pending() {
+    sched::cond_resched();
+    if sched::fatal_signal_pending() {
         STATS.interrupted.fetch_add(1, Ordering::Relaxed);
         return Err(EINTR);
     }
@@ -42,7 +42,7 @@ fn checkpoint() -> Result {
 
 /// The record after `at` (the end stays the end, an error stays the
 /// error).
-fn advance<S: Source>(src: &S, m: &mut SeqFile, at: At<S::Cursor>) -> At<S::Cursor> {
+fn advance<S: Source>(src: &S, m: &mut OwnSeqFile, at: At<S::Cursor>) -> At<S::Cursor> {
     match at {
         Ok(Some(c)) => src.next(m, c),
         other => other,
@@ -61,7 +61,7 @@ fn advance<S: Source>(src: &S, m: &mut SeqFile, at: At<S::Cursor>) -> At<S::Curs
 /// per page (a direct `read()` measured 0.87–0.91× of this with 100-byte
 /// raw records, below `trace_copy`'s with printf ones).
 fn fill<S: Source>(
-    m: &mut SeqFile,
+    m: &mut OwnSeqFile,
     src: &S,
     buf: &mut PageBuffer,
     want: usize,
@@ -80,18 +80,21 @@ fn fill<S: Source>(
     let cap = buf.cap_bytes();
     let mut pace = Pacer::default();
     loop {
-        let mut mp = buf.map(m, size)?;
-        let mapped = mp.size();
-        match first_record(&mut mp, src, &mut pace)? {
-            First::Record(cur) => {
-                fill_rest(&mut mp, src, cur, want);
-                return Ok(());
-            }
-            First::End => return Ok(()),
+        let (mapped, first) = buf.map(m, size, |mp| {
+            let first = first_record(mp, src, &mut pace).map(|first| match first {
+                First::Record(cur) => {
+                    fill_rest(mp, src, cur, want);
+                    First::End
+                }
+                other => other,
+            });
+            (mp.size(), first)
+        })?;
+        match first? {
+            First::Record(_) | First::End => return Ok(()),
             // The first record does not fit: a bigger buffer, same record.
             First::TooWide => {}
         }
-        drop(mp);
         checkpoint()?;
         size = grow_after_overflow(size, mapped, cap).ok_or(ENOMEM)?;
         STATS.grows.fetch_add(1, Ordering::Relaxed);
@@ -114,7 +117,11 @@ enum First<C> {
 /// are passed over (a checkpoint every [`window::PACE_BYTES`] of them), an
 /// error stops the source. On anything but [`First::Record`] the window is
 /// empty again.
-fn first_record<S: Source>(m: &mut SeqFile, src: &S, pace: &mut Pacer) -> Result<First<S::Cursor>> {
+fn first_record<S: Source>(
+    m: &mut OwnSeqFile,
+    src: &S,
+    pace: &mut Pacer,
+) -> Result<First<S::Cursor>> {
     let mut at = src.start(m);
     loop {
         let cur = match at {
@@ -160,7 +167,7 @@ fn first_record<S: Source>(m: &mut SeqFile, src: &S, pace: &mut Pacer) -> Result
 /// page, so that the caller takes the mapped path with the window still
 /// empty and the source where it was.
 fn fill_direct<S: Source>(
-    m: &mut SeqFile,
+    m: &mut OwnSeqFile,
     src: &S,
     buf: &mut PageBuffer,
     want: usize,
@@ -169,17 +176,18 @@ fn fill_direct<S: Source>(
     // What `want` bytes take in whole pages, and one to finish the last
     // record; more only as the records need them.
     let prealloc = window::read_fill_pages(want, pages);
-    let mut w = buf.direct_writer(m, prealloc, pages.max(1))?;
-    // The first record is on the writer's first page: an empty window
-    // there is the writer's starting state.
-    match first_record(&mut w, src, &mut Pacer::default())? {
-        First::Record(cur) => {
-            fill_rest_direct(&mut w, src, cur, want);
-            Ok(true)
+    buf.direct_writer(m, prealloc, pages.max(1), |w| {
+        // The first record is on the writer's first page: an empty window
+        // there is the writer's starting state.
+        match first_record(w, src, &mut Pacer::default())? {
+            First::Record(cur) => {
+                fill_rest_direct(w, src, cur, want);
+                Ok(true)
+            }
+            First::End => Ok(true),
+            First::TooWide => Ok(false),
         }
-        First::End => Ok(true),
-        First::TooWide => Ok(false),
-    }
+    })?
 }
 
 /// The rest of a direct fill or append after record `cur` was shown: as
@@ -187,7 +195,7 @@ fn fill_direct<S: Source>(
 /// shown again at the start of the next page, until `want` bytes or the
 /// last page. A record wider than a page ends the fill: it starts the
 /// next one, which maps.
-fn fill_rest_direct<S: Source>(w: &mut Direct<'_>, src: &S, cur: S::Cursor, want: usize) {
+fn fill_rest_direct<S: Source>(w: &mut Direct<'_, '_>, src: &S, cur: S::Cursor, want: usize) {
     let mut at: At<S::Cursor> = Ok(Some(cur));
     loop {
         let offs = w.count();
@@ -236,7 +244,7 @@ fn fill_rest_direct<S: Source>(w: &mut Direct<'_>, src: &S, cur: S::Cursor, want
 /// 16 MiB, and its callers check between fills. (A check every 64 records
 /// cost 2 % of the emulated instruction count of 100-byte records, a byte
 /// count per record 7 %.)
-fn fill_rest<S: Source>(m: &mut SeqFile, src: &S, cur: S::Cursor, want: usize) {
+fn fill_rest<S: Source>(m: &mut OwnSeqFile, src: &S, cur: S::Cursor, want: usize) {
     let mut at: At<S::Cursor> = Ok(Some(cur));
     loop {
         let offs = m.count();
@@ -267,7 +275,7 @@ fn fill_rest<S: Source>(m: &mut SeqFile, src: &S, cur: S::Cursor, want: usize) {
 /// pipe then gives whole pages instead of a page of leftover plus a fresh
 /// page of records. Pages already given to a pipe are dropped first.
 fn append<S: Source>(
-    m: &mut SeqFile,
+    m: &mut OwnSeqFile,
     src: &S,
     buf: &mut PageBuffer,
     want: usize,
@@ -278,77 +286,77 @@ fn append<S: Source>(
     if buf.map_mode().direct_for(pages) || !buf.window_is_flat(m.from(), m.count()) {
         return append_direct(m, src, buf, want, pages);
     }
-    let mut mp = buf.map_window(m, size)?;
-    let at = src.start(&mut mp);
-    let cur = match at {
-        Ok(Some(c)) => c,
-        Ok(None) | Err(_) => {
-            src.stop(&mut mp, &at);
-            return Ok(());
+    buf.map_window(m, size, |mp| {
+        let at = src.start(mp);
+        let cur = match at {
+            Ok(Some(c)) => c,
+            Ok(None) | Err(_) => {
+                src.stop(mp, &at);
+                return;
+            }
+        };
+        let offs = mp.count();
+        match src.show(mp, &cur) {
+            Ok(Show::Skip) => mp.set_count(offs),
+            Ok(Show::Record) if !mp.overflowed() => {}
+            _ => {
+                // No room for this record: it starts the next fill.
+                mp.set_count(offs);
+                src.stop(mp, &Ok(Some(cur)));
+                return;
+            }
         }
-    };
-    let offs = mp.count();
-    match src.show(&mut mp, &cur) {
-        Ok(Show::Skip) => mp.set_count(offs),
-        Ok(Show::Record) if !mp.overflowed() => {}
-        _ => {
-            // No room for this record: it starts the next fill.
-            mp.set_count(offs);
-            src.stop(&mut mp, &Ok(Some(cur)));
-            return Ok(());
-        }
-    }
-    fill_rest(&mut mp, src, cur, want);
-    Ok(())
+        fill_rest(mp, src, cur, want);
+    })
 }
 
 /// [`append`] in direct mode: records behind the window on pages below
 /// `pages`, through the direct map.
 fn append_direct<S: Source>(
-    m: &mut SeqFile,
+    m: &mut OwnSeqFile,
     src: &S,
     buf: &mut PageBuffer,
     want: usize,
     pages: usize,
 ) -> Result {
-    let mut w = buf.direct_writer(m, pages, pages)?;
-    let at = src.start(&mut w);
-    let cur = match at {
-        Ok(Some(c)) => c,
-        Ok(None) | Err(_) => {
-            src.stop(&mut w, &at);
-            return Ok(());
+    buf.direct_writer(m, pages, pages, |w| {
+        let at = src.start(w);
+        let cur = match at {
+            Ok(Some(c)) => c,
+            Ok(None) | Err(_) => {
+                src.stop(w, &at);
+                return;
+            }
+        };
+        let offs = w.count();
+        let fits = match src.show(w, &cur) {
+            Ok(Show::Skip) => {
+                w.set_count(offs);
+                true
+            }
+            Ok(Show::Record) if !w.overflowed() => true,
+            Ok(Show::Record) => {
+                // Not in the rest of the window's last page: the next page.
+                w.set_count(offs);
+                w.next_page() && matches!(src.show(w, &cur), Ok(Show::Record) if !w.overflowed())
+            }
+            Err(_) => false,
+        };
+        if !fits {
+            // No room for this record: it starts the next fill.
+            w.reset();
+            src.stop(w, &Ok(Some(cur)));
+            return;
         }
-    };
-    let offs = w.count();
-    let fits = match src.show(&mut w, &cur) {
-        Ok(Show::Skip) => {
-            w.set_count(offs);
-            true
-        }
-        Ok(Show::Record) if !w.overflowed() => true,
-        Ok(Show::Record) => {
-            // Not in the rest of the window's last page: the next page.
-            w.set_count(offs);
-            w.next_page() && matches!(src.show(&mut w, &cur), Ok(Show::Record) if !w.overflowed())
-        }
-        Err(_) => false,
-    };
-    if !fits {
-        // No room for this record: it starts the next fill.
-        w.reset();
-        src.stop(&mut w, &Ok(Some(cur)));
-        return Ok(());
-    }
-    fill_rest_direct(&mut w, src, cur, want);
-    Ok(())
+        fill_rest_direct(w, src, cur, want);
+    })
 }
 
 /// Regenerates up to `offset` on clean pages, as `traverse()` in
 /// fs/seq_file.c, rescheduling and checking for fatal signals between
 /// records. A record that does not fit grows the buffer, at most to the
 /// open's cap; when the buffer got fewer pages than asked, `ENOMEM`.
-fn traverse<S: Source>(m: &mut SeqFile, src: &S, buf: &mut PageBuffer, offset: u64) -> Result {
+fn traverse<S: Source>(m: &mut OwnSeqFile, src: &S, buf: &mut PageBuffer, offset: u64) -> Result {
     m.set_index(0);
     m.set_count(0);
     m.set_from(0);
@@ -361,57 +369,59 @@ fn traverse<S: Source>(m: &mut SeqFile, src: &S, buf: &mut PageBuffer, offset: u
     let mut size = PAGE_SIZE;
     let mut pace = Pacer::default();
     loop {
-        let mut mp = buf.map(m, size)?;
-        let mapped = mp.size();
-        let mut pos: u64 = 0;
-        let mut at = src.start(&mut mp);
-        let mut result = Ok(());
-        let mut overflow = false;
-        let mut last = 0;
-        while let Ok(Some(cur)) = at {
-            if pace.tick(last) {
-                if let Err(e) = checkpoint() {
-                    result = Err(e);
+        let (mapped, overflow, result) = buf.map(m, size, |mp| {
+            let mut pos: u64 = 0;
+            let mut at = src.start(mp);
+            let mut result = Ok(());
+            let mut overflow = false;
+            let mut last = 0;
+            while let Ok(Some(cur)) = at {
+                if pace.tick(last) {
+                    if let Err(e) = checkpoint() {
+                        result = Err(e);
+                        break;
+                    }
+                }
+                match src.show(mp, &cur) {
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                    Ok(Show::Skip) => mp.set_count(0),
+                    Ok(Show::Record) => {}
+                }
+                if mp.overflowed() {
+                    overflow = true;
+                    break;
+                }
+                at = src.next(mp, cur);
+                let count = mp.count() as u64;
+                last = count as usize;
+                if pos + count > offset {
+                    let from = (offset - pos) as usize;
+                    mp.set_from(from);
+                    mp.set_count(count as usize - from);
+                    break;
+                }
+                pos += count;
+                mp.set_count(0);
+                if pos == offset {
                     break;
                 }
             }
-            match src.show(&mut mp, &cur) {
-                Err(e) => {
-                    result = Err(e);
-                    break;
+            if result.is_ok() {
+                if let Err(e) = &at {
+                    result = Err(*e);
                 }
-                Ok(Show::Skip) => mp.set_count(0),
-                Ok(Show::Record) => {}
             }
-            if mp.overflowed() {
-                overflow = true;
-                break;
+            src.stop(mp, &at);
+            if overflow {
+                mp.set_count(0);
+                mp.set_index(0);
             }
-            at = src.next(&mut mp, cur);
-            let count = mp.count() as u64;
-            last = count as usize;
-            if pos + count > offset {
-                let from = (offset - pos) as usize;
-                mp.set_from(from);
-                mp.set_count(count as usize - from);
-                break;
-            }
-            pos += count;
-            mp.set_count(0);
-            if pos == offset {
-                break;
-            }
-        }
-        if result.is_ok() {
-            if let Err(e) = &at {
-                result = Err(*e);
-            }
-        }
-        src.stop(&mut mp, &at);
+            (mp.size(), overflow, result)
+        })?;
         if overflow {
-            mp.set_count(0);
-            mp.set_index(0);
-            drop(mp);
             size = grow_after_overflow(size, mapped, cap).ok_or(ENOMEM)?;
             STATS.grows.fetch_add(1, Ordering::Relaxed);
             continue;
@@ -424,7 +434,7 @@ fn traverse<S: Source>(m: &mut SeqFile, src: &S, buf: &mut PageBuffer, offset: u
 /// restarts; an offset inside the held, already delivered data (sendfile's
 /// rewind, `splice_direct_to_actor()`) moves the window back without writing
 /// anything; any other offset regenerates.
-fn seek<S: Source>(l: &mut SeqFile, src: &S, tb: &mut PageBuffer, pos: i64) -> Result {
+fn seek<S: Source>(l: &mut OwnSeqFile, src: &S, tb: &mut PageBuffer, pos: i64) -> Result {
     if pos == 0 {
         l.set_index(0);
         l.set_count(0);
@@ -463,7 +473,7 @@ fn seek<S: Source>(l: &mut SeqFile, src: &S, tb: &mut PageBuffer, pos: i64) -> R
 
 /// `->read_iter` of a gift file: `seq_read_iter()` over the page buffer.
 pub(crate) fn read_iter<S: Source>(
-    l: &mut SeqFile,
+    l: &mut OwnSeqFile,
     src: &S,
     tb: &mut PageBuffer,
     pos: &mut i64,
@@ -505,7 +515,7 @@ pub(crate) fn read_iter<S: Source>(
     finish_read(l, pos, copied)
 }
 
-fn finish_read(l: &mut SeqFile, pos: &mut i64, copied: usize) -> Result<usize> {
+fn finish_read(l: &mut OwnSeqFile, pos: &mut i64, copied: usize) -> Result<usize> {
     if copied == 0 {
         return if l.count() > 0 { Err(EFAULT) } else { Ok(0) };
     }
@@ -519,7 +529,7 @@ fn finish_read(l: &mut SeqFile, pos: &mut i64, copied: usize) -> Result<usize> {
 /// buffers. Returns the bytes inserted, the slots used and the error that
 /// stopped it, if any.
 fn gift(
-    l: &mut SeqFile,
+    l: &mut OwnSeqFile,
     tb: &mut PageBuffer,
     pipe: &mut Pipe,
     len: usize,
@@ -547,7 +557,7 @@ fn gift(
 /// the pages holding the data to the pipe, until `len` bytes or the pipe's
 /// free slots are used up.
 pub(crate) fn splice_read<S: Source>(
-    l: &mut SeqFile,
+    l: &mut OwnSeqFile,
     src: &S,
     tb: &mut PageBuffer,
     pos: &mut i64,
@@ -622,7 +632,7 @@ pub(crate) fn splice_read<S: Source>(
 /// idle open holds no page the pipes already hold or no data needs, using
 /// up the global cap. An empty window gives up every page and the delivered
 /// data (a later call at an earlier offset regenerates).
-fn release_delivered(l: &mut SeqFile, tb: &mut PageBuffer) {
+fn release_delivered(l: &mut OwnSeqFile, tb: &mut PageBuffer) {
     let (front, keep) = idle_release(tb.lens(), l.from(), l.count());
     let held = tb.held();
     if front > 0 || front + keep < held {
@@ -640,7 +650,7 @@ fn release_delivered(l: &mut SeqFile, tb: &mut PageBuffer) {
 /// `->llseek` of a gift file: `seq_lseek()` semantics. `f_pos` is the file's
 /// position now; returns what to store there (if anything) and the result.
 pub(crate) fn llseek<S: Source>(
-    l: &mut SeqFile,
+    l: &mut OwnSeqFile,
     src: &S,
     tb: &mut PageBuffer,
     f_pos: i64,

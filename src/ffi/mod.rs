@@ -28,24 +28,3 @@ mod generated {
 }
 
 pub(crate) use generated::*;
-
-/// `fatal_signal_pending(current)`.
-pub(crate) fn fatal_signal_pending() -> bool {
-    // SAFETY: Only reads the current task's pending signals.
-    unsafe { seqsplice_fatal_signal_pending() }
-}
-
-/// `cond_resched()`: yields if another task should run (a no-op with a
-/// preemptible kernel).
-pub(crate) fn cond_resched() {
-    // SAFETY: Called from process context without spinlocks held (only
-    // mutexes: the seq_file's and maybe the pipe's).
-    unsafe { seqsplice_cond_resched() }
-}
-
-/// `vm_unmap_aliases()`: flushes the lazily freed vmap areas now.
-pub(crate) fn purge_vmap_aliases() {
-    // SAFETY: May sleep: called from process context (a file write) with no
-    // lock held.
-    unsafe { vm_unmap_aliases() }
-}

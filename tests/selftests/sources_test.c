@@ -3,7 +3,7 @@
  * sources_test.c - the engine's seam: sources other than `trace`'s go
  * through the same engine and file operations with the same results.
  *
- * - `lines` / `lines_copy`: a second, independent source (src/lines.rs):
+ * - `lines` / `lines_copy`: a second, independent source (src/sources/lines.rs):
  *   20000 positions of "%015d\n" lines, every position i % 1000 == 999
  *   skipped, formatted with Rust formatting; `lines` through the engine,
  *   `lines_copy` through the stock seq_file core. Both must give exactly

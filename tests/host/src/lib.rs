@@ -7,17 +7,17 @@
 
 #[path = "../../../src/engine/budget.rs"]
 pub mod budget;
-#[path = "../../../src/events/entry.rs"]
+#[path = "../../../src/sources/events/entry.rs"]
 pub mod entry;
-#[path = "../../../src/trace/knob.rs"]
+#[path = "../../../src/sources/trace/knob.rs"]
 pub mod knob;
 #[path = "../../../src/engine/layout.rs"]
 pub mod layout;
 #[path = "../../../src/engine/mode.rs"]
 pub mod mode;
-#[path = "../../../src/engine/printf.rs"]
+#[path = "../../../src/kernel_ext/printf.rs"]
 pub mod printf;
-#[path = "../../../src/trace/record.rs"]
+#[path = "../../../src/sources/trace/record.rs"]
 pub mod record;
 #[path = "../../../src/engine/window.rs"]
 pub mod window;

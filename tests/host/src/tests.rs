@@ -281,13 +281,6 @@ proptest! {
     }
 
     #[test]
-    fn gifted_mark_is_monotonic(g in 0usize..100, page in 0usize..100) {
-        let s = Segment { page, offset: 0, len: 1 };
-        let n = gifted_after(g, &s);
-        prop_assert!(n >= g && n > page);
-    }
-
-    #[test]
     fn knob_parse_roundtrip(v in 0u64..u64::MAX, min in 0u64..1000, max in 1000u64..u64::MAX) {
         let s = format!("{v}\n");
         let r = parse_u64(s.as_bytes(), min, max);

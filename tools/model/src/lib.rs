@@ -2,12 +2,12 @@
 //! The record stream of seqsplice's `trace` and `trace_copy` files, as the
 //! README's "Record format" defines it: the one reference model of the
 //! project, shared by `tests/host` (which compares the module's own
-//! `src/trace/record.rs` against it), `tools/ssfuzz` and `tools/spbench` (which
+//! `src/sources/trace/record.rs` against it), `tools/ssfuzz` and `tools/spbench` (which
 //! check the bytes the guest's files return against it).
 //!
 //! It is written from the README's definition with Rust's formatting
 //! machinery, independently of the module: never share code with
-//! `src/trace/record.rs`, or the host comparison proves nothing.
+//! `src/sources/trace/record.rs`, or the host comparison proves nothing.
 //!
 //! Record `i` of width `W` is an 83-byte header (C's
 //! `snprintf(h, 84, "%16s-%-7u [%03u] d..1. %5u.%06u: seqsplice_event: seq=%010u ",
@@ -96,7 +96,7 @@ impl Mode {
     }
 }
 
-/// Positions of the `lines` files (src/lines.rs).
+/// Positions of the `lines` files (src/sources/lines.rs).
 pub const LINES: u64 = 20_000;
 /// Every this many positions of `lines`, the last is skipped.
 pub const LINES_SKIP_EVERY: u64 = 1000;

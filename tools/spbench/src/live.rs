@@ -34,7 +34,7 @@ const CALIBRATE_ROUNDS: u64 = 2000;
 const BATCH: u64 = 5000;
 /// ... and at least.
 const MIN_BATCH: u64 = 100;
-/// The module's entry (src/events/entry.rs, 80 bytes) plus the ring
+/// The module's entry (src/sources/events/entry.rs, 80 bytes) plus the ring
 /// buffer's event header and a time extend now and then.
 const MODULE_ENTRY_BYTES: u64 = 96;
 

@@ -11,15 +11,15 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 
+use super::capture::ReaderTicket;
 use super::entry::{self, Entry, Line};
-use super::ring::Iter;
-use super::ReaderTicket;
 use crate::engine::pages::MetaCharge;
-use crate::engine::seq::SeqFile;
 use crate::engine::source::{At, Index, Show, Source};
 use crate::engine::window::PAGE_SIZE;
-use crate::ffi;
-use crate::trace::knobs::Snapshot;
+use crate::kernel_ext::ring_buffer::Iter;
+use crate::kernel_ext::sched::{cond_resched, fatal_signal_pending, nr_cpu_ids};
+use crate::kernel_ext::seq_file::SeqFile;
+use crate::sources::trace::knobs::Snapshot;
 
 /// Records stepped over between two `cond_resched()` (and fatal signal
 /// checks) when a seek walks the buffer.
@@ -31,7 +31,7 @@ const ITER_BYTES: usize = 256;
 
 /// One CPU's iterator and the event at it.
 struct Cpu {
-    iter: Iter,
+    iter: Iter<Entry>,
     cpu: u32,
     head: Option<(u64, Entry)>,
 }
@@ -98,10 +98,10 @@ impl Cursor {
             self.step();
             n += 1;
             if n % RESCHED_EVERY == 0 {
-                if ffi::fatal_signal_pending() {
+                if fatal_signal_pending() {
                     return Err(EINTR);
                 }
-                ffi::cond_resched();
+                cond_resched();
             }
         }
         Ok(())
@@ -134,8 +134,7 @@ impl EventsSource {
     /// for running probes on), charged to the global cap (`ENOMEM` when it
     /// has no room).
     pub(crate) fn new(knobs: Snapshot, ticket: ReaderTicket) -> Result<Self> {
-        // SAFETY: `nr_cpu_ids` is set at boot and never changes afterwards.
-        let n = unsafe { kernel::bindings::nr_cpu_ids };
+        let n = nr_cpu_ids();
         let (charge, mut cpus) = match ticket.paused() {
             Some(_) => (
                 MetaCharge::new(n as usize * (PAGE_SIZE + ITER_BYTES + size_of::<Cpu>()))?,

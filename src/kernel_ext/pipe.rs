@@ -10,8 +10,8 @@ use kernel::bindings;
 use kernel::prelude::*;
 
 use super::pages::PageRef;
-use super::window::PAGE_SIZE;
 use crate::ffi;
+use kernel::page::PAGE_SIZE;
 
 /// The pipe a `->splice_read` was called for.
 ///
@@ -31,7 +31,7 @@ impl Pipe {
     ///
     /// `pipe` is the locked pipe passed to `->splice_read`, valid for the
     /// life of the returned value.
-    pub(crate) unsafe fn new(pipe: *mut bindings::pipe_inode_info) -> Self {
+    pub(super) unsafe fn new(pipe: *mut bindings::pipe_inode_info) -> Self {
         // INVARIANT: Per the function's contract.
         Self { pipe: pipe.cast() }
     }

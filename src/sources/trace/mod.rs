@@ -22,9 +22,10 @@ use kernel::prelude::*;
 
 use crate::engine::buffer::BufferConfig;
 use crate::engine::file::RecordFile;
-use crate::engine::seq::SeqFile;
-use crate::engine::source::{CSeqOps, SeqPrivate, ShowOne, Single};
+use crate::engine::source::{ShowOne, Single};
 use crate::engine::window::{pages_for, MAX_OPEN_BYTES};
+use crate::kernel_ext::seq_file::SeqFile;
+use crate::kernel_ext::seq_ops::CSeqOps;
 use knobs::{Kind, Knob, Snapshot, SETTINGS, TABLE};
 use source::TraceSource;
 
@@ -73,8 +74,8 @@ impl RecordFile for TraceCopy {
 /// `trace_ops`: the engine over the C table of [`TraceSource`].
 pub(crate) struct TraceOps;
 
-/// The C table `trace_ops` drives, with `m->private` its `SeqPrivate`.
-type TraceTable = CSeqOps<KBox<SeqPrivate<TraceSource>>>;
+/// The C table `trace_ops` drives, with `m->private` its boxed source.
+type TraceTable = CSeqOps<KBox<TraceSource>>;
 
 #[vtable]
 impl RecordFile for TraceOps {
@@ -85,7 +86,7 @@ impl RecordFile for TraceOps {
     }
 
     fn buffer(source: &TraceTable) -> BufferConfig {
-        buffer(&source.private().source.knobs)
+        buffer(&source.private().knobs)
     }
 }
 

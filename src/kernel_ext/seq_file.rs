@@ -4,16 +4,17 @@
 //! 6.13's `kernel::seq_file::SeqFile` (6.12 has none), with `seq_write()`,
 //! Rust formatting ([`seq_print!`](crate::seq_print)) and C `seq_printf()`
 //! through a [`Format`] whose conversions are checked against the argument
-//! types at compile time.
+//! types at compile time; and [`OwnSeqFile`], a seq_file of the module's
+//! own ([`SeqFileLock`](super::seq_lock::SeqFileLock)), whose window fields
+//! its owner sets.
 //!
 //! C header: [`include/linux/seq_file.h`](srctree/include/linux/seq_file.h)
 
 use core::ffi::CStr;
-
 use core::marker::PhantomData;
-use kernel::ffi::{c_char, c_int, c_uint};
 
 use kernel::bindings;
+use kernel::ffi::{c_char, c_int, c_uint};
 use kernel::types::Opaque;
 
 use super::printf::conversions_match;
@@ -23,15 +24,16 @@ use crate::ffi;
 /// engine call.
 ///
 /// The writing methods are those of a `->show`; the window fields
-/// (`from`, `count`, `read_pos`) are for the engine alone.
+/// (`from`, `count`, `read_pos`) are for a reader of the seq_file's buffer
+/// (the engine).
 ///
 /// # Invariants
 ///
-/// The seq_file is live and locked (by the seq_file core, or by the engine's
-/// [`SeqGuard`](super::open::SeqGuard)) for as long as a reference to this
-/// value exists, and nothing else accesses it meanwhile. `buf` is NULL with
-/// `size == 0`, or `size` bytes of writable memory (the engine's
-/// [`Mapped`](super::buffer::Mapped), or the seq_file core's buffer).
+/// The seq_file is live and locked (by the seq_file core, or by a
+/// [`SeqFileGuard`](super::seq_lock::SeqFileGuard)) for as long as a reference to this value exists, and
+/// nothing else accesses it meanwhile. `buf` is NULL with `size == 0`, or
+/// `size` bytes of writable memory (pages of a
+/// [`PageWriter`](super::pages::PageWriter), or the seq_file core's buffer).
 #[repr(transparent)]
 pub(crate) struct SeqFile(Opaque<bindings::seq_file>);
 
@@ -42,14 +44,14 @@ impl SeqFile {
     ///
     /// `m` is a live seq_file, locked and used by nothing else for `'a`,
     /// whose `buf` is NULL with `size == 0` or `size` writable bytes.
-    pub(crate) unsafe fn from_raw<'a>(m: *mut bindings::seq_file) -> &'a mut SeqFile {
+    pub(super) unsafe fn from_raw<'a>(m: *mut bindings::seq_file) -> &'a mut SeqFile {
         // SAFETY: `SeqFile` is a transparent wrapper of the seq_file; the
         // contract is the type's invariants.
         unsafe { &mut *m.cast::<SeqFile>() }
     }
 
     /// The raw seq_file, for the C callbacks of a `seq_operations`.
-    pub(crate) fn as_raw(&self) -> *mut bindings::seq_file {
+    pub(super) fn as_raw(&self) -> *mut bindings::seq_file {
         self.0.get()
     }
 
@@ -109,34 +111,76 @@ impl SeqFile {
 }
 
 macro_rules! window_field {
-    ($get:ident, $set:ident, $t:ty) => {
+    ($get:ident, $set:ident, $t:ty, $clamp:expr) => {
         impl SeqFile {
-            #[doc = concat!("`m->", stringify!($get), "` (the engine's window).")]
-            pub(in crate::engine) fn $get(&self) -> $t {
+            #[doc = concat!("`m->", stringify!($get), "` (the reader's window).")]
+            pub(crate) fn $get(&self) -> $t {
                 // SAFETY: By the type invariants the seq_file is live and ours.
                 unsafe { (*self.as_raw()).$get }
             }
+        }
 
+        impl OwnSeqFile {
             #[doc = concat!("Sets `m->", stringify!($get), "`.")]
-            pub(in crate::engine) fn $set(&mut self, v: $t) {
-                // SAFETY: As above.
-                unsafe { (*self.as_raw()).$get = v }
+            pub(crate) fn $set(&mut self, v: $t) {
+                let v: $t = $clamp(v);
+                // SAFETY: The seq_file is live and ours (`SeqFile`'s
+                // invariants).
+                unsafe { (*self.0.as_raw()).$get = v }
             }
         }
     };
 }
 
-window_field!(from, set_from, usize);
-window_field!(count, set_count, usize);
-window_field!(read_pos, set_read_pos, i64);
+/// A [`SeqFile`] of the module's own (a
+/// [`SeqFileLock`](super::seq_lock::SeqFileLock)'s), which no
+/// `seq_read_iter()` reads: its window fields (`from`, `count`, `read_pos`)
+/// are its owner's to set. They are plain numbers to the writing methods,
+/// which write only inside `[count, size)` of a buffer that is NULL/0 or
+/// `size` writable bytes whatever `count` says; `count` is kept at most
+/// `isize::MAX`, so that `count + len` (a slice's length) cannot wrap in
+/// `seq_write()`'s bounds check.
+#[repr(transparent)]
+pub(crate) struct OwnSeqFile(SeqFile);
+
+impl OwnSeqFile {
+    /// The module's own seq_file behind `m`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`SeqFile::from_raw`]; and `m` is a seq_file of the module's
+    /// own, which no `seq_read_iter()` reads.
+    pub(super) unsafe fn from_raw<'a>(m: *mut bindings::seq_file) -> &'a mut OwnSeqFile {
+        // SAFETY: `OwnSeqFile` is a transparent `SeqFile`, itself a
+        // transparent seq_file; the contract is both types' invariants.
+        unsafe { &mut *m.cast::<OwnSeqFile>() }
+    }
+}
+
+impl core::ops::Deref for OwnSeqFile {
+    type Target = SeqFile;
+
+    fn deref(&self) -> &SeqFile {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for OwnSeqFile {
+    fn deref_mut(&mut self) -> &mut SeqFile {
+        &mut self.0
+    }
+}
+
+window_field!(from, set_from, usize, |v| v);
+// A `count` that cannot wrap `seq_write()`'s check.
+window_field!(count, set_count, usize, |v: usize| v
+    .min(isize::MAX as usize));
+window_field!(read_pos, set_read_pos, i64, |v| v);
 
 impl SeqFile {
     /// Replaces `m->private`, returning the old value (the pointer only:
     /// what it points to is the business of whoever reads it).
-    pub(in crate::engine) fn swap_private(
-        &mut self,
-        p: *mut core::ffi::c_void,
-    ) -> *mut core::ffi::c_void {
+    pub(super) fn swap_private(&mut self, p: *mut core::ffi::c_void) -> *mut core::ffi::c_void {
         // SAFETY: The seq_file is live and ours (type invariants).
         unsafe { core::mem::replace(&mut (*self.as_raw()).private, p) }
     }
@@ -146,16 +190,20 @@ impl SeqFile {
     /// # Safety
     ///
     /// `buf` is NULL with `size == 0`, or `size` writable bytes that stay so
-    /// until the next `set_buf` (the type invariants). Only the page
-    /// buffer's borrows ([`Mapped`](super::buffer::Mapped),
-    /// [`Direct`](super::buffer::Direct)) and the lock guard's reset call
-    /// this.
-    pub(in crate::engine) unsafe fn set_buf(&mut self, buf: *mut u8, size: usize) {
+    /// until the next `set_buf` (the type invariants). Only a
+    /// [`PageWriter`](super::pages::PageWriter) calls this.
+    pub(super) unsafe fn set_buf(&mut self, buf: *mut u8, size: usize) {
         // SAFETY: The seq_file is live and ours (type invariants).
         unsafe {
             (*self.as_raw()).buf = buf.cast();
             (*self.as_raw()).size = size;
         }
+    }
+
+    /// Points `m->buf` at nothing (NULL, size 0): nothing can be written.
+    pub(super) fn clear_buf(&mut self) {
+        // SAFETY: NULL with size 0 is the type invariants' empty buffer.
+        unsafe { self.set_buf(core::ptr::null_mut(), 0) }
     }
 }
 

@@ -9,8 +9,9 @@ use core::marker::PhantomData;
 use kernel::bindings;
 
 use super::pages::PageView;
-use super::window::PAGE_SIZE;
+use super::vmap::VMap;
 use crate::ffi;
+use kernel::page::PAGE_SIZE;
 
 /// The `iov_iter` a `->read_iter` copies into.
 ///
@@ -29,7 +30,7 @@ impl IovDest<'_> {
     /// # Safety
     ///
     /// `iter` is that argument, and the value lives no longer than the call.
-    pub(crate) unsafe fn new(iter: *mut bindings::iov_iter) -> Self {
+    pub(super) unsafe fn new(iter: *mut bindings::iov_iter) -> Self {
         // INVARIANT: per the function's contract.
         Self {
             iter,
@@ -50,7 +51,7 @@ impl IovDest<'_> {
     /// # Safety
     ///
     /// `src` is valid for reads of `len` bytes.
-    pub(crate) unsafe fn copy_from(&mut self, src: *const u8, len: usize) -> usize {
+    unsafe fn copy_from(&mut self, src: *const u8, len: usize) -> usize {
         // SAFETY: `src` per the contract; `iter` by the type invariants.
         unsafe { ffi::seqsplice_copy_to_iter(src.cast(), len, self.iter.cast()) }
     }
@@ -65,5 +66,18 @@ impl IovDest<'_> {
         // invariants) and `[offset, offset + len)` lies inside it; `iter` by
         // the type invariants.
         unsafe { bindings::copy_page_to_iter(page.as_ptr(), offset, len, self.iter) }
+    }
+
+    /// Copies `count` bytes at offset `from` of the mapping `map`; `None`
+    /// when they do not lie inside it. Returns the bytes copied (fewer on a
+    /// fault).
+    pub(crate) fn copy_mapping(&mut self, map: &VMap, from: usize, count: usize) -> Option<usize> {
+        let end = from.checked_add(count)?;
+        if end > map.bytes() {
+            return None;
+        }
+        // SAFETY: `[from, from + count)` lies inside the live mapping
+        // (checked above, `VMap` invariants), which `map` borrows.
+        Some(unsafe { self.copy_from(map.addr().add(from), count) })
     }
 }

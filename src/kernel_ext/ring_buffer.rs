@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The kernel's ring buffer (kernel/trace/ring_buffer.c) as owned types: a
-//! per-CPU, overwriting [`RingBuffer`], a [`Paused`] recording and a
-//! non-consuming per-CPU [`Iter`].
+//! per-CPU, overwriting [`RingBuffer`] of [`Plain`] entries, a [`Paused`]
+//! recording and a non-consuming per-CPU [`Iter`].
+//!
+//! C header: [`include/linux/ring_buffer.h`](srctree/include/linux/ring_buffer.h)
 
 use core::ffi::c_void;
+use core::marker::PhantomData;
 use core::mem::size_of;
 use core::ptr::NonNull;
 
@@ -12,13 +15,14 @@ use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-use super::entry::Entry;
+use super::plain::Plain;
+use super::sched::nr_cpu_ids;
 use crate::ffi;
 
 /// `RING_BUFFER_ALL_CPUS`.
 const ALL_CPUS: i32 = -1;
 
-/// A ring buffer of [`Entry`] records, one per CPU, in overwrite mode
+/// A ring buffer of `E` records, one per CPU, in overwrite mode
 /// (ftrace's default: a full CPU buffer drops its oldest page), stamped
 /// with the buffer's default clock, `trace_clock_local()` (ftrace's
 /// default `local` clock).
@@ -26,17 +30,18 @@ const ALL_CPUS: i32 = -1;
 /// # Invariants
 ///
 /// `rb` came from `__ring_buffer_alloc()` and is freed only by `drop`.
-pub(crate) struct RingBuffer {
+pub(crate) struct RingBuffer<E: Plain> {
     rb: NonNull<ffi::trace_buffer>,
+    _e: PhantomData<E>,
 }
 
 // SAFETY: The ring buffer API is safe to call from any CPU and context
 // (writes are lockless per CPU, resize/reset take the buffer's own mutex).
-unsafe impl Send for RingBuffer {}
+unsafe impl<E: Plain> Send for RingBuffer<E> {}
 // SAFETY: As above: every method takes `&self` and the buffer serializes.
-unsafe impl Sync for RingBuffer {}
+unsafe impl<E: Plain> Sync for RingBuffer<E> {}
 
-impl RingBuffer {
+impl<E: Plain> RingBuffer<E> {
     /// A buffer of `bytes` per CPU (`ENOMEM` when it cannot be allocated).
     pub(crate) fn new(bytes: usize) -> Result<Self> {
         // SAFETY: Plain allocation (`ring_buffer_alloc()`, with its static
@@ -45,6 +50,7 @@ impl RingBuffer {
         // INVARIANT: allocated above.
         Ok(Self {
             rb: NonNull::new(rb).ok_or(ENOMEM)?,
+            _e: PhantomData,
         })
     }
 
@@ -55,14 +61,15 @@ impl RingBuffer {
     /// Appends `e` on this CPU: `false` if the buffer refused it (recording
     /// disabled or paused, a nested write on this CPU). Never sleeps or
     /// allocates: callable from a tracepoint probe in any context.
-    pub(crate) fn write(&self, e: &Entry) -> bool {
+    pub(crate) fn write(&self, e: &E) -> bool {
         // SAFETY: By the type invariants `rb` is live; `ring_buffer_write()`
-        // copies `size_of::<Entry>()` bytes from `e` before returning.
+        // copies `size_of::<E>()` bytes from `e` before returning, all
+        // initialised (`E` is `Plain`: no padding).
         unsafe {
             ffi::ring_buffer_write(
                 self.raw(),
-                size_of::<Entry>() as _,
-                (e as *const Entry).cast_mut().cast::<c_void>(),
+                size_of::<E>() as _,
+                (e as *const E).cast_mut().cast::<c_void>(),
             ) == 0
         }
     }
@@ -82,7 +89,7 @@ impl RingBuffer {
     /// Empties every CPU's buffer (`ring_buffer_reset()`: waits for
     /// in-flight writers). May sleep. Sound with iterators alive (no page is
     /// freed), but they would then walk reset pages: the owner calls it with
-    /// no reader (`Events::set_enabled()`, under its readers count).
+    /// no reader.
     ///
     /// CPU hotplug is held off across it: `ring_buffer_reset()` walks the
     /// buffer's CPUs twice (disable, grace period, reset and enable), and a
@@ -108,8 +115,7 @@ impl RingBuffer {
     /// Whether the buffer has a buffer for `cpu` (`ring_buffer_size()` is 0
     /// for a CPU outside its mask: possible but never online since).
     pub(crate) fn has_cpu(&self, cpu: u32) -> bool {
-        // SAFETY: `nr_cpu_ids` is set at boot and never changes afterwards.
-        if cpu >= unsafe { bindings::nr_cpu_ids } {
+        if cpu >= nr_cpu_ids() {
             return false;
         }
         // SAFETY: By the type invariants `rb` is live; `cpu` is below
@@ -125,7 +131,7 @@ impl RingBuffer {
 
     /// Stops recording for the life of the returned value (nests: the
     /// buffer counts disables).
-    pub(crate) fn pause(self: &Arc<Self>) -> Paused {
+    pub(crate) fn pause(self: &Arc<Self>) -> Paused<E> {
         // SAFETY: By the type invariants `rb` is live.
         unsafe { ffi::ring_buffer_record_disable(self.raw()) };
         // INVARIANT: disabled above.
@@ -133,7 +139,7 @@ impl RingBuffer {
     }
 }
 
-impl Drop for RingBuffer {
+impl<E: Plain> Drop for RingBuffer<E> {
     fn drop(&mut self) {
         // SAFETY: By the type invariants `rb` is live and this is its one
         // free; every `Paused` and `Iter` holds a reference, so none is
@@ -149,16 +155,16 @@ impl Drop for RingBuffer {
 /// # Invariants
 ///
 /// This value holds one `ring_buffer_record_disable()` of `rb`.
-pub(crate) struct Paused {
-    rb: Arc<RingBuffer>,
+pub(crate) struct Paused<E: Plain> {
+    rb: Arc<RingBuffer<E>>,
 }
 
-impl Paused {
+impl<E: Plain> Paused<E> {
     /// A non-consuming iterator over `cpu`'s events, or `None` when the
     /// buffer has no such CPU; `ENOMEM` on allocation failure. May sleep.
     /// (An iterator is sound with recording on too; the pause is what makes
     /// two iterations see the same events.)
-    pub(crate) fn iter(&self, cpu: u32) -> Result<Option<Iter>> {
+    pub(crate) fn iter(&self, cpu: u32) -> Result<Option<Iter<E>>> {
         // The buffer has the CPUs that were online at its allocation and
         // those onlined since (`trace_rb_cpu_prepare()`); the mask only
         // grows, so a CPU with a size here stays in it.
@@ -180,7 +186,7 @@ impl Paused {
     }
 }
 
-impl Drop for Paused {
+impl<E: Plain> Drop for Paused<E> {
     fn drop(&mut self) {
         // SAFETY: By the type invariants this value holds one disable.
         unsafe { ffi::ring_buffer_record_enable(self.rb.raw()) }
@@ -194,21 +200,21 @@ impl Drop for Paused {
 ///
 /// `it` came from `ring_buffer_read_start()` on `_rb` and is finished only
 /// by `drop`.
-pub(crate) struct Iter {
+pub(crate) struct Iter<E: Plain> {
     it: NonNull<ffi::ring_buffer_iter>,
-    _rb: Arc<RingBuffer>,
+    _rb: Arc<RingBuffer<E>>,
 }
 
 // SAFETY: An iterator is plain memory the ring buffer reads under its own
 // reader lock; it may be used from any task, one at a time (`&mut self`).
-unsafe impl Send for Iter {}
+unsafe impl<E: Plain> Send for Iter<E> {}
 // SAFETY: No `&self` method touches the iterator.
-unsafe impl Sync for Iter {}
+unsafe impl<E: Plain> Sync for Iter<E> {}
 
-impl Iter {
+impl<E: Plain> Iter<E> {
     /// The event at the iterator and its timestamp, skipping (bounded by the
-    /// buffer's size) anything that is not a whole [`Entry`].
-    pub(crate) fn peek(&mut self) -> Option<(u64, Entry)> {
+    /// buffer's size) anything that is not a whole `E`.
+    pub(crate) fn peek(&mut self) -> Option<(u64, E)> {
         loop {
             let mut ts = 0u64;
             // SAFETY: By the type invariants `it` is live; `ts` is ours.
@@ -219,15 +225,11 @@ impl Iter {
             // SAFETY: `ev` is the live event the iterator returned, valid
             // until it moves.
             let len = unsafe { ffi::ring_buffer_event_length(ev) } as usize;
-            if len >= size_of::<Entry>() {
-                // SAFETY: As above; the event's data holds at least an
-                // `Entry` (length checked), which is plain data; the copy
-                // does not assume alignment.
-                let e = unsafe {
-                    ffi::ring_buffer_event_data(ev)
-                        .cast::<Entry>()
-                        .read_unaligned()
-                };
+            if len >= size_of::<E>() {
+                // SAFETY: As above; the event's data holds at least an `E`
+                // (length checked) of initialised bytes, a valid `E` (`E` is
+                // `Plain`); the copy does not assume alignment.
+                let e = unsafe { ffi::ring_buffer_event_data(ev).cast::<E>().read_unaligned() };
                 return Some((ts, e));
             }
             self.advance();
@@ -247,7 +249,7 @@ impl Iter {
     }
 }
 
-impl Drop for Iter {
+impl<E: Plain> Drop for Iter<E> {
     fn drop(&mut self) {
         // SAFETY: By the type invariants `it` is live; this is its finish.
         unsafe { ffi::ring_buffer_read_finish(self.it.as_ptr()) }

@@ -13,9 +13,9 @@ use kernel::prelude::*;
 use crate::engine::buffer::BufferConfig;
 use crate::engine::file::RecordFile;
 use crate::engine::mode::MapMode;
-use crate::engine::seq::SeqFile;
 use crate::engine::source::{At, Index, Show, Source};
 use crate::engine::window::MAX_OPEN_BYTES;
+use crate::kernel_ext::seq_file::SeqFile;
 
 /// Positions served.
 pub(crate) const LINES: i64 = 20_000;

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! A filesystem of a fixed table of files, as `simple_fill_super()` builds
-//! one (tracefs-like, mounted at /sys/kernel/<name>), for the engine's
-//! record files.
+//! one (tracefs-like, mounted at /sys/kernel/<name>).
 //!
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h)
 

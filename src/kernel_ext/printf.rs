@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The compile-time check of a `seq_printf()` format against its argument
-//! types ([`super::seq::Format`]): pure, no kernel types (compiled into the
+//! types ([`super::seq_file::Format`]): pure, no kernel types (compiled into the
 //! host test crate too).
 
 /// Whether the conversions of the C format `fmt` are exactly the classes

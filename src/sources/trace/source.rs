@@ -12,8 +12,8 @@ use super::knob::RecordMode;
 use super::knobs::Snapshot;
 use super::record::{self, ALPHABET, FILLER_CHUNK};
 use crate::engine::pages::MetaCharge;
-use crate::engine::seq::{Format, SeqFile};
 use crate::engine::source::{At, Index, Show, Source};
+use crate::kernel_ext::seq_file::{Format, SeqFile};
 
 /// The header of a printf-mode record, as `seq_printf()` formats it.
 const HEADER: Format<(&CStr, u32, u32, u32, u32, u32)> =

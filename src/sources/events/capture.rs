@@ -1,48 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Live scheduler events, the engine's second real source: probes on the
-//! `sched_switch` and `sched_wakeup` tracepoints write binary entries into
-//! a per-CPU ring buffer (the kernel's, as ftrace's), and
-//!
-//! - `events` shows them through the engine (pages gifted to pipes), line
-//!   for line as ftrace's `trace` file prints the same events, but for the
-//!   comm column (the comm at the event; ftrace's is its `saved_cmdlines`
-//!   entry at read time) and no header (README: Live events);
-//! - `events_copy`: the same through the stock seq_file core and
-//!   `copy_splice_read()`, with a one-page seq buffer, as ftrace's `trace`;
-//! - `events_enable`: `1` when `0` starts a new capture (the probes
-//!   attached, the buffer emptied, `events_lost` zeroed; the buffer is
-//!   allocated by the first), `0` detaches the probes; the current value
-//!   again changes nothing;
-//! - `events_buffer_size_kb`: the size of each CPU's buffer.
-//!
-//! An open of `events` or `events_copy` pauses recording until it is
-//! closed (ftrace's `pause-on-trace`, its default): the iteration is over
-//! a frozen buffer, so any two opens of it read the same bytes. Starting a
-//! capture or resizing while such an open exists is `EBUSY`.
-
-pub(crate) mod entry;
-pub(crate) mod probe;
-pub(crate) mod ring;
-pub(crate) mod source;
+//! The capture: the tracepoints, the recorder (ring buffer and lost
+//! count) and the probes attached to it, under one control mutex, and the
+//! readers' tickets that pause the recording while `events` or
+//! `events_copy` is open.
 
 use core::fmt::Write;
-use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
 
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 
-use crate::engine::buffer::BufferConfig;
-use crate::engine::file::RecordFile;
-use crate::engine::seq::SeqFile;
-use crate::engine::source::{ShowOne, Single};
-use crate::trace::knob;
-use crate::trace::knobs::SETTINGS;
-use probe::{Attached, Recorder, Tracepoints};
-use ring::Paused;
-use source::EventsSource;
+use super::entry::Entry;
+use super::probe::Recorder;
+use crate::kernel_ext::global::{Global, Published};
+use crate::kernel_ext::ring_buffer::Paused;
+use crate::kernel_ext::sched::synchronize_rcu;
+use crate::kernel_ext::tracepoint::{Attached, SchedTracepoints};
 
 /// Default per-CPU buffer size, KiB: ftrace's (`TRACE_BUF_SIZE_DEFAULT`).
 pub(crate) const DEFAULT_SIZE_KB: u64 = 1408;
@@ -57,7 +31,7 @@ struct Control {
     /// read.
     rec: Option<Arc<Recorder>>,
     /// The probes, while recording.
-    attached: Option<Attached>,
+    attached: Option<Attached<Recorder>>,
     /// Per-CPU size last set, KiB (the one the next allocation uses).
     size_kb: u64,
     /// Opens of `events` and `events_copy`.
@@ -69,30 +43,27 @@ struct Control {
 pub(crate) struct Events {
     /// `None` if the kernel lacks one of them: `events_enable` is then
     /// `ENOENT` and the rest of the module works.
-    tps: Option<Tracepoints>,
+    tps: Option<SchedTracepoints>,
     #[pin]
     control: Mutex<Control>,
 }
 
-/// Published by [`Registration::new`], cleared by its `drop`.
-static EVENTS: AtomicPtr<Events> = AtomicPtr::new(ptr::null_mut());
+/// Published by [`Registration::new`] for the module's life.
+static EVENTS: Global<Events> = Global::new();
 
 impl Events {
-    /// The published capture, for a file operation of the module.
-    fn get() -> Result<&'static Events> {
-        let p = EVENTS.load(Ordering::Acquire);
-        // SAFETY: `p` is NULL or the live `Events` a `Registration` owns and
-        // unpublishes before freeing. Callers are file operations of the
-        // module's files, whose `owner` reference keeps the module, hence
-        // the `Registration` (dropped at module exit), alive for the whole
-        // operation and for as long as the file is open (which covers every
-        // `ReaderTicket` a file holds).
-        unsafe { p.as_ref() }.ok_or(ENODEV)
+    /// The published capture, for a file operation of the module: its
+    /// `owner` reference keeps the module, hence the `Registration`
+    /// (dropped at module exit), alive for the whole operation and for as
+    /// long as the file is open (which covers every `ReaderTicket` a file
+    /// holds).
+    pub(super) fn get() -> Result<&'static Events> {
+        EVENTS.get()
     }
 
     /// A new reader: recording paused (if there is a buffer), and no probe
     /// still writing.
-    fn open_reader(&'static self) -> Result<ReaderTicket> {
+    pub(super) fn open_reader(&'static self) -> Result<ReaderTicket> {
         let mut c = self.control.lock();
         let paused = c.rec.as_ref().map(|rec| rec.rb.pause());
         if c.attached.is_some() && c.readers == 0 {
@@ -100,9 +71,9 @@ impl Events {
             // grace period none is inside a write begun before the pause.
             // With other readers, recording has been paused since the first
             // of them waited: tickets pause and unpause under this lock, so
-            // `readers > 0` means paused all along.
-            // SAFETY: Process context; only a sleeping lock held.
-            unsafe { kernel::bindings::synchronize_rcu() };
+            // `readers > 0` means paused all along. Process context; only a
+            // sleeping lock held.
+            synchronize_rcu();
         }
         c.readers += 1;
         // INVARIANT: counted above, with its pause.
@@ -112,7 +83,7 @@ impl Events {
         })
     }
 
-    fn set_enabled(&self, on: bool) -> Result {
+    pub(super) fn set_enabled(&self, on: bool) -> Result {
         let mut c = self.control.lock();
         match (on, c.attached.is_some()) {
             (true, true) | (false, false) => Ok(()),
@@ -151,8 +122,8 @@ impl Events {
                 drop(paused);
                 // The probes refused while paused have counted their loss
                 // after a grace period; the capture starts with none.
-                // SAFETY: Process context; only a sleeping lock held.
-                unsafe { kernel::bindings::synchronize_rcu() };
+                // Process context; only a sleeping lock held.
+                synchronize_rcu();
                 rec.lost.zero();
                 c.rec = Some(rec);
                 c.attached = Some(attached);
@@ -161,7 +132,17 @@ impl Events {
         }
     }
 
-    fn resize(&self, kb: u64) -> Result {
+    /// Whether the probes are attached (`events_enable`).
+    pub(super) fn enabled(&self) -> bool {
+        self.control.lock().attached.is_some()
+    }
+
+    /// The per-CPU size last set, KiB (`events_buffer_size_kb`).
+    pub(super) fn size_kb(&self) -> u64 {
+        self.control.lock().size_kb
+    }
+
+    pub(super) fn resize(&self, kb: u64) -> Result {
         let mut c = self.control.lock();
         if c.readers > 0 {
             pr_info!("events_buffer_size_kb: refused while events is open (EBUSY)\n");
@@ -190,12 +171,12 @@ impl Events {
 /// the pause change together, under the control mutex.
 pub(crate) struct ReaderTicket {
     events: &'static Events,
-    paused: Option<Paused>,
+    paused: Option<Paused<Entry>>,
 }
 
 impl ReaderTicket {
     /// The paused buffer, if there is one.
-    pub(crate) fn paused(&self) -> Option<&Paused> {
+    pub(crate) fn paused(&self) -> Option<&Paused<Entry>> {
         self.paused.as_ref()
     }
 }
@@ -210,13 +191,13 @@ impl Drop for ReaderTicket {
 
 /// The capture, for the module's life.
 pub(crate) struct Registration {
-    events: Pin<KBox<Events>>,
+    events: Published<Events>,
 }
 
 impl Registration {
     /// Finds the tracepoints and publishes the capture (no buffer yet).
     pub(crate) fn new() -> Result<Self> {
-        let tps = Tracepoints::find().ok();
+        let tps = SchedTracepoints::find().ok();
         if tps.is_none() {
             pr_info!("no sched_switch/sched_wakeup tracepoint: events stays empty\n");
         }
@@ -232,20 +213,18 @@ impl Registration {
             }),
             GFP_KERNEL,
         )?;
-        EVENTS.store(
-            ptr::from_ref::<Events>(&events).cast_mut(),
-            Ordering::Release,
-        );
-        Ok(Self { events })
+        Ok(Self {
+            events: EVENTS.publish(events)?,
+        })
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        EVENTS.store(ptr::null_mut(), Ordering::Release);
         // The probes go (and are waited for) before the recorder and its
-        // buffer: `Attached`'s drop, then the last `Arc`s.
-        let mut c = self.events.control.lock();
+        // buffer: `Attached`'s drop, then the last `Arc`s; the capture is
+        // unpublished and freed after (`Published`'s drop).
+        let mut c = self.events.get().get_ref().control.lock();
         c.attached = None;
         c.rec = None;
     }
@@ -271,100 +250,4 @@ pub(crate) fn write_stats(w: &mut impl Write) -> core::fmt::Result {
     writeln!(w, "events_lost {lost}")?;
     writeln!(w, "events_entries {entries}")?;
     writeln!(w, "events_readers {}", c.readers)
-}
-
-/// A reader of the capture.
-fn open_source() -> Result<EventsSource> {
-    let ticket = Events::get()?.open_reader()?;
-    EventsSource::new(SETTINGS.snapshot(), ticket)
-}
-
-/// `events`.
-pub(crate) struct EventsFile;
-
-#[vtable]
-impl RecordFile for EventsFile {
-    type Source = EventsSource;
-
-    fn open(_ino: u64) -> Result<EventsSource> {
-        open_source()
-    }
-
-    fn buffer(source: &EventsSource) -> BufferConfig {
-        crate::trace::buffer(&source.knobs)
-    }
-}
-
-/// `events_copy`.
-pub(crate) struct EventsCopy;
-
-#[vtable]
-impl RecordFile for EventsCopy {
-    type Source = EventsSource;
-
-    fn open(_ino: u64) -> Result<EventsSource> {
-        open_source()
-    }
-}
-
-/// The record of `events_enable`.
-pub(crate) struct EnableRecord;
-
-impl ShowOne for EnableRecord {
-    fn show_one(&self, m: &mut SeqFile) -> Result {
-        let on = Events::get()?.control.lock().attached.is_some();
-        crate::seq_print!(m, "{}\n", u8::from(on));
-        Ok(())
-    }
-}
-
-/// `events_enable`.
-pub(crate) struct EnableFile;
-
-#[vtable]
-impl RecordFile for EnableFile {
-    type Source = Single<EnableRecord>;
-
-    fn open(_ino: u64) -> Result<Single<EnableRecord>> {
-        Ok(Single(EnableRecord))
-    }
-
-    fn write(_source: &Single<EnableRecord>, input: &[u8]) -> Result {
-        let v = knob::parse_u64(input, 0, 1).map_err(|e| {
-            pr_info!("events_enable: value refused ({:?})\n", e);
-            EINVAL
-        })?;
-        Events::get()?.set_enabled(v == 1)
-    }
-}
-
-/// The record of `events_buffer_size_kb`.
-pub(crate) struct SizeRecord;
-
-impl ShowOne for SizeRecord {
-    fn show_one(&self, m: &mut SeqFile) -> Result {
-        let kb = Events::get()?.control.lock().size_kb;
-        crate::seq_print!(m, "{kb}\n");
-        Ok(())
-    }
-}
-
-/// `events_buffer_size_kb`.
-pub(crate) struct SizeFile;
-
-#[vtable]
-impl RecordFile for SizeFile {
-    type Source = Single<SizeRecord>;
-
-    fn open(_ino: u64) -> Result<Single<SizeRecord>> {
-        Ok(Single(SizeRecord))
-    }
-
-    fn write(_source: &Single<SizeRecord>, input: &[u8]) -> Result {
-        let kb = knob::parse_u64(input, 1, MAX_SIZE_KB).map_err(|e| {
-            pr_info!("events_buffer_size_kb: value refused ({:?})\n", e);
-            EINVAL
-        })?;
-        Events::get()?.resize(kb)
-    }
 }

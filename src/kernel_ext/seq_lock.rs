@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! [`SeqFileLock`]: a seq_file of the module's own (not `seq_open()`'s)
+//! whose lock also guards the caller's data, and its guard.
+//!
+//! C header: [`include/linux/seq_file.h`](srctree/include/linux/seq_file.h)
+
+use core::cell::UnsafeCell;
+use core::ptr::addr_of_mut;
+
+use kernel::bindings;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+use super::file::Opening;
+use super::seq_file::OwnSeqFile;
+use crate::ffi;
+
+/// A seq_file of the module's own (not `seq_open()`'s) and the data `T`
+/// its lock guards, so that `m->private` stays free for a C table's data
+/// ([`CSeqOps`](super::seq_ops::CSeqOps) puts it there around each of its
+/// callbacks).
+///
+/// # Invariants
+///
+/// - `seq` is a zeroed seq_file whose `lock` is initialised (so the value
+///   is pinned: the mutex must not move) and whose `file` is the open's;
+///   `op` NULL. Nothing but this module accesses it, and `seq` and `data`
+///   only with `seq.lock` held, through a [`SeqFileGuard`].
+/// - `seq.buf` is NULL with `seq.size == 0` between guards (a guard resets
+///   it when it goes).
+#[pin_data]
+pub(crate) struct SeqFileLock<T> {
+    #[pin]
+    seq: Opaque<bindings::seq_file>,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: The seq_file and `T` are only reached with the lock held (type
+// invariants), as in a `Mutex<T>`; the seq_file's `file` is the open's,
+// only read by callbacks.
+unsafe impl<T: Send> Send for SeqFileLock<T> {}
+// SAFETY: As above.
+unsafe impl<T: Send> Sync for SeqFileLock<T> {}
+
+impl<T> SeqFileLock<T> {
+    /// The seq_file of the open `opening`, guarding `data`.
+    pub(crate) fn new(opening: &Opening, data: T) -> impl PinInit<Self> {
+        let file = opening.file();
+        pin_init!(Self {
+            seq <- Opaque::ffi_init(move |m: *mut bindings::seq_file| {
+                // SAFETY: `m` is the seq_file's slot at its final (pinned)
+                // address, ours and not shared yet; all-zero is a valid,
+                // empty seq_file (as `seq_open()`'s kmem_cache_zalloc).
+                unsafe {
+                    m.write_bytes(0, 1);
+                    ffi::seqsplice_mutex_init(addr_of_mut!((*m).lock));
+                    (*m).file = file;
+                }
+            }),
+            data: UnsafeCell::new(data),
+        })
+        // INVARIANT: zeroed, lock initialised, pinned; `file` the open's.
+    }
+
+    /// Locks the seq_file and the data for the life of the returned guard.
+    /// The wait is killable (`EINTR`): a task sharing the file with one that
+    /// holds it for a long time can be killed while it waits. Lock order:
+    /// the caller may hold pipe->mutex, the order `copy_splice_read()` ->
+    /// `seq_read_iter()` also takes.
+    pub(crate) fn lock(&self) -> Result<SeqFileGuard<'_, T>> {
+        // SAFETY: The lock was initialised by `new` (type invariants).
+        if unsafe { ffi::seqsplice_mutex_lock_killable(addr_of_mut!((*self.seq.get()).lock)) } != 0
+        {
+            return Err(EINTR);
+        }
+        // INVARIANT: the lock is held until drop.
+        Ok(SeqFileGuard { lock: self })
+    }
+}
+
+/// The lock of a [`SeqFileLock`], held for the life of this value.
+///
+/// # Invariants
+///
+/// `lock.seq.lock` is held by this value for its whole life.
+pub(crate) struct SeqFileGuard<'a, T> {
+    lock: &'a SeqFileLock<T>,
+}
+
+impl<T> SeqFileGuard<'_, T> {
+    /// The seq_file and the data, for as long as this borrow of the guard
+    /// lasts.
+    pub(crate) fn parts(&mut self) -> (&mut OwnSeqFile, &mut T) {
+        // SAFETY: The lock is held (type invariants), which serialises every
+        // access to the seq_file and the data (`SeqFileLock` invariants);
+        // the `&mut self` borrow makes these the only borrows until it ends,
+        // and the seq_file's buffer is NULL/0 between guards or a
+        // `PageWriter`'s, which points it at nothing again when it goes.
+        // This seq_file is the module's own (`SeqFileLock`).
+        unsafe {
+            (
+                OwnSeqFile::from_raw(self.lock.seq.get()),
+                &mut *self.lock.data.get(),
+            )
+        }
+    }
+}
+
+impl<T> Drop for SeqFileGuard<'_, T> {
+    fn drop(&mut self) {
+        // Between guards `m->buf` points at nothing.
+        self.parts().0.clear_buf();
+        // SAFETY: The lock is held by us (type invariants).
+        unsafe { bindings::mutex_unlock(addr_of_mut!((*self.lock.seq.get()).lock)) };
+    }
+}

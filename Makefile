@@ -41,7 +41,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(KVARS)
 
 PHONY_DEBUG = debug-kernel debug-module
 .PHONY: $(PHONY_DEBUG) all modules deps kernel clippy fmt fmt-check clean rust-analyzer tools \
-	host-test runner-test install-test dkms-test selftests demo check bench soak soak-fuzz \
+	host-test runner-test layers-test install-test dkms-test selftests demo check bench soak soak-fuzz \
 	modules_install install uninstall
 
 ifeq ($(NATIVE),1)
@@ -142,6 +142,12 @@ demo: deps modules
 runner-test:
 	tests/runner/run.sh
 
+# Imports point down the layers, unsafe only in src/ffi and src/kernel_ext
+# (scripts/check-layers.sh), and the checker's own failure detection.
+layers-test:
+	scripts/check-layers.sh
+	tests/layers/run.sh
+
 # make modules_install / uninstall staged in a temporary INSTALL_MOD_PATH.
 install-test: modules
 	tests/install/run.sh
@@ -156,7 +162,7 @@ dkms-test: modules
 # they end; the table of all of them comes last.
 GUEST_LOGS = release=build/guest-check-release/serial.log \
 	debug=build/guest-check-debug/serial.log
-check: deps clippy fmt-check host-test runner-test install-test dkms-test selftests tools \
+check: deps clippy fmt-check host-test runner-test layers-test install-test dkms-test selftests tools \
 		debug-module
 	scripts/guest.sh check
 	tests/native/run.sh build/guest-check-release/serial.log

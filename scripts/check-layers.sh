@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the layers of the module's Rust sources (README: Layout):
+# Checks the layers of the module's Rust sources (Documentation/design.rst: "Layers and layout"):
 #
 #   ffi (src/ffi/) < kernel_ext (src/kernel_ext/) < engine (src/engine/)
 #     < sources (src/sources/) < fs (src/fs.rs) < root (src/seqsplice_main.rs)

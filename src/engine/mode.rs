@@ -27,7 +27,7 @@ pub(crate) enum MapMode {
 
 /// Largest splice fill, in pages, that [`MapMode::Auto`] formats through
 /// the direct map: 16 KiB, where the two measured equal with 100-byte raw
-/// records (README, "Benchmark").
+/// records (Documentation/benchmark.rst, "Map modes").
 pub(crate) const AUTO_DIRECT_PAGES: usize = 4;
 
 impl MapMode {

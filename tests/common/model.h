@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Reference model of the seqsplice record stream (README.md, "Record
- * format"): the bytes every read, pread, splice, sendfile, tee, ... of
+ * Reference model of the seqsplice record stream (Documentation/files.rst,
+ * "Record format"): the bytes every read, pread, splice, sendfile, tee, ... of
  * `trace` and `trace_copy` must produce, computed from the offset alone.
  *
  * Every record is exactly `width` bytes, so the byte at offset `off` is byte

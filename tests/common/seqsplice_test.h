@@ -10,7 +10,7 @@
  *
  * The tests run as root in the test guest with the module loaded from
  * /seqsplice.ko and its filesystem mounted at /sys/kernel/seqsplice
- * (README.md), one binary after the other in one guest boot. Every test
+ * (Documentation/files.rst), one binary after the other in one guest boot. Every test
  * compares what `trace` (vmapped pages gifted to pipes) returns against the
  * reference model in model.h and, where it says so, against `trace_copy`
  * (stock seq_read_iter + copy_splice_read) doing the same sequence.
@@ -27,7 +27,7 @@
  * the test process itself or from processes it forks (never from threads:
  * thread workers report failures through their own structs, worker_fail()).
  *
- * Where README.md leaves room, all suites assert:
+ * Where Documentation/files.rst leaves room, all suites assert:
  * - A single read/pread/splice/sendfile-to-pipe call may return fewer bytes
  *   than asked, but never 0 before EOF; exactly the bytes it returned are in
  *   the pipe (FIONREAD), and they are the model's bytes at the call's offset.
@@ -98,7 +98,7 @@
 #define PG		4096UL
 #define MIB		(1UL << 20)
 
-/* Defaults from README.md. */
+/* Defaults from Documentation/files.rst. */
 #define DEF_BUF_KB	1024
 #define DEF_COPY_KB	4
 #define DEF_COUNT	10000U
@@ -550,7 +550,7 @@ static inline bool proc_modules_lists_us(void)
 	return found;
 }
 
-/* The module creates MNT when it loads (README.md). */
+/* The module creates MNT when it loads (Documentation/files.rst). */
 static inline bool module_loaded(void)
 {
 	return path_exists(MNT) || proc_modules_lists_us();

@@ -4,7 +4,7 @@
  * kept), boundaries, record_mode, raw records against the model and
  * trace_copy, knobs snapshotted at open; the directory's files, owners and
  * modes and that uid 65534 opens none of them; the stats listing.
- * Conventions: tests/common/seqsplice_test.h. Where README.md leaves room:
+ * Conventions: tests/common/seqsplice_test.h. Where Documentation/files.rst leaves room:
  * a knob write is one write(2) of exactly the decimal digits, optionally
  * plus one '\n'; a 0-byte write, a NUL, a sign, hex, spaces or a second
  * newline are EINVAL; a leading zero is decimal or EINVAL, never octal.

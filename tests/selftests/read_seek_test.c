@@ -5,7 +5,7 @@
  * edges and past EOF, seq_lseek's semantics, fixed interleavings of read,
  * splice, lseek, pread and sendfile run on both files, records larger than
  * the buffer, and what read() counts in stats. Conventions:
- * tests/common/seqsplice_test.h. Where README.md leaves room: lseek follows
+ * tests/common/seqsplice_test.h. Where Documentation/files.rst leaves room: lseek follows
  * seq_lseek, SEEK_SET/SEEK_CUR only, past EOF is allowed (then reads return
  * 0), anything else EINVAL with the position unchanged; trace and
  * trace_copy must return the same.
@@ -289,7 +289,7 @@ FIXTURE(seqsplice) {
 SEQSPLICE_FIXTURE_HOOKS(seqsplice)
 
 /* ------------------------------------------------------------------ */
-/* Model sanity: the model agrees with README.md's literal format    */
+/* Model sanity: the model agrees with the documented literal format    */
 /* ------------------------------------------------------------------ */
 
 TEST_F(seqsplice, model_headers_are_83_bytes_and_match_trace_copy)
@@ -326,7 +326,7 @@ TEST_F(seqsplice, model_headers_are_83_bytes_and_match_trace_copy)
 	ASSERT_EQ((size_t)MODEL_HEADER_LEN, pread_full(_metadata, fd, got,
 					       MODEL_HEADER_LEN, 9999 * 100));
 	ASSERT_EQ(0, memcmp(h9999, got, MODEL_HEADER_LEN)) {
-		TH_LOG("trace_copy record 9999 header differs from README.md");
+		TH_LOG("trace_copy record 9999 header differs from Documentation/files.rst");
 	}
 	close(fd);
 }

@@ -7,7 +7,7 @@
 //! - `events` shows them through the engine (pages gifted to pipes), line
 //!   for line as ftrace's `trace` file prints the same events, but for the
 //!   comm column (the comm at the event; ftrace's is its `saved_cmdlines`
-//!   entry at read time) and no header (README: Live events);
+//!   entry at read time) and no header (Documentation/files.rst: "Live events");
 //! - `events_copy`: the same through the stock seq_file core and
 //!   `copy_splice_read()`, with a one-page seq buffer, as ftrace's `trace`;
 //! - `events_enable`: `1` when `0` starts a new capture (the probes

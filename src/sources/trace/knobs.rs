@@ -177,11 +177,12 @@ knobs! {
     record_mode: RecordMode = RecordMode::Printf, Kind::Choice(RecordMode::NAMES);
     /// How `trace` gets an address to format into its pages. auto: no
     /// mapping for small splices, vm_map_ram for big ones, each where it
-    /// measured faster (README, "Benchmark").
+    /// measured faster (Documentation/benchmark.rst).
     map_mode: MapMode = MapMode::Auto, Kind::Choice(MapMode::NAMES);
     /// Charge `trace`'s pages to the memory cgroup of the task whose call
     /// allocates them. Off: `__GFP_ACCOUNT` turns the bulk allocator into
-    /// one page per call (README, "Memory", has the measurement).
+    /// one page per call (Documentation/design.rst, "Memory", has the
+    /// measurement).
     memcg_account: bool = false, num(0, 1);
     /// The global cap on what all opens together hold, KiB.
     buffer_total_kb: usize = GLOBAL_PAGE_CAP * PAGE_SIZE / 1024, num(64, 1 << 20),

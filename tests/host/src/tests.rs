@@ -110,7 +110,7 @@ proptest! {
 }
 
 /// Reference model of the record stream: the shared `seqsplice-model`
-/// crate, written independently of record.rs with `format!` (the README's
+/// crate, written independently of record.rs with `format!` (Documentation/files.rst's
 /// definition).
 fn model_record(i: u64, width: usize) -> Vec<u8> {
     seqsplice_model::record(i, width)

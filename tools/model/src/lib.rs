@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The record stream of seqsplice's `trace` and `trace_copy` files, as the
-//! README's "Record format" defines it: the one reference model of the
+//! Documentation/files.rst's "Record format" defines it: the one reference model of the
 //! project, shared by `tests/host` (which compares the module's own
 //! `src/sources/trace/record.rs` against it), `tools/ssfuzz` and `tools/spbench` (which
 //! check the bytes the guest's files return against it).
 //!
-//! It is written from the README's definition with Rust's formatting
+//! It is written from that definition with Rust's formatting
 //! machinery, independently of the module: never share code with
 //! `src/sources/trace/record.rs`, or the host comparison proves nothing.
 //!
@@ -313,7 +313,7 @@ impl fmt::Display for Mismatch {
 mod tests {
     use super::*;
 
-    /// The README's example line: record 42 of the default 100 bytes.
+    /// The documented example line (files.rst): record 42 of the default 100 bytes.
     const README_42: &[u8] = b"       seqsplice-1042    [002] d..1.     0.051954: seqsplice_event: seq=0000000042 qrstuvwxyzabcdef\n";
 
     #[test]

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! `spbench --smoke`: every benchmark path on a few KiB, through the same
 //! code the timed runs use, with the bytes that reach a visible sink
-//! compared against the README's record stream (`seqsplice-model`, the
+//! compared against the documented record stream (`seqsplice-model`, the
 //! model tests/host and ssfuzz use too). Paths whose sink is /dev/null are
 //! checked for the byte count. Then the pipe-buffer counts the report
 //! divides by are checked against a direct count of the buffers
@@ -91,7 +91,7 @@ pub fn run(dir: &str) -> i32 {
                 continue;
             }
         };
-        // The reference: the README's record stream (the shared model);
+        // The reference: the documented record stream (the shared model);
         // read() of trace_copy is one of the paths checked against it.
         let stream = Stream::new(
             count,

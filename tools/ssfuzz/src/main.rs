@@ -8,7 +8,7 @@
 //! 333 included, buffer_size_kb 4 to 1024, raw and printf, every map
 //! mode: direct, vm_map_ram, vmap, auto), on `trace` and `trace_copy` side by side (or another
 //! pair, `--gift` below). Every byte any
-//! call returns is checked against the README's record stream
+//! call returns is checked against the documented record stream
 //! (`seqsplice-model`) at the offset that call used, and every count
 //! against the call, the pipe and the stream.
 //!

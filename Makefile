@@ -157,19 +157,12 @@ install-test: modules
 dkms-test: modules
 	tests/dkms/run.sh
 
-# After each guest check: the report of its native-bench.sh --smoke lines,
-# made on the host (the guest has no python3).  Each boot shows its steps as
-# they end; the table of all of them comes last.
-GUEST_LOGS = release=build/guest-check-release/serial.log \
-	debug=build/guest-check-debug/serial.log
+# The guests: the release and the debug kernel's check boots side by side,
+# each step shown as it ends, the native report made on the host from the
+# release log (the guest has no python3), the table of every step's time.
 check: deps clippy fmt-check host-test runner-test layers-test install-test dkms-test selftests tools \
 		debug-module
-	scripts/guest.sh check
-	tests/native/run.sh build/guest-check-release/serial.log
-	FLAVOUR=debug scripts/guest.sh check
-	tests/native/run.sh build/guest-check-debug/serial.log
-	@echo "check: guest steps, seconds"
-	@scripts/step-table.sh $(GUEST_LOGS)
+	scripts/check-guests.sh
 
 ifeq ($(NATIVE),1)
 # The running kernel, as root; builds what it needs itself.

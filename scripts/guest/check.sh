@@ -1,9 +1,9 @@
 #!/bin/sh
 # make check, in the guest: the kselftest suites (TAP), then the op-sequence
 # fuzzer, the benchmark's smoke test and the native benchmark driver's smoke
-# mode, each one more TAP line of its own; on the debug kernel, fault
-# injection; last, the exact page-leak suite (scripts/guest/leak.sh: the
-# boot has vm.mem_profiling=1).  Every step prints one SEQSPLICE-STEP line (name, exit status,
+# mode, each one more TAP line of its own; the exact page-leak suite
+# (scripts/guest/leak.sh: the boot has vm.mem_profiling=1); on the debug
+# kernel, fault injection last.  Every step prints one SEQSPLICE-STEP line (name, exit status,
 # seconds) as it ends: the host shows them as progress and tabulates them
 # (scripts/step-table.sh).
 #
@@ -13,11 +13,12 @@
 #            same bytes whichever path a call takes; the fuzzer at full
 #            volume.
 #   debug    every suite once in map_mode=auto (the direct path for small
-#            fills, vm_map_ram for large ones), and the suites whose
-#            subject is the mapping itself (splice, hardening) and fault
-#            injection in vmap as well: KASAN, lockdep and KFENCE see every
-#            path; the fuzzer at a tenth of the volume, each kind of call
-#            still required (--min-each).  The full matrix and the long
+#            fills, vm_map_ram for large ones); vmap, the third path, through
+#            the fuzzer (its reopens pick every map mode) and fault injection
+#            on trace in every mode: KASAN, lockdep and KFENCE see every
+#            path.  The fuzzer at a tenth of the volume, each kind of call
+#            still required (--min-each); no native benchmark smoke (a shell
+#            script, checked on release).  The full matrix and the long
 #            fuzz on this kernel are make soak's.
 #   full     (seqsplice.plan=full on the command line: make soak) the
 #            release plan on whichever kernel boots.
@@ -59,17 +60,17 @@ plan=$(echo "$cmdline" | sed -n 's/.*seqsplice\.plan=\([a-z]*\).*/\1/p')
 case "$plan" in
 debug)
 	SUITE_MODES=auto
-	MAPPING_SUITES="splice hardening"
-	MAPPING_MODES=vmap
 	FUZZ_DIV=10
 	MIN_EACH=5
+	NATIVE_SMOKE=0
+	EVENTS_FAULT_MODES=auto
 	;;
 release | full)
 	SUITE_MODES="direct vm_map_ram vmap"
-	MAPPING_SUITES=
-	MAPPING_MODES=
 	FUZZ_DIV=1
 	MIN_EACH=0
+	NATIVE_SMOKE=1
+	EVENTS_FAULT_MODES="direct vm_map_ram vmap"
 	# hardening's shared-fd soak: 15 s unless set; the debug kernel's
 	# full plan gives it the minute it had when this was make check.
 	[ "$plan" = full ] && [ "$flavour" = debug ] && export SEQSPLICE_SOAK_SECONDS=60
@@ -79,7 +80,7 @@ release | full)
 	exit 1
 	;;
 esac
-echo "SEQSPLICE-PLAN plan=$plan flavour=$flavour suite_modes=$SUITE_MODES mapping_suites=$MAPPING_SUITES mapping_modes=$MAPPING_MODES fuzz_div=$FUZZ_DIV"
+echo "SEQSPLICE-PLAN plan=$plan flavour=$flavour suite_modes=$SUITE_MODES fuzz_div=$FUZZ_DIV"
 
 suites_in() { # mode suite...
 	mode=$1
@@ -100,10 +101,6 @@ suites_in() { # mode suite...
 for mode in $SUITE_MODES; do
 	# shellcheck disable=SC2086
 	suites_in $mode $ALL_SUITES
-done
-for mode in $MAPPING_MODES; do
-	# shellcheck disable=SC2086
-	suites_in $mode $MAPPING_SUITES
 done
 step memcg ./memcg_test
 # Live events: line for line against ftrace on the same tracepoint calls,
@@ -142,25 +139,44 @@ tap_step spbench-smoke spbench_smoke_every_benchmark_path_moves_the_right_bytes 
 # unmounts and unloads the module itself; it checks its BENCH lines and
 # prints them between SEQSPLICE-NATIVE markers, from which the host makes
 # the report and checks it is marked hardware (tests/native/run.sh: no
-# python3 here).  Loaded again after for what follows.
-umount /sys/kernel/seqsplice && rmmod seqsplice
-tap_step native-smoke native_bench_smoke_loads_runs_and_unloads_with_well_formed_bench_lines \
-	/guest/native-bench.sh --smoke --ko /seqsplice.ko --spbench /tools/spbench
+# python3 here).  Loaded again after for what follows.  A shell script and
+# spbench's paths: nothing in it is the debug kernel's to check.
+if [ "$NATIVE_SMOKE" = 1 ]; then
+	umount /sys/kernel/seqsplice && rmmod seqsplice
+	tap_step native-smoke native_bench_smoke_loads_runs_and_unloads_with_well_formed_bench_lines \
+		/guest/native-bench.sh --smoke --ko /seqsplice.ko --spbench /tools/spbench
+fi
 echo "1..$n"
-grep -q '^seqsplice ' /proc/modules || insmod /seqsplice.ko
-grep -q ' /sys/kernel/seqsplice seqsplice ' /proc/mounts || mount -t seqsplice nodev /sys/kernel/seqsplice
-# Debug kernel only: allocation failures injected (needs FAIL_PAGE_ALLOC),
-# in every map mode: each mode's own allocations fail.
+loaded() {
+	grep -q '^seqsplice ' /proc/modules || insmod /seqsplice.ko
+	grep -q ' /sys/kernel/seqsplice seqsplice ' /proc/mounts ||
+		mount -t seqsplice nodev /sys/kernel/seqsplice
+}
+loaded
+# The exact page-leak oracle in each map mode, on trace and events (the
+# boot has had vm.mem_profiling=1 from the start, which it needs).
+step leak /guest/leak.sh
+# Debug kernel only: allocation failures injected (needs FAIL_PAGE_ALLOC):
+# trace in every map mode (each mode's own allocations fail), events in
+# auto (its source, not its mapping, is what differs; every mode in the
+# full plan).  Memory profiling off first: an injected slab failure fails
+# the profiler's own extension vector too, and prepare_slab_obj_exts_hook()
+# WARNs.  The module is reloaded across the switch, so that no allocation
+# it makes is counted on one side and freed on the other (its tags must be
+# zero at rmmod).
 if [ "$flavour" = debug ]; then
-	# The module was reloaded above: capture events again.
+	loaded
+	umount /sys/kernel/seqsplice && rmmod seqsplice
+	echo 0 >/proc/sys/vm/mem_profiling || echo "check: cannot turn memory profiling off"
+	loaded
 	step capture /guest/capture.sh 4000
 	for mode in direct vm_map_ram vmap; do
 		export SEQSPLICE_MAP_MODE=$mode
 		step fault/$mode ./fault_test
+	done
+	for mode in $EVENTS_FAULT_MODES; do
+		export SEQSPLICE_MAP_MODE=$mode
 		SEQSPLICE_SOURCE=events step fault-events/$mode ./fault_test
 	done
 	unset SEQSPLICE_MAP_MODE
 fi
-# The exact page-leak oracle in each map mode, on trace and events (it
-# reloads the module, so last).
-step leak /guest/leak.sh

@@ -3,6 +3,8 @@
 //! The `seqsplice` filesystem (like tracefs at /sys/kernel/tracing): the
 //! file table, `stats` and `purge`.
 
+#![forbid(unsafe_code)]
+
 use kernel::c_str;
 use kernel::prelude::*;
 

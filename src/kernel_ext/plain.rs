@@ -58,6 +58,7 @@ macro_rules! plain_data {
         // SAFETY: Checked above: every field is `Plain` and their sizes add
         // up to the struct's, so it has no padding and any bit pattern of its
         // size is a valid value of each field, hence of the struct.
+        #[allow(unsafe_code)]
         unsafe impl $crate::kernel_ext::plain::Plain for $t {}
     };
 }

@@ -6,6 +6,7 @@
 //! C header: [`include/linux/seq_file.h`](srctree/include/linux/seq_file.h)
 
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
 use core::ptr::addr_of_mut;
 
 use kernel::bindings;
@@ -75,7 +76,10 @@ impl<T> SeqFileLock<T> {
             return Err(EINTR);
         }
         // INVARIANT: the lock is held until drop.
-        Ok(SeqFileGuard { lock: self })
+        Ok(SeqFileGuard {
+            lock: self,
+            _not_send: PhantomData,
+        })
     }
 }
 
@@ -84,8 +88,12 @@ impl<T> SeqFileLock<T> {
 /// # Invariants
 ///
 /// `lock.seq.lock` is held by this value for its whole life.
+///
+/// Not `Send` (as `kernel::sync::lock::Guard`): a mutex is released by the
+/// task that took it.
 pub(crate) struct SeqFileGuard<'a, T> {
     lock: &'a SeqFileLock<T>,
+    _not_send: PhantomData<*mut ()>,
 }
 
 impl<T> SeqFileGuard<'_, T> {

@@ -26,9 +26,10 @@ const MAGIC: usize = 0x5351_5350;
 struct StatsRecord;
 
 impl ShowOne for StatsRecord {
-    fn show_one(&self, m: &mut SeqFile) -> Result {
-        crate::engine::write_stats(m).map_err(|_| EINVAL)?;
-        crate::sources::events::write_stats(m).map_err(|_| EINVAL)
+    fn show_one(&self, m: &SeqFile) -> Result {
+        let mut w = m;
+        crate::engine::write_stats(&mut w).map_err(|_| EINVAL)?;
+        crate::sources::events::write_stats(&mut w).map_err(|_| EINVAL)
     }
 }
 
@@ -50,15 +51,15 @@ struct Empty;
 impl Source for Empty {
     type Cursor = Index;
 
-    fn start(&self, _m: &mut SeqFile) -> At<Index> {
+    fn start(&self, _m: &SeqFile) -> At<Index> {
         Ok(None)
     }
 
-    fn next(&self, _m: &mut SeqFile, _cur: Index) -> At<Index> {
+    fn next(&self, _m: &SeqFile, _cur: Index) -> At<Index> {
         Ok(None)
     }
 
-    fn show(&self, _m: &mut SeqFile, _cur: &Index) -> Result<Show> {
+    fn show(&self, _m: &SeqFile, _cur: &Index) -> Result<Show> {
         Ok(Show::Skip)
     }
 }

@@ -361,7 +361,7 @@ impl PageSet {
     /// mapping or at pages nothing shares in between.
     pub(crate) fn write_with<R>(
         &mut self,
-        m: &mut OwnSeqFile,
+        m: &OwnSeqFile,
         f: impl FnOnce(&mut PageWriter<'_>) -> R,
     ) -> R {
         m.clear_buf();
@@ -388,9 +388,13 @@ impl Drop for PageSet {
 /// set's mapping, or at the direct-map address of held page `page` (a
 /// page long) with `page >= set.shared`: memory of held pages that nothing
 /// shares, which stays so while the set is borrowed here (nothing releases,
-/// unmaps or gives a page through this value).
+/// unmaps or gives a page through this value). `m` is shared (`&OwnSeqFile`
+/// cannot be swapped or moved), so a writer of another set made inside the
+/// closure may point `m->buf` at its own pages meanwhile: it points it at
+/// nothing when it goes, before its set can be released, so `m->buf`
+/// always points at nothing or into a set borrowed by a live writer.
 pub(crate) struct PageWriter<'a> {
-    m: &'a mut OwnSeqFile,
+    m: &'a OwnSeqFile,
     set: &'a mut PageSet,
 }
 
@@ -446,12 +450,6 @@ impl core::ops::Deref for PageWriter<'_> {
     type Target = OwnSeqFile;
 
     fn deref(&self) -> &OwnSeqFile {
-        self.m
-    }
-}
-
-impl core::ops::DerefMut for PageWriter<'_> {
-    fn deref_mut(&mut self) -> &mut OwnSeqFile {
         self.m
     }
 }

@@ -99,13 +99,16 @@ pub(crate) struct SeqFileGuard<'a, T> {
 impl<T> SeqFileGuard<'_, T> {
     /// The seq_file and the data, for as long as this borrow of the guard
     /// lasts.
-    pub(crate) fn parts(&mut self) -> (&mut OwnSeqFile, &mut T) {
+    pub(crate) fn parts(&mut self) -> (&OwnSeqFile, &mut T) {
         // SAFETY: The lock is held (type invariants), which serialises every
         // access to the seq_file and the data (`SeqFileLock` invariants);
-        // the `&mut self` borrow makes these the only borrows until it ends,
-        // and the seq_file's buffer is NULL/0 between guards or a
-        // `PageWriter`'s, which points it at nothing again when it goes.
-        // This seq_file is the module's own (`SeqFileLock`).
+        // the `&mut self` borrow makes the `&mut T` the only borrow of the
+        // data until it ends (the seq_file is only ever shared, `SeqFile`
+        // writes through its `Opaque`), and the seq_file's buffer is NULL/0
+        // between guards or a `PageWriter`'s, which points it at nothing
+        // again when it goes. This seq_file is the module's own
+        // (`SeqFileLock`), and the guard is not `Send`: its task is the
+        // lock holder, the only user of the `&OwnSeqFile`.
         unsafe {
             (
                 OwnSeqFile::from_raw(self.lock.seq.get()),

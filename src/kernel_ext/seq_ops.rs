@@ -91,19 +91,19 @@ pub(crate) trait SeqOperations: Send + Sync + Sized + 'static {
     type Cursor: Cursor;
 
     /// `->start`: the record at `m.index()`, or the end.
-    fn start(&self, m: &mut SeqFile) -> At<Self::Cursor>;
+    fn start(&self, m: &SeqFile) -> At<Self::Cursor>;
 
     /// `->next`: the record after `cur`; moves `m.index()` on.
-    fn next(&self, m: &mut SeqFile, cur: Self::Cursor) -> At<Self::Cursor>;
+    fn next(&self, m: &SeqFile, cur: Self::Cursor) -> At<Self::Cursor>;
 
     /// `->stop`, after every `start`, with where the iteration stopped.
-    fn stop(&self, _m: &mut SeqFile, _last: &At<Self::Cursor>) {}
+    fn stop(&self, _m: &SeqFile, _last: &At<Self::Cursor>) {}
 
     /// `->show`: writes the record at `cur` into `m`. As with a seq_file,
     /// a record that overflows `m` is shown again later; a caller may show
     /// it again at once, into more room, without a `stop`/`start` in
     /// between, so `show` must not consume anything.
-    fn show(&self, m: &mut SeqFile, cur: &Self::Cursor) -> Result<Show>;
+    fn show(&self, m: &SeqFile, cur: &Self::Cursor) -> Result<Show>;
 }
 
 /// The `void *` of `at`, as the seq_file core expects it.
@@ -146,7 +146,7 @@ impl<S: SeqOperations> SeqOpsVTable<S> {
     /// `m` is the live seq_file the seq_file core called back with, locked
     /// for `'a` (its `m->lock`); `m->private` came from
     /// `KBox::<S>::into_foreign` and is released only after the seq_file is.
-    unsafe fn parts<'a>(m: *mut bindings::seq_file) -> (&'a S, &'a mut SeqFile) {
+    unsafe fn parts<'a>(m: *mut bindings::seq_file) -> (&'a S, &'a SeqFile) {
         // SAFETY: Per the function's contract `private` is a live foreign
         // `KBox<S>`; the borrow is shared and ends with the callback.
         let ops: &'a S = unsafe { <KBox<S> as ForeignOwnable>::borrow((*m).private) };
@@ -294,7 +294,7 @@ impl<P: ForeignOwnable + Send + Sync + 'static> CSeqOps<P> {
     /// through `SeqOpsVTable`, holds something else), and puts the old value
     /// back: three memory accesses per callback, 2.8 % of `trace_ops`' raw
     /// throughput.
-    fn with_private<R>(&self, m: &mut SeqFile, f: impl FnOnce(*mut bindings::seq_file) -> R) -> R {
+    fn with_private<R>(&self, m: &SeqFile, f: impl FnOnce(*mut bindings::seq_file) -> R) -> R {
         let old = m.swap_private(self.private.cast_mut());
         let r = f(m.as_raw());
         m.swap_private(old);
@@ -305,7 +305,7 @@ impl<P: ForeignOwnable + Send + Sync + 'static> CSeqOps<P> {
 impl<P: ForeignOwnable + Send + Sync + 'static> SeqOperations for CSeqOps<P> {
     type Cursor = NonNull<c_void>;
 
-    fn start(&self, m: &mut SeqFile) -> At<Self::Cursor> {
+    fn start(&self, m: &SeqFile) -> At<Self::Cursor> {
         let Some(f) = self.ops.start else {
             return Ok(None);
         };
@@ -315,7 +315,7 @@ impl<P: ForeignOwnable + Send + Sync + 'static> SeqOperations for CSeqOps<P> {
         at_of(self.with_private(m, |raw| unsafe { f(raw, ptr::addr_of_mut!((*raw).index)) }))
     }
 
-    fn next(&self, m: &mut SeqFile, cur: Self::Cursor) -> At<Self::Cursor> {
+    fn next(&self, m: &SeqFile, cur: Self::Cursor) -> At<Self::Cursor> {
         let Some(f) = self.ops.next else {
             return Ok(None);
         };
@@ -325,7 +325,7 @@ impl<P: ForeignOwnable + Send + Sync + 'static> SeqOperations for CSeqOps<P> {
         }))
     }
 
-    fn stop(&self, m: &mut SeqFile, last: &At<Self::Cursor>) {
+    fn stop(&self, m: &SeqFile, last: &At<Self::Cursor>) {
         if let Some(f) = self.ops.stop {
             let token = match last {
                 Ok(c) => c.map_or(ptr::null_mut(), |c| c.as_ptr()),
@@ -337,7 +337,7 @@ impl<P: ForeignOwnable + Send + Sync + 'static> SeqOperations for CSeqOps<P> {
         }
     }
 
-    fn show(&self, m: &mut SeqFile, cur: &Self::Cursor) -> Result<Show> {
+    fn show(&self, m: &SeqFile, cur: &Self::Cursor) -> Result<Show> {
         let Some(f) = self.ops.show else {
             return Err(EINVAL);
         };

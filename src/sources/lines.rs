@@ -28,16 +28,16 @@ pub(crate) struct LinesSource;
 impl Source for LinesSource {
     type Cursor = Index;
 
-    fn start(&self, m: &mut SeqFile) -> At<Index> {
+    fn start(&self, m: &SeqFile) -> At<Index> {
         Ok((0..LINES).contains(&m.index()).then_some(Index))
     }
 
-    fn next(&self, m: &mut SeqFile, _cur: Index) -> At<Index> {
+    fn next(&self, m: &SeqFile, _cur: Index) -> At<Index> {
         m.set_index(m.index() + 1);
         self.start(m)
     }
 
-    fn show(&self, m: &mut SeqFile, _cur: &Index) -> Result<Show> {
+    fn show(&self, m: &SeqFile, _cur: &Index) -> Result<Show> {
         let i = m.index();
         if i % SKIP_EVERY == SKIP_EVERY - 1 {
             // Written, then dropped: a skip discards what `show` wrote.

@@ -87,7 +87,7 @@ impl RecordFile for EventsCopy {
 pub(crate) struct EnableRecord;
 
 impl ShowOne for EnableRecord {
-    fn show_one(&self, m: &mut SeqFile) -> Result {
+    fn show_one(&self, m: &SeqFile) -> Result {
         let on = Events::get()?.enabled();
         crate::seq_print!(m, "{}\n", u8::from(on));
         Ok(())
@@ -118,7 +118,7 @@ impl RecordFile for EnableFile {
 pub(crate) struct SizeRecord;
 
 impl ShowOne for SizeRecord {
-    fn show_one(&self, m: &mut SeqFile) -> Result {
+    fn show_one(&self, m: &SeqFile) -> Result {
         let kb = Events::get()?.size_kb();
         crate::seq_print!(m, "{kb}\n");
         Ok(())

@@ -96,7 +96,7 @@ pub(crate) const FIRST_KNOB: usize = 4;
 
 /// The record of a knob file: its value.
 impl ShowOne for &'static Knob {
-    fn show_one(&self, m: &mut SeqFile) -> Result {
+    fn show_one(&self, m: &SeqFile) -> Result {
         let v = self.value.load(Ordering::Relaxed);
         match self.kind {
             Kind::Num { .. } => crate::seq_print!(m, "{v}\n"),

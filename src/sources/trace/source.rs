@@ -59,19 +59,19 @@ impl Source for TraceSource {
     type Cursor = Index;
 
     #[inline(always)]
-    fn start(&self, m: &mut SeqFile) -> At<Index> {
+    fn start(&self, m: &SeqFile) -> At<Index> {
         let i = m.index();
         Ok((i >= 0 && (i as u64) < self.knobs.record_count).then_some(Index))
     }
 
     #[inline(always)]
-    fn next(&self, m: &mut SeqFile, _cur: Index) -> At<Index> {
+    fn next(&self, m: &SeqFile, _cur: Index) -> At<Index> {
         m.set_index(m.index() + 1);
         self.start(m)
     }
 
     #[inline(always)]
-    fn show(&self, m: &mut SeqFile, _cur: &Index) -> Result<Show> {
+    fn show(&self, m: &SeqFile, _cur: &Index) -> Result<Show> {
         let i = m.index() as u64;
         let w = self.knobs.record_width;
         if self.knobs.record_mode == RecordMode::Raw {

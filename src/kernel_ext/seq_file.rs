@@ -310,8 +310,9 @@ printf_args!(A.0, B.1, C.2, D.3, E.4);
 printf_args!(A.0, B.1, C.2, D.3, E.4, F.5);
 
 /// A C format for `seq_printf()` whose conversions take exactly the
-/// arguments `A`, checked when the constant is evaluated: declare it in a
-/// `const` item, so that a mismatch fails the build.
+/// arguments `A`, checked at compile time: made by [`seq_format!`] only,
+/// which evaluates the check in a constant, so that a mismatch fails the
+/// build (no run-time check, no panic).
 ///
 /// # Invariants
 ///
@@ -322,17 +323,35 @@ pub(crate) struct Format<A> {
 }
 
 impl<A: PrintfArgs> Format<A> {
-    /// The format `fmt` for arguments `A`; a mismatch is a compile error in
-    /// a `const` item (a constant-evaluation failure).
-    pub(crate) const fn new(fmt: &'static CStr) -> Self {
-        assert!(
-            conversions_match(fmt.to_bytes(), A::CONVS),
-            "seq_printf format does not match its argument types"
-        );
+    /// The format `fmt` for arguments `A`, or `None` on a mismatch. Never
+    /// panics; [`seq_format!`] turns `None` into a build error.
+    #[doc(hidden)]
+    pub(crate) const fn checked(fmt: &'static CStr) -> Option<Self> {
+        if !conversions_match(fmt.to_bytes(), A::CONVS) {
+            return None;
+        }
         // INVARIANT: checked above.
-        Self {
+        Some(Self {
             fmt,
             _args: PhantomData,
-        }
+        })
     }
 }
+
+/// `seq_format!(A, c"...")`: the [`Format`] of the C string for the
+/// argument tuple `A`, checked at compile time: the check runs in a
+/// constant item (6.12's minimum rustc has no inline `const {}` blocks), so
+/// a format that does not match `A` fails the build.
+macro_rules! seq_format {
+    ($args:ty, $fmt:expr $(,)?) => {{
+        const F: $crate::kernel_ext::seq_file::Format<$args> =
+            match $crate::kernel_ext::seq_file::Format::<$args>::checked($fmt) {
+                ::core::option::Option::Some(f) => f,
+                ::core::option::Option::None => {
+                    ::core::panic!("seq_printf format does not match its argument types")
+                }
+            };
+        F
+    }};
+}
+pub(crate) use seq_format;

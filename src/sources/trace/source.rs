@@ -13,11 +13,13 @@ use super::knobs::Snapshot;
 use super::record::{self, ALPHABET, FILLER_CHUNK};
 use crate::engine::pages::MetaCharge;
 use crate::engine::source::{At, Index, Show, Source};
-use crate::kernel_ext::seq_file::{Format, SeqFile};
+use crate::kernel_ext::seq_file::{seq_format, Format, SeqFile};
 
 /// The header of a printf-mode record, as `seq_printf()` formats it.
-const HEADER: Format<(&CStr, u32, u32, u32, u32, u32)> =
-    Format::new(c"%16s-%-7u [%03u] d..1. %5u.%06u: seqsplice_event: seq=%010u ");
+const HEADER: Format<(&CStr, u32, u32, u32, u32, u32)> = seq_format!(
+    (&CStr, u32, u32, u32, u32, u32),
+    c"%16s-%-7u [%03u] d..1. %5u.%06u: seqsplice_event: seq=%010u "
+);
 
 /// The records of one open.
 pub(crate) struct TraceSource {

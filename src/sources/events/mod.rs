@@ -51,7 +51,7 @@ pub(crate) use capture::{write_stats, Registration};
 
 /// A reader of the capture.
 fn open_source() -> Result<EventsSource> {
-    let ticket = Events::get()?.open_reader()?;
+    let ticket = Events::open_reader(Events::get()?)?;
     EventsSource::new(SETTINGS.snapshot(), ticket)
 }
 

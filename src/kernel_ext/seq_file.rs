@@ -41,7 +41,9 @@ use crate::ffi;
 /// reference to this value exists, and nothing but the lock holder's task
 /// accesses it meanwhile. `buf` is NULL with `size == 0`, or `size` bytes
 /// of writable memory (pages of a [`PageWriter`](super::pages::PageWriter),
-/// or the seq_file core's buffer).
+/// or the seq_file core's buffer). `op` is NULL for a
+/// [`SeqFileLock`](super::seq_lock::SeqFileLock)'s seq_file and never for
+/// one of `seq_open()`'s.
 #[repr(transparent)]
 pub(crate) struct SeqFile {
     inner: Opaque<bindings::seq_file>,
@@ -114,6 +116,16 @@ impl SeqFile {
     pub(crate) fn set_index(&self, v: i64) {
         // SAFETY: As in `index`.
         unsafe { (*self.as_raw()).index = v }
+    }
+
+    /// Whether this is a seq_file of the module's own (a
+    /// [`SeqFileLock`](super::seq_lock::SeqFileLock)'s, whose `op` is NULL)
+    /// rather than one of `seq_open()`'s (whose `op` never is): only on its
+    /// own may the module lend `m->private` to someone else for a while,
+    /// as nothing but its lock holder reads it.
+    pub(super) fn is_own(&self) -> bool {
+        // SAFETY: By the type invariants the seq_file is live and ours.
+        unsafe { (*self.as_raw()).op.is_null() }
     }
 
     /// `seq_has_overflowed()`.

@@ -110,9 +110,10 @@ impl CToken {
     }
 }
 
-/// A `CToken` through the C side (a `CSeqOps` served by [`SeqOpsVTable`])
-/// comes back naming no table: every [`CSeqOps`] refuses it (`EINVAL`), as
-/// a `void *` cannot carry the table too.
+/// A `CToken` through the C side (a `CSeqOps` served by [`SeqOpsVTable`],
+/// which `CSeqOps` refuses anyway) comes back naming no table: every
+/// [`CSeqOps`] refuses it (`EINVAL`), as a `void *` cannot carry the table
+/// too.
 impl Cursor for CToken {
     fn into_token(self) -> NonNull<c_void> {
         self.v
@@ -367,16 +368,22 @@ impl<P: ForeignOwnable> Drop for CSeqOps<P> {
 
 impl<P: ForeignOwnable + Send + Sync + 'static> CSeqOps<P> {
     /// Runs `f` with the raw seq_file of `m` whose `private` is the table's
-    /// own data, whoever set the seq_file up (the engine's own seq_file
-    /// leaves it NULL; the stock core's, when a `CSeqOps` is itself served
-    /// through `SeqOpsVTable`, holds something else), and puts the old value
-    /// back: three memory accesses per callback, 2.8 % of `trace_ops`' raw
-    /// throughput.
+    /// own data, and puts the old value back: three memory accesses per
+    /// callback, 2.8 % of `trace_ops`' raw throughput. Only on a seq_file
+    /// of the module's own (the engine's, which leaves `m->private` NULL
+    /// and which nothing but its lock holder reads): `EINVAL` on one of
+    /// `seq_open()`'s (a `CSeqOps` served through [`SeqOpsVTable`]), whose
+    /// `m->private` other code reads without `m->lock` (the file's `write`,
+    /// as `SeqFileVTable` does) and would find the table's `P` there for a
+    /// while instead of what it expects.
     fn with_private<R>(
         &self,
         m: &SeqFile,
         f: impl FnOnce(*mut bindings::seq_file) -> R,
     ) -> Result<R> {
+        if !m.is_own() {
+            return Err(EINVAL);
+        }
         let old = m.swap_private(self.private.cast_mut());
         let r = f(m.as_raw());
         m.swap_private(old);

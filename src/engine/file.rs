@@ -132,8 +132,11 @@ impl<T: RecordFile> SeqFileOps for CopyPath<T> {
         let size = T::seq_buffer(&source);
         let mut ops = SeqPrivate::new(source);
         let buf = if size > PAGE_SIZE {
-            ops.charge(size)?;
-            Some(KVVec::<u8>::with_capacity(size, GFP_KERNEL_ACCOUNT)?)
+            let buf = KVVec::<u8>::with_capacity(size, GFP_KERNEL_ACCOUNT)?;
+            // The seq_file's buffer is the whole capacity (`m->size`): that
+            // is what is charged.
+            ops.charge(buf.capacity())?;
+            Some(buf)
         } else {
             None
         };

@@ -2,7 +2,7 @@
 
 //! The seq_file a record source writes into: [`SeqFile`], the shape of
 //! 6.13's `kernel::seq_file::SeqFile` (6.12 has none), with `seq_write()`,
-//! Rust formatting ([`seq_print!`](crate::seq_print)) and C `seq_printf()`
+//! Rust formatting ([`seq_print!`]) and C `seq_printf()`
 //! through a [`Format`] whose conversions are checked against the argument
 //! types at compile time; and [`OwnSeqFile`], a seq_file of the module's
 //! own ([`SeqFileLock`](super::seq_lock::SeqFileLock)), whose window fields
@@ -93,7 +93,7 @@ impl SeqFile {
     }
 
     /// Rust formatting into the seq_file (`seq_printf(m, "%pA", args)`, as
-    /// 6.13's `SeqFile::call_printf`); use [`seq_print!`](crate::seq_print).
+    /// 6.13's `SeqFile::call_printf`); use [`seq_print!`].
     pub(crate) fn print(&self, args: core::fmt::Arguments<'_>) {
         // SAFETY: As in `write`; `%pA` takes a pointer to
         // `fmt::Arguments`, which lives across the call.
@@ -234,12 +234,12 @@ impl core::fmt::Write for &SeqFile {
 }
 
 /// Rust formatting into a [`SeqFile`], as 6.13's `seq_print!`.
-#[macro_export]
 macro_rules! seq_print {
     ($m:expr, $($arg:tt)+) => {
-        $m.print(format_args!($($arg)+))
+        $m.print(::core::format_args!($($arg)+))
     };
 }
+pub(crate) use seq_print;
 
 mod sealed {
     pub(crate) trait Sealed {}

@@ -48,6 +48,8 @@ impl<T> SeqFileLock<T> {
     /// The seq_file of the open `opening`, guarding `data`.
     pub(crate) fn new(opening: &Opening, data: T) -> impl PinInit<Self> {
         let file = opening.file();
+        // INVARIANT: zeroed, lock initialised, pinned (the closure runs at
+        // the final address); `file` the open's.
         pin_init!(Self {
             seq <- Opaque::ffi_init(move |m: *mut bindings::seq_file| {
                 // SAFETY: `m` is the seq_file's slot at its final (pinned)
@@ -61,7 +63,6 @@ impl<T> SeqFileLock<T> {
             }),
             data: UnsafeCell::new(data),
         })
-        // INVARIANT: zeroed, lock initialised, pinned; `file` the open's.
     }
 
     /// Locks the seq_file and the data for the life of the returned guard.

@@ -63,9 +63,8 @@ impl IovDest<'_> {
         let offset = offset.min(PAGE_SIZE);
         let len = len.min(PAGE_SIZE - offset);
         // SAFETY: `page` is held while its view lives (`PageView`
-        // invariants) and `[offset, offset + len)` lies inside it, every
-        // byte initialised (a `PageSet`'s pages are allocated zeroed);
-        // `iter` by the type invariants.
+        // invariants) and `[offset, offset + len)` lies inside it; `iter` by
+        // the type invariants.
         unsafe { bindings::copy_page_to_iter(page.as_ptr(), offset, len, self.iter) }
     }
 
@@ -78,8 +77,7 @@ impl IovDest<'_> {
             return None;
         }
         // SAFETY: `[from, from + count)` lies inside the live mapping
-        // (checked above, `VMap` invariants), which `map` borrows, of a
-        // `PageSet`'s pages, every byte initialised (allocated zeroed).
+        // (checked above, `VMap` invariants), which `map` borrows.
         Some(unsafe { self.copy_from(map.addr().add(from), count) })
     }
 }

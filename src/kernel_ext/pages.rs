@@ -21,16 +21,10 @@ use super::vmap::{MapKind, VMap};
 use crate::ffi;
 
 /// Flags of every page the module allocates: `GFP_USER`, as
-/// `copy_splice_read()` uses, and zeroed (`__GFP_ZERO`): every byte of a
-/// held page is initialised, so that whatever range of it a reader copies
-/// out ([`IovDest::copy_page`](super::iov::IovDest::copy_page),
-/// `copy_mapping`) or a pipe buffer covers
-/// ([`Pipe::add`](super::pipe::Pipe::add)) shows nothing of the page's
-/// previous owner, whatever safe code asks for. No `__GFP_ACCOUNT` by
-/// default: it turns the bulk allocator into one page per call under memcg
+/// `copy_splice_read()` uses. No `__GFP_ACCOUNT` by default: it turns the
+/// bulk allocator into one page per call under memcg
 /// (`alloc_pages_bulk_noprof()`).
-const PAGE_GFP: bindings::gfp_t =
-    bindings::GFP_KERNEL | (1 << bindings::___GFP_HARDWALL_BIT) | bindings::__GFP_ZERO;
+const PAGE_GFP: bindings::gfp_t = bindings::GFP_KERNEL | (1 << bindings::___GFP_HARDWALL_BIT);
 
 /// The tag every page allocation of the module is accounted to while
 /// `vm.mem_profiling` is on (NULL without `CONFIG_MEM_ALLOC_PROFILING`).
@@ -197,8 +191,7 @@ pub(crate) fn pages_alive() -> u64 {
 /// # Invariants
 ///
 /// - `slots[..len]` are valid pages on each of which this set owns exactly
-///   one reference, every byte of them initialised (allocated zeroed,
-///   [`PAGE_GFP`]); `slots[len..]` are NULL.
+///   one reference; `slots[len..]` are NULL.
 /// - Pages `[0, shared)` may be referenced outside the set (a [`PageRef`]
 ///   was made of them): nothing writes them any more; `shared <= len`.
 /// - `map`, when present, maps pages `[0, map.pages())`, all held, and then
@@ -302,7 +295,7 @@ impl PageSet {
             got.min(n)
         };
         // INVARIANT: the allocator populated `[len, len + got)` with pages
-        // whose single reference is now ours, zeroed (`PAGE_GFP`).
+        // whose single reference is now ours.
         self.len += got;
         got
     }

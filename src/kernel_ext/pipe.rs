@@ -75,10 +75,7 @@ impl Pipe {
         };
         // SAFETY: By the type invariants the pipe is locked; `buf` is fully
         // initialised and carries the page reference given up above, which
-        // add_to_pipe keeps in the pipe or drops. The range lies in the page
-        // (checked above), whose bytes are all initialised (a `PageRef` is
-        // only made of a `PageSet`'s page, allocated zeroed): a consumer
-        // reads nothing of its previous owner.
+        // add_to_pipe keeps in the pipe or drops.
         let r = unsafe { ffi::add_to_pipe(self.pipe, &mut buf) };
         if r < 0 {
             Err(Error::from_errno(r as i32))

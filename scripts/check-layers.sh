@@ -15,8 +15,13 @@
 #   pointing at the file of the longest module prefix it names, has no
 #   cycle (`tsort`).
 #
-# Comments, strings and character literals are ignored. Groups are read on
-# one line (`crate::{a, b}`), as rustfmt leaves the module's.
+# - no `use crate as x;` (an alias of the crate hides the layer a path
+#   reaches); no `#[path = ...]` or `include!` outside the root and
+#   src/ffi/; no `#[no_mangle]`, `#[export_name]` or `#[link_section]`
+#   outside src/ffi/ and src/kernel_ext/.
+#
+# Comments, strings (raw ones too) and character literals are ignored.
+# Groups may nest and span lines (`crate::{\n a,\n b::{c, d},\n};`).
 #
 #   scripts/check-layers.sh [SRC]   SRC: the source tree (default: src/)
 #
@@ -84,15 +89,49 @@ function parent(m) {
 }
 function join(a, b) { return a == "" ? b : (b == "" ? a : a "." b) }
 function emit(abs, mac) {
-	if (abs != "") print "R\t" FILENAME "\t" FNR "\t" abs "\t" mac
+	if (abs != "") print "R\t" FILENAME "\t" eline "\t" abs "\t" mac
 }
-# A path as written, "::"-separated, possibly ending in a "{...}" group.
-function resolve(path, mac,   segs, n, i, base, rest, grp, items, k, it) {
-	grp = ""
-	if (match(path, /::\{[^}]*\}$/)) {
-		grp = substr(path, RSTART + 3, RLENGTH - 4)
-		path = substr(path, 1, RSTART - 1)
+# The position in s of the "}" closing the "{" at i, or 0.
+function closing(s, i,   d, n, c) {
+	d = 0; n = length(s)
+	for (; i <= n; i++) {
+		c = substr(s, i, 1)
+		if (c == "{") d++
+		else if (c == "}") { d--; if (d == 0) return i }
 	}
+	return 0
+}
+# The flat paths of a path with (possibly nested) groups, "\n"-separated:
+# a::{b, c::{d, self}} -> a::b, a::c::d, a::c. An alias ("x as y") keeps x;
+# an alias of `crate` itself is reported (X).
+function expand(p,   i, j, pre, body, d, k, c, it, outp, r) {
+	gsub(/[ \t]+as[ \t]+[A-Za-z_][A-Za-z0-9_]*/, "", p)
+	i = index(p, "::{")
+	if (i == 0) { gsub(/[ \t]/, "", p); return p }
+	pre = substr(p, 1, i - 1); gsub(/[ \t]/, "", pre)
+	j = closing(p, i + 2)
+	if (j == 0) return pre
+	body = substr(p, i + 3, j - i - 3)
+	outp = ""; d = 0; it = ""
+	for (k = 1; k <= length(body) + 1; k++) {
+		c = k <= length(body) ? substr(body, k, 1) : ","
+		if (c == "{") d++
+		if (c == "}") d--
+		if (c == "," && d == 0) {
+			gsub(/^[ \t]+|[ \t]+$/, "", it)
+			if (it != "") {
+				r = (it == "self") ? pre : expand(pre "::" it)
+				outp = outp == "" ? r : outp "\n" r
+			}
+			it = ""
+			continue
+		}
+		it = it c
+	}
+	return outp
+}
+# A path as written, "::"-separated, with no group.
+function resolve(path, mac,   segs, n, i, base, rest) {
 	n = split(path, segs, "::")
 	i = 1
 	if (segs[1] == "crate" || segs[1] == "$crate") {
@@ -109,19 +148,52 @@ function resolve(path, mac,   segs, n, i, base, rest, grp, items, k, it) {
 	}
 	rest = ""
 	for (; i <= n; i++) rest = join(rest, segs[i])
-	if (grp == "") { emit(join(base, rest), mac); return }
-	k = split(grp, items, ",")
-	for (i = 1; i <= k; i++) {
-		it = items[i]; gsub(/[ \t]/, "", it); sub(/::\{.*$/, "", it); gsub(/::/, ".", it)
-		if (it == "self") it = ""
-		emit(join(join(base, rest), it), mac)
+	emit(join(base, rest), mac)
+}
+# Opening "{"s minus closing ones in s from its first "::{".
+function open_groups(s,   i, d, n, c) {
+	i = index(s, "::{")
+	if (i == 0) return 0
+	d = 0; n = length(s)
+	for (i += 2; i <= n; i++) {
+		c = substr(s, i, 1)
+		if (c == "{") d++
+		else if (c == "}") d--
+	}
+	return d
+}
+function ident(c) { return c ~ /[A-Za-z0-9_]/ }
+# The paths of a statement s (comments and strings gone), on line ln.
+function paths(s, ln,   p, mac, rest, j, flat, fl, m, q) {
+	s = " " s " "; eline = ln
+	# `use crate as x;`, `crate::{self as x}`: a name for the crate hides
+	# which layer a path reaches.
+	if (s ~ /[^A-Za-z0-9_$]crate[ \t]+as[^A-Za-z0-9_]/ || s ~ /[^A-Za-z0-9_$]crate::\{[^}]*[^A-Za-z0-9_]self[ \t]+as[^A-Za-z0-9_]/ || s ~ /[^A-Za-z0-9_:$](super|self)[ \t]+as[^A-Za-z0-9_]/)
+		print "X\t" FILENAME "\t" ln "\tan alias of crate (use crate as x) hides the layers"
+	while (match(s, /[^A-Za-z0-9_:$]\$?[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*!?/)) {
+		p = substr(s, RSTART + 1, RLENGTH - 1)
+		s = substr(s, RSTART + RLENGTH)
+		mac = 0
+		if (p ~ /!$/) { mac = 1; sub(/!$/, "", p) }
+		if (!mac && substr(s, 1, 3) == "::{") {
+			j = closing(s, 3)
+			if (j == 0) j = length(s)
+			flat = expand(p substr(s, 1, j))
+			s = substr(s, j + 1)
+			m = split(flat, fl, "\n")
+			for (q = 1; q <= m; q++)
+				if (fl[q] ~ /::/) resolve(fl[q], 0)
+			continue
+		}
+		if (p !~ /::/) continue
+		resolve(p, mac)
 	}
 }
 BEGIN {
 	n = split(modules, mm, " ")
 	for (i = 1; i <= n; i++) { split(mm[i], kv, "="); known["." kv[1] "="] = 1 }
 }
-FNR == 1 { cur = modpath(FILENAME); blk = 0; str = 0 }
+FNR == 1 { cur = modpath(FILENAME); blk = 0; str = 0; raw = -1; pend = ""; rawok = (FILENAME == root_file || FILENAME ~ /^ffi\//); lowok = (FILENAME ~ /^(ffi|kernel_ext)\//) }
 {
 	line = $0; out = ""; i = 1; len = length(line)
 	while (i <= len) {
@@ -130,6 +202,14 @@ FNR == 1 { cur = modpath(FILENAME); blk = 0; str = 0 }
 			if (c2 == "*/") { blk--; i += 2 } else if (c2 == "/*") { blk++; i += 2 } else i++
 			continue
 		}
+		if (raw >= 0) {
+			# A raw string ends at " and its number of #s; nothing escapes.
+			if (c == "\"") {
+				h = substr(line, i + 1, raw); gsub(/[^#]/, "", h)
+				if (length(h) == raw) { raw = -1; out = out "\""; i += 1 + raw_n; continue }
+			}
+			i++; continue
+		}
 		if (str) {
 			if (c == "\\") { i += 2; continue }
 			if (c == "\"") { str = 0; out = out "\"" }
@@ -137,6 +217,10 @@ FNR == 1 { cur = modpath(FILENAME); blk = 0; str = 0 }
 		}
 		if (c2 == "//") break
 		if (c2 == "/*") { blk = 1; i += 2; continue }
+		if (c == "r" && (i == 1 || !ident(substr(line, i - 1, 1)) || (substr(line, i - 1, 1) == "b" && (i == 2 || !ident(substr(line, i - 2, 1))))) && match(substr(line, i + 1), /^#*"/)) {
+			raw = RLENGTH - 1; raw_n = raw
+			out = out "\""; i += 1 + RLENGTH; continue
+		}
 		if (c == "\"") { str = 1; out = out "\""; i++; continue }
 		if (c == "\x27") {
 			if (substr(line, i + 2, 1) == "\x27") { out = out " "; i += 3; continue }
@@ -153,14 +237,22 @@ FNR == 1 { cur = modpath(FILENAME); blk = 0; str = 0 }
 		d = substr(s, RSTART, RLENGTH); sub(/macro_rules![ \t]*/, "", d)
 		print "D\t" d "\t" FILENAME
 	}
-	while (match(s, /[^A-Za-z0-9_:$]\$?[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*(::\{[^}]*\})?!?/)) {
-		p = substr(s, RSTART + 1, RLENGTH - 1)
-		s = substr(s, RSTART + RLENGTH)
-		if (p !~ /::/) continue
-		mac = 0
-		if (p ~ /!$/) { mac = 1; sub(/!$/, "", p) }
-		resolve(p, mac)
+	if (!rawok && (s ~ /#!?\[[ \t]*path[^A-Za-z0-9_]/ || s ~ /cfg_attr[ \t]*\(.*[^A-Za-z0-9_]path[ \t]*=/))
+		print "X\t" FILENAME "\t" FNR "\t#[path] outside the root and src/ffi/"
+	if (!rawok && s ~ /[^A-Za-z0-9_]include[ \t]*!/)
+		print "X\t" FILENAME "\t" FNR "\tinclude! outside the root and src/ffi/"
+	if (!lowok && s ~ /[^A-Za-z0-9_](no_mangle|export_name|link_section)[^A-Za-z0-9_]/)
+		print "X\t" FILENAME "\t" FNR "\t#[no_mangle], #[export_name] or #[link_section] outside src/ffi/ and src/kernel_ext/"
+	# A group split over lines (rustfmt wraps long ones) is read whole, at
+	# the line it starts on.
+	if (pend != "") {
+		pend = pend " " out
+		if (open_groups(pend) > 0) next
+		paths(pend, pendline); pend = ""
+		next
 	}
+	if (open_groups(out) > 0) { pend = out; pendline = FNR; next }
+	paths(out, FNR)
 }
 ' "${files[@]}" >"$tmp/facts"
 
@@ -195,6 +287,11 @@ for f in "${files[@]}"; do
 		fail=1
 	fi
 done
+
+while IFS=$'\t' read -r _ f line what; do
+	echo "src/$f:$line: $what"
+	fail=1
+done < <(grep '^X' "$tmp/facts" || true)
 
 while IFS=$'\t' read -r _ f line; do
 	nunsafe=$((nunsafe + 1))

@@ -3,6 +3,8 @@
 //! The `seqsplice` filesystem (like tracefs at /sys/kernel/tracing): the
 //! file table, `stats` and `purge`.
 
+#![forbid(unsafe_code)]
+
 use kernel::c_str;
 use kernel::prelude::*;
 
@@ -10,7 +12,7 @@ use crate::engine::file::{RecordFile, Vtable};
 use crate::engine::source::{At, Index, Show, ShowOne, Single, Source};
 use crate::engine::stats::STATS;
 use crate::kernel_ext::seq_file::SeqFile;
-use crate::kernel_ext::simple_fs::{self, Entry, Files, FsType, SimpleFs};
+use crate::kernel_ext::simple_fs::{self, Entry, FileTable, Files, FsType, SimpleFs};
 use crate::sources::events::{EnableFile, EventsCopy, EventsFile, SizeFile};
 use crate::sources::lines::{Lines, LinesCopy};
 use crate::sources::trace::knob;
@@ -24,9 +26,10 @@ const MAGIC: usize = 0x5351_5350;
 struct StatsRecord;
 
 impl ShowOne for StatsRecord {
-    fn show_one(&self, m: &mut SeqFile) -> Result {
-        crate::engine::write_stats(m).map_err(|_| EINVAL)?;
-        crate::sources::events::write_stats(m).map_err(|_| EINVAL)
+    fn show_one(&self, m: &SeqFile) -> Result {
+        let mut w = m;
+        crate::engine::write_stats(&mut w).map_err(|_| EINVAL)?;
+        crate::sources::events::write_stats(&mut w).map_err(|_| EINVAL)
     }
 }
 
@@ -48,15 +51,15 @@ struct Empty;
 impl Source for Empty {
     type Cursor = Index;
 
-    fn start(&self, _m: &mut SeqFile) -> At<Index> {
+    fn start(&self, _m: &SeqFile) -> At<Index> {
         Ok(None)
     }
 
-    fn next(&self, _m: &mut SeqFile, _cur: Index) -> At<Index> {
+    fn next(&self, _m: &SeqFile, _cur: Index) -> At<Index> {
         Ok(None)
     }
 
-    fn show(&self, _m: &mut SeqFile, _cur: &Index) -> Result<Show> {
+    fn show(&self, _m: &SeqFile, _cur: &Index) -> Result<Show> {
         Ok(Show::Skip)
     }
 }
@@ -97,37 +100,24 @@ const NR_FILES: usize = FIRST_KNOB + COUNT + 10;
 /// The table: fixed files around one entry per knob (whose inode numbers
 /// [`KnobFile::open`] maps back to knobs).
 const fn files() -> Files<NR_FILES> {
-    let knob = &Vtable::<KnobFile>::COPY;
     let mut t = [Entry::NONE; NR_FILES];
-    t[2] = Entry::new(c_str!("trace"), &Vtable::<Trace>::GIFT, MODE_READ);
-    t[3] = Entry::new(c_str!("trace_copy"), &Vtable::<TraceCopy>::COPY, MODE_READ);
+    t[2] = Vtable::<Trace>::gift(c_str!("trace"), MODE_READ);
+    t[3] = Vtable::<TraceCopy>::copy(c_str!("trace_copy"), MODE_READ);
     let mut i = 0;
     while i < COUNT {
-        t[FIRST_KNOB + i] = Entry::new(NAMES[i], knob, MODE_WRITE);
+        t[FIRST_KNOB + i] = Vtable::<KnobFile>::copy(NAMES[i], MODE_WRITE);
         i += 1;
     }
     let n = FIRST_KNOB + COUNT;
-    t[n] = Entry::new(c_str!("stats"), &Vtable::<Stats>::COPY, MODE_READ);
-    t[n + 1] = Entry::new(c_str!("purge"), &Vtable::<Purge>::COPY, 0o200);
-    t[n + 2] = Entry::new(c_str!("trace_ops"), &Vtable::<TraceOps>::GIFT, MODE_READ);
-    t[n + 3] = Entry::new(c_str!("lines"), &Vtable::<Lines>::GIFT, MODE_READ);
-    t[n + 4] = Entry::new(c_str!("lines_copy"), &Vtable::<LinesCopy>::COPY, MODE_READ);
-    t[n + 5] = Entry::new(c_str!("events"), &Vtable::<EventsFile>::GIFT, MODE_READ);
-    t[n + 6] = Entry::new(
-        c_str!("events_copy"),
-        &Vtable::<EventsCopy>::COPY,
-        MODE_READ,
-    );
-    t[n + 7] = Entry::new(
-        c_str!("events_enable"),
-        &Vtable::<EnableFile>::COPY,
-        MODE_WRITE,
-    );
-    t[n + 8] = Entry::new(
-        c_str!("events_buffer_size_kb"),
-        &Vtable::<SizeFile>::COPY,
-        MODE_WRITE,
-    );
+    t[n] = Vtable::<Stats>::copy(c_str!("stats"), MODE_READ);
+    t[n + 1] = Vtable::<Purge>::copy(c_str!("purge"), 0o200);
+    t[n + 2] = Vtable::<TraceOps>::gift(c_str!("trace_ops"), MODE_READ);
+    t[n + 3] = Vtable::<Lines>::gift(c_str!("lines"), MODE_READ);
+    t[n + 4] = Vtable::<LinesCopy>::copy(c_str!("lines_copy"), MODE_READ);
+    t[n + 5] = Vtable::<EventsFile>::gift(c_str!("events"), MODE_READ);
+    t[n + 6] = Vtable::<EventsCopy>::copy(c_str!("events_copy"), MODE_READ);
+    t[n + 7] = Vtable::<EnableFile>::copy(c_str!("events_enable"), MODE_WRITE);
+    t[n + 8] = Vtable::<SizeFile>::copy(c_str!("events_buffer_size_kb"), MODE_WRITE);
     Files::new(t)
 }
 
@@ -138,7 +128,7 @@ struct SeqspliceFs;
 
 impl SimpleFs for SeqspliceFs {
     const MAGIC: usize = MAGIC;
-    const FILES: &'static [kernel::bindings::tree_descr] = FILES.as_raw();
+    const FILES: FileTable = FILES.table();
 }
 
 static FS_TYPE: FsType = FsType::new::<SeqspliceFs>(c_str!("seqsplice"));

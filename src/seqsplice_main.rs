@@ -34,8 +34,12 @@ module! {
 // The pure window arithmetic is written for the kernel's page size; a
 // kernel with another one must not build the module (Kbuild also refuses
 // anything but x86-64, the only architecture tested).
+// The root's own items write no `unsafe` either (`module!`'s expansion
+// does, so the crate as a whole cannot forbid it).
+#[forbid(unsafe_code)]
 const _: () = assert!(engine::window::PAGE_SIZE == kernel::page::PAGE_SIZE);
 
+#[forbid(unsafe_code)]
 struct SeqSplice {
     // Field order is drop order: no file can be opened once the filesystem
     // is gone, and only then may the capture (probes detached first) and
@@ -45,6 +49,7 @@ struct SeqSplice {
     _tag: kernel_ext::pages::PageTag,
 }
 
+#[forbid(unsafe_code)]
 impl kernel::Module for SeqSplice {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let tag = kernel_ext::pages::PageTag::new()?;

@@ -207,7 +207,7 @@ impl PageBuffer {
     /// page set's capacity).
     pub(crate) fn map<R>(
         &mut self,
-        m: &mut OwnSeqFile,
+        m: &OwnSeqFile,
         size: usize,
         f: impl FnOnce(&mut Mapped<'_, '_>) -> R,
     ) -> Result<R> {
@@ -250,7 +250,7 @@ impl PageBuffer {
     /// with the rest. `ENOMEM` when there is no room behind the window.
     pub(crate) fn map_window<R>(
         &mut self,
-        m: &mut OwnSeqFile,
+        m: &OwnSeqFile,
         size: usize,
         f: impl FnOnce(&mut Mapped<'_, '_>) -> R,
     ) -> Result<R> {
@@ -363,12 +363,6 @@ impl core::ops::Deref for Mapped<'_, '_> {
     }
 }
 
-impl core::ops::DerefMut for Mapped<'_, '_> {
-    fn deref_mut(&mut self) -> &mut OwnSeqFile {
-        self.w
-    }
-}
-
 /// `m->buf` pointing at the direct-map address of one clean page at a
 /// time, for formatting records page by page with no mapping
 /// (`map_mode=direct`), inside the closure of
@@ -408,7 +402,7 @@ impl PageBuffer {
     /// page behind the window can be had.
     pub(crate) fn direct_writer<R>(
         &mut self,
-        m: &mut OwnSeqFile,
+        m: &OwnSeqFile,
         prealloc: usize,
         span: usize,
         f: impl FnOnce(&mut Direct<'_, '_>) -> R,
@@ -533,12 +527,6 @@ impl core::ops::Deref for Direct<'_, '_> {
     type Target = OwnSeqFile;
 
     fn deref(&self) -> &OwnSeqFile {
-        self.w
-    }
-}
-
-impl core::ops::DerefMut for Direct<'_, '_> {
-    fn deref_mut(&mut self) -> &mut OwnSeqFile {
         self.w
     }
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! A record file, built once per type: a [`RecordFile`] names its
-//! [`Source`] and how an open makes one; [`Vtable::GIFT`] serves it through
-//! the engine (pages gifted to pipes), [`Vtable::COPY`] through the stock
+//! [`Source`] and how an open makes one; [`Vtable::gift`] serves it through
+//! the engine (pages gifted to pipes), [`Vtable::copy`] through the stock
 //! seq_file core (`seq_read_iter()`, `copy_splice_read()`), which is what
 //! ftrace's `trace` file does. The `extern "C"` trampolines are
 //! [`kernel_ext::file`](crate::kernel_ext::file)'s, generic over the two
@@ -12,7 +12,6 @@ use core::marker::PhantomData;
 use core::pin::Pin;
 use core::sync::atomic::Ordering;
 
-use kernel::bindings;
 use kernel::error::VTABLE_DEFAULT_ERROR;
 use kernel::prelude::*;
 
@@ -23,9 +22,10 @@ use super::protocol;
 use super::source::{SeqPrivate, Source};
 use super::stats::STATS;
 use super::window::{MAX_OPEN_BYTES, PAGE_SIZE};
-use crate::kernel_ext::file::{FileOps, FileVTable, Opening, SeqFileOps, SeqFileVTable, SeqOpen};
+use crate::kernel_ext::file::{FileOps, Opening, SeqFileOps, SeqOpen};
 use crate::kernel_ext::iov::IovDest;
 use crate::kernel_ext::pipe::Pipe;
+use crate::kernel_ext::simple_fs::Entry;
 
 /// A file whose contents are the records of a [`Source`].
 #[vtable]
@@ -132,8 +132,11 @@ impl<T: RecordFile> SeqFileOps for CopyPath<T> {
         let size = T::seq_buffer(&source);
         let mut ops = SeqPrivate::new(source);
         let buf = if size > PAGE_SIZE {
-            ops.charge(size)?;
-            Some(KVVec::<u8>::with_capacity(size, GFP_KERNEL_ACCOUNT)?)
+            let buf = KVVec::<u8>::with_capacity(size, GFP_KERNEL_ACCOUNT)?;
+            // The seq_file's buffer is the whole capacity (`m->size`): that
+            // is what is charged.
+            ops.charge(buf.capacity())?;
+            Some(buf)
         } else {
             None
         };
@@ -145,13 +148,19 @@ impl<T: RecordFile> SeqFileOps for CopyPath<T> {
     }
 }
 
-/// The `file_operations` of `T`.
+/// The file-table entries of `T`.
 pub(crate) struct Vtable<T>(PhantomData<T>);
 
 impl<T: RecordFile> Vtable<T> {
-    /// Served by the engine: `splice_read` gifts the buffer's pages.
-    pub(crate) const GIFT: bindings::file_operations = FileVTable::<GiftPath<T>>::OPS;
+    /// The file `name`, served by the engine: `splice_read` gifts the
+    /// buffer's pages.
+    pub(crate) const fn gift(name: &'static CStr, mode: u16) -> Entry {
+        Entry::file::<GiftPath<T>>(name, mode)
+    }
 
-    /// Served by the stock seq_file core and `copy_splice_read()`.
-    pub(crate) const COPY: bindings::file_operations = SeqFileVTable::<CopyPath<T>>::OPS;
+    /// The file `name`, served by the stock seq_file core and
+    /// `copy_splice_read()`.
+    pub(crate) const fn copy(name: &'static CStr, mode: u16) -> Entry {
+        Entry::seq_file::<CopyPath<T>>(name, mode)
+    }
 }

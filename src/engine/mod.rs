@@ -18,6 +18,8 @@
 //! window layout budget mode pure (host-tested)
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub(crate) mod budget;
 pub(crate) mod buffer;
 pub(crate) mod file;

@@ -63,7 +63,7 @@ impl<'a, S: Source> SeqGuard<'a, S> {
 
     /// The seq_file, the source and the buffer, for as long as this borrow
     /// of the guard lasts.
-    pub(crate) fn parts(&mut self) -> (&mut OwnSeqFile, &S, &mut PageBuffer) {
+    pub(crate) fn parts(&mut self) -> (&OwnSeqFile, &S, &mut PageBuffer) {
         let (m, buf) = self.guard.parts();
         (m, self.source, buf)
     }

@@ -348,7 +348,7 @@ impl Pages {
     /// ([`PageSet::write_with`]).
     pub(crate) fn write_with<R>(
         &mut self,
-        m: &mut OwnSeqFile,
+        m: &OwnSeqFile,
         f: impl FnOnce(&mut PageWriter<'_>, &mut [PageLen]) -> R,
     ) -> R {
         let Self { set, lens, .. } = self;

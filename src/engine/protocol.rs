@@ -42,7 +42,7 @@ fn checkpoint() -> Result {
 
 /// The record after `at` (the end stays the end, an error stays the
 /// error).
-fn advance<S: Source>(src: &S, m: &mut OwnSeqFile, at: At<S::Cursor>) -> At<S::Cursor> {
+fn advance<S: Source>(src: &S, m: &OwnSeqFile, at: At<S::Cursor>) -> At<S::Cursor> {
     match at {
         Ok(Some(c)) => src.next(m, c),
         other => other,
@@ -61,7 +61,7 @@ fn advance<S: Source>(src: &S, m: &mut OwnSeqFile, at: At<S::Cursor>) -> At<S::C
 /// per page (a direct `read()` measured 0.87–0.91× of this with 100-byte
 /// raw records, below `trace_copy`'s with printf ones).
 fn fill<S: Source>(
-    m: &mut OwnSeqFile,
+    m: &OwnSeqFile,
     src: &S,
     buf: &mut PageBuffer,
     want: usize,
@@ -117,11 +117,7 @@ enum First<C> {
 /// are passed over (a checkpoint every [`window::PACE_BYTES`] of them), an
 /// error stops the source. On anything but [`First::Record`] the window is
 /// empty again.
-fn first_record<S: Source>(
-    m: &mut OwnSeqFile,
-    src: &S,
-    pace: &mut Pacer,
-) -> Result<First<S::Cursor>> {
+fn first_record<S: Source>(m: &OwnSeqFile, src: &S, pace: &mut Pacer) -> Result<First<S::Cursor>> {
     let mut at = src.start(m);
     loop {
         let cur = match at {
@@ -167,7 +163,7 @@ fn first_record<S: Source>(
 /// page, so that the caller takes the mapped path with the window still
 /// empty and the source where it was.
 fn fill_direct<S: Source>(
-    m: &mut OwnSeqFile,
+    m: &OwnSeqFile,
     src: &S,
     buf: &mut PageBuffer,
     want: usize,
@@ -244,7 +240,7 @@ fn fill_rest_direct<S: Source>(w: &mut Direct<'_, '_>, src: &S, cur: S::Cursor, 
 /// 16 MiB, and its callers check between fills. (A check every 64 records
 /// cost 2 % of the emulated instruction count of 100-byte records, a byte
 /// count per record 7 %.)
-fn fill_rest<S: Source>(m: &mut OwnSeqFile, src: &S, cur: S::Cursor, want: usize) {
+fn fill_rest<S: Source>(m: &OwnSeqFile, src: &S, cur: S::Cursor, want: usize) {
     let mut at: At<S::Cursor> = Ok(Some(cur));
     loop {
         let offs = m.count();
@@ -275,7 +271,7 @@ fn fill_rest<S: Source>(m: &mut OwnSeqFile, src: &S, cur: S::Cursor, want: usize
 /// pipe then gives whole pages instead of a page of leftover plus a fresh
 /// page of records. Pages already given to a pipe are dropped first.
 fn append<S: Source>(
-    m: &mut OwnSeqFile,
+    m: &OwnSeqFile,
     src: &S,
     buf: &mut PageBuffer,
     want: usize,
@@ -313,7 +309,7 @@ fn append<S: Source>(
 /// [`append`] in direct mode: records behind the window on pages below
 /// `pages`, through the direct map.
 fn append_direct<S: Source>(
-    m: &mut OwnSeqFile,
+    m: &OwnSeqFile,
     src: &S,
     buf: &mut PageBuffer,
     want: usize,
@@ -356,7 +352,7 @@ fn append_direct<S: Source>(
 /// fs/seq_file.c, rescheduling and checking for fatal signals between
 /// records. A record that does not fit grows the buffer, at most to the
 /// open's cap; when the buffer got fewer pages than asked, `ENOMEM`.
-fn traverse<S: Source>(m: &mut OwnSeqFile, src: &S, buf: &mut PageBuffer, offset: u64) -> Result {
+fn traverse<S: Source>(m: &OwnSeqFile, src: &S, buf: &mut PageBuffer, offset: u64) -> Result {
     m.set_index(0);
     m.set_count(0);
     m.set_from(0);
@@ -434,7 +430,7 @@ fn traverse<S: Source>(m: &mut OwnSeqFile, src: &S, buf: &mut PageBuffer, offset
 /// restarts; an offset inside the held, already delivered data (sendfile's
 /// rewind, `splice_direct_to_actor()`) moves the window back without writing
 /// anything; any other offset regenerates.
-fn seek<S: Source>(l: &mut OwnSeqFile, src: &S, tb: &mut PageBuffer, pos: i64) -> Result {
+fn seek<S: Source>(l: &OwnSeqFile, src: &S, tb: &mut PageBuffer, pos: i64) -> Result {
     if pos == 0 {
         l.set_index(0);
         l.set_count(0);
@@ -473,7 +469,7 @@ fn seek<S: Source>(l: &mut OwnSeqFile, src: &S, tb: &mut PageBuffer, pos: i64) -
 
 /// `->read_iter` of a gift file: `seq_read_iter()` over the page buffer.
 pub(crate) fn read_iter<S: Source>(
-    l: &mut OwnSeqFile,
+    l: &OwnSeqFile,
     src: &S,
     tb: &mut PageBuffer,
     pos: &mut i64,
@@ -515,7 +511,7 @@ pub(crate) fn read_iter<S: Source>(
     finish_read(l, pos, copied)
 }
 
-fn finish_read(l: &mut OwnSeqFile, pos: &mut i64, copied: usize) -> Result<usize> {
+fn finish_read(l: &OwnSeqFile, pos: &mut i64, copied: usize) -> Result<usize> {
     if copied == 0 {
         return if l.count() > 0 { Err(EFAULT) } else { Ok(0) };
     }
@@ -529,7 +525,7 @@ fn finish_read(l: &mut OwnSeqFile, pos: &mut i64, copied: usize) -> Result<usize
 /// buffers. Returns the bytes inserted, the slots used and the error that
 /// stopped it, if any.
 fn gift(
-    l: &mut OwnSeqFile,
+    l: &OwnSeqFile,
     tb: &mut PageBuffer,
     pipe: &mut Pipe,
     len: usize,
@@ -557,7 +553,7 @@ fn gift(
 /// the pages holding the data to the pipe, until `len` bytes or the pipe's
 /// free slots are used up.
 pub(crate) fn splice_read<S: Source>(
-    l: &mut OwnSeqFile,
+    l: &OwnSeqFile,
     src: &S,
     tb: &mut PageBuffer,
     pos: &mut i64,
@@ -632,7 +628,7 @@ pub(crate) fn splice_read<S: Source>(
 /// idle open holds no page the pipes already hold or no data needs, using
 /// up the global cap. An empty window gives up every page and the delivered
 /// data (a later call at an earlier offset regenerates).
-fn release_delivered(l: &mut OwnSeqFile, tb: &mut PageBuffer) {
+fn release_delivered(l: &OwnSeqFile, tb: &mut PageBuffer) {
     let (front, keep) = idle_release(tb.lens(), l.from(), l.count());
     let held = tb.held();
     if front > 0 || front + keep < held {
@@ -650,7 +646,7 @@ fn release_delivered(l: &mut OwnSeqFile, tb: &mut PageBuffer) {
 /// `->llseek` of a gift file: `seq_lseek()` semantics. `f_pos` is the file's
 /// position now; returns what to store there (if anything) and the result.
 pub(crate) fn llseek<S: Source>(
-    l: &mut OwnSeqFile,
+    l: &OwnSeqFile,
     src: &S,
     tb: &mut PageBuffer,
     f_pos: i64,

@@ -22,7 +22,7 @@ use crate::kernel_ext::seq_file::SeqFile;
 /// What a one-record source shows: `single_open()`'s `show`.
 pub(crate) trait ShowOne: Send + Sync + 'static {
     /// Writes the record.
-    fn show_one(&self, m: &mut SeqFile) -> Result;
+    fn show_one(&self, m: &SeqFile) -> Result;
 }
 
 /// A source of one record, as `single_open()` makes one.
@@ -31,16 +31,16 @@ pub(crate) struct Single<T>(pub(crate) T);
 impl<T: ShowOne> Source for Single<T> {
     type Cursor = Index;
 
-    fn start(&self, m: &mut SeqFile) -> At<Index> {
+    fn start(&self, m: &SeqFile) -> At<Index> {
         Ok((m.index() == 0).then_some(Index))
     }
 
-    fn next(&self, m: &mut SeqFile, _cur: Index) -> At<Index> {
+    fn next(&self, m: &SeqFile, _cur: Index) -> At<Index> {
         m.set_index(m.index() + 1);
         Ok(None)
     }
 
-    fn show(&self, m: &mut SeqFile, _cur: &Index) -> Result<Show> {
+    fn show(&self, m: &SeqFile, _cur: &Index) -> Result<Show> {
         self.0.show_one(m)?;
         Ok(Show::Record)
     }
@@ -76,22 +76,22 @@ impl<S: Source> Source for SeqPrivate<S> {
     type Cursor = S::Cursor;
 
     #[inline(always)]
-    fn start(&self, m: &mut SeqFile) -> At<S::Cursor> {
+    fn start(&self, m: &SeqFile) -> At<S::Cursor> {
         self.source.start(m)
     }
 
     #[inline(always)]
-    fn next(&self, m: &mut SeqFile, cur: S::Cursor) -> At<S::Cursor> {
+    fn next(&self, m: &SeqFile, cur: S::Cursor) -> At<S::Cursor> {
         self.source.next(m, cur)
     }
 
     #[inline(always)]
-    fn stop(&self, m: &mut SeqFile, last: &At<S::Cursor>) {
+    fn stop(&self, m: &SeqFile, last: &At<S::Cursor>) {
         self.source.stop(m, last)
     }
 
     #[inline(always)]
-    fn show(&self, m: &mut SeqFile, cur: &S::Cursor) -> Result<Show> {
+    fn show(&self, m: &SeqFile, cur: &S::Cursor) -> Result<Show> {
         self.source.show(m, cur)
     }
 }

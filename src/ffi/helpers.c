@@ -18,6 +18,7 @@
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/pipe_fs_i.h>
+#include <linux/rcupdate.h>
 #include <linux/preempt.h>
 #include <linux/ring_buffer.h>
 #include <linux/sched.h>
@@ -158,6 +159,16 @@ bool seqsplice_fatal_signal_pending(void)
 void seqsplice_cond_resched(void)
 {
 	cond_resched();
+}
+
+void seqsplice_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void seqsplice_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
 }
 
 size_t seqsplice_iov_iter_count(const struct iov_iter *iter)

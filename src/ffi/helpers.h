@@ -37,6 +37,8 @@ void seqsplice_mutex_init(struct mutex *lock);
 int seqsplice_mutex_lock_killable(struct mutex *lock);
 bool seqsplice_fatal_signal_pending(void);
 void seqsplice_cond_resched(void);
+void seqsplice_rcu_read_lock(void);
+void seqsplice_rcu_read_unlock(void);
 size_t seqsplice_iov_iter_count(const struct iov_iter *iter);
 /*
  * What tracing_gen_ctx_irq_test() (kernel/trace/trace.c, not exported)

@@ -237,9 +237,10 @@ impl<T: FileOps> FileVTable<T> {
 pub(crate) struct SeqOpen<S> {
     /// The records (`m->private`).
     pub(crate) ops: S,
-    /// A preallocated seq buffer (`m->buf`, its capacity `m->size`), as
-    /// `single_open_size()` gives; the seq_file owns it from then on and
-    /// `seq_release()` kvfree()s it.
+    /// A preallocated seq buffer (`m->buf`, its whole capacity `m->size`:
+    /// what the opener accounts for is `capacity()`, not what it asked
+    /// for), as `single_open_size()` gives; the seq_file owns it from then
+    /// on and `seq_release()` kvfree()s it.
     pub(crate) buf: Option<KVVec<u8>>,
 }
 

@@ -2,35 +2,35 @@
 
 //! A value the module owns for its whole life and publishes for the code
 //! of its files: [`Global`] is the `static` slot, [`Published`] the owner,
-//! a field of the module's `Module` struct.
+//! a field of the module's `Module` struct. Readers get their own
+//! reference ([`Arc`]), taken under `rcu_read_lock()`; the owner
+//! unpublishes, waits for a grace period, then drops its own, so no reader
+//! can be left with a dangling value whatever it does with its reference.
+//!
+//! C header: [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h)
 
-use core::pin::Pin;
+use core::marker::PhantomData;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use kernel::prelude::*;
+use kernel::sync::{Arc, ArcBorrow};
+
+use super::sched::synchronize_rcu;
+use crate::ffi;
 
 /// A `static` slot for a value of the module, published by a [`Published`].
 ///
-/// A published value is freed only when its [`Published`] is dropped, which
-/// the module does at exit: the value is a field of its `Module` struct
-/// (the only use of [`Global::publish`]). Code of the module that reads the
-/// slot runs before that, inside file operations of the module's files,
-/// whose `owner` keeps the module (and so the value) alive for the call and
-/// for as long as the file is open; the references [`Global::get`] hands
-/// out live no longer than that. A reviewer of a new caller checks this
-/// rule: no reader may run after module exit began (no timer, work item or
-/// thread of the module's own outlives the files).
-///
 /// # Invariants
 ///
-/// `ptr` is NULL or points at the live value a [`Published`] of this slot
-/// owns; the owner clears it before it frees the value.
+/// `ptr` is NULL or the value of the [`Arc`] a [`Published`] of this slot
+/// holds; the owner clears it, then waits for an RCU grace period, before
+/// it drops that reference.
 pub(crate) struct Global<T> {
     ptr: AtomicPtr<T>,
 }
 
-impl<T: Sync + 'static> Global<T> {
+impl<T: Send + Sync + 'static> Global<T> {
     /// An empty slot.
     pub(crate) const fn new() -> Self {
         // INVARIANT: NULL.
@@ -39,45 +39,82 @@ impl<T: Sync + 'static> Global<T> {
         }
     }
 
-    /// Publishes `value` for the life of the returned owner (module init;
-    /// the owner is dropped at module exit). `EBUSY` if the slot is taken.
-    pub(crate) fn publish(&'static self, value: Pin<KBox<T>>) -> Result<Published<T>> {
+    /// Publishes `value` for the life of the returned owner. `EBUSY` if
+    /// the slot is taken.
+    pub(crate) fn publish(&'static self, value: Arc<T>) -> Result<Published<T>> {
         let p = ptr::from_ref::<T>(&value).cast_mut();
         self.ptr
             .compare_exchange(ptr::null_mut(), p, Ordering::AcqRel, Ordering::Acquire)
             .map_err(|_| EBUSY)?;
-        // INVARIANT: published above, owned by the new value.
+        // INVARIANT: published above, the reference held by the new value.
         Ok(Published { slot: self, value })
     }
 
-    /// The published value, for code of the module's files (see the type's
-    /// rule); `ENODEV` when none is.
-    pub(crate) fn get(&self) -> Result<&'static T> {
+    /// A reference to the published value; `ENODEV` when none is.
+    pub(crate) fn get(&self) -> Result<Arc<T>> {
+        let _rcu = RcuReadLock::new();
         let p = self.ptr.load(Ordering::Acquire);
-        // SAFETY: `p` is NULL or the live value a `Published` owns (type
-        // invariants), which is freed only at module exit, after every
-        // reader of the slot (the type's rule).
-        unsafe { p.as_ref() }.ok_or(ENODEV)
+        if p.is_null() {
+            return Err(ENODEV);
+        }
+        // SAFETY: `p` is the value of the `Arc` the slot's `Published` holds
+        // (type invariants), which drops it only after clearing the slot
+        // and a grace period; this read-side section began before the load,
+        // so that reference is still held and the value alive for the
+        // section. Cloning it (below) takes a reference of our own.
+        let b = unsafe { ArcBorrow::from_raw(p) };
+        Ok(b.into())
     }
 }
 
-/// The owner of a value published in a [`Global`]: unpublishes it, then
-/// frees it.
-pub(crate) struct Published<T: Sync + 'static> {
+/// The owner of a value published in a [`Global`]: unpublishes it, waits
+/// for the readers taking a reference to it, then drops its own.
+///
+/// # Invariants
+///
+/// `slot` holds `value`'s pointer until this value's drop.
+pub(crate) struct Published<T: Send + Sync + 'static> {
     slot: &'static Global<T>,
-    value: Pin<KBox<T>>,
+    value: Arc<T>,
 }
 
-impl<T: Sync + 'static> Published<T> {
+impl<T: Send + Sync + 'static> Published<T> {
     /// The value.
-    pub(crate) fn get(&self) -> Pin<&T> {
-        self.value.as_ref()
+    pub(crate) fn get(&self) -> &T {
+        &self.value
     }
 }
 
-impl<T: Sync + 'static> Drop for Published<T> {
+impl<T: Send + Sync + 'static> Drop for Published<T> {
     fn drop(&mut self) {
-        // INVARIANT: cleared before `value` goes, with this value.
         self.slot.ptr.store(ptr::null_mut(), Ordering::Release);
+        // Every `Global::get` that could still see the pointer is done (it
+        // has its own reference) before ours goes with `value`. Process
+        // context (module exit): may sleep.
+        synchronize_rcu();
+    }
+}
+
+/// An RCU read-side critical section, for as long as this value lives.
+///
+/// # Invariants
+///
+/// `rcu_read_lock()` was called by this task and is released on drop.
+struct RcuReadLock(PhantomData<*mut ()>);
+
+impl RcuReadLock {
+    fn new() -> Self {
+        // SAFETY: No arguments; paired with the unlock in `drop` (the value
+        // is not `Send`: the same task unlocks).
+        unsafe { ffi::seqsplice_rcu_read_lock() };
+        // INVARIANT: locked above.
+        Self(PhantomData)
+    }
+}
+
+impl Drop for RcuReadLock {
+    fn drop(&mut self) {
+        // SAFETY: Locked by this value, on this task (type invariants).
+        unsafe { ffi::seqsplice_rcu_read_unlock() };
     }
 }

@@ -10,7 +10,7 @@
 //! C header: [`include/linux/mm.h`](srctree/include/linux/mm.h)
 
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 use kernel::bindings;
 use kernel::page::PAGE_SIZE;
@@ -28,8 +28,46 @@ const PAGE_GFP: bindings::gfp_t = bindings::GFP_KERNEL | (1 << bindings::___GFP_
 
 /// The tag every page allocation of the module is accounted to while
 /// `vm.mem_profiling` is on (NULL without `CONFIG_MEM_ALLOC_PROFILING`).
-/// Published by [`PageTag::new`], cleared by its `drop`.
+/// Published by [`PageTag::new`], cleared by its `drop`; read only inside
+/// a [`TagUse`].
 static TAG: AtomicPtr<bindings::alloc_tag> = AtomicPtr::new(ptr::null_mut());
+
+/// Whether a [`PageTag`] exists (there is at most one: `EBUSY`).
+static TAG_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// [`TagUse`]s in progress: `PageTag::drop` waits for none before it reads
+/// or frees the tag it has unpublished.
+static TAG_USERS: AtomicUsize = AtomicUsize::new(0);
+
+/// A use of the published tag (an allocation carrying it, or a read of its
+/// counters), counted in [`TAG_USERS`] for the life of this value.
+///
+/// # Invariants
+///
+/// `tag` is NULL or a live tag: it was loaded from [`TAG`] after this value
+/// was counted, and `PageTag::drop` clears `TAG` and then waits for the
+/// count to reach 0 before it reads or frees the tag (both sides
+/// sequentially consistent: either the load sees NULL, or the drop sees
+/// this use and waits for it).
+struct TagUse {
+    tag: *mut bindings::alloc_tag,
+}
+
+impl TagUse {
+    fn new() -> Self {
+        TAG_USERS.fetch_add(1, Ordering::SeqCst);
+        // INVARIANT: counted, then loaded (above).
+        Self {
+            tag: TAG.load(Ordering::SeqCst),
+        }
+    }
+}
+
+impl Drop for TagUse {
+    fn drop(&mut self) {
+        TAG_USERS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// The module's page allocation tag: its own memory, not the module's.
 ///
@@ -44,7 +82,8 @@ static TAG: AtomicPtr<bindings::alloc_tag> = AtomicPtr::new(ptr::null_mut());
 /// # Invariants
 ///
 /// `tag` is NULL (no `CONFIG_MEM_ALLOC_PROFILING`) or a live tag from
-/// `seqsplice_tag_alloc()`, published in [`TAG`] for the life of this value.
+/// `seqsplice_tag_alloc()`, published in [`TAG`] for the life of this value;
+/// this value is the only `PageTag` ([`TAG_TAKEN`] is set for its life).
 pub(crate) struct PageTag {
     tag: *mut bindings::alloc_tag,
 }
@@ -55,11 +94,14 @@ unsafe impl Send for PageTag {}
 unsafe impl Sync for PageTag {}
 
 impl PageTag {
-    /// Allocates and publishes the tag.
+    /// Allocates and publishes the tag; `EBUSY` if a `PageTag` exists.
     pub(crate) fn new() -> Result<Self> {
+        TAG_TAKEN
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .map_err(|_| EBUSY)?;
         // SAFETY: No arguments; reads a config constant.
         if !unsafe { ffi::seqsplice_tag_needed() } {
-            // INVARIANT: no profiling, no tag.
+            // INVARIANT: no profiling, no tag; the only `PageTag` (above).
             return Ok(Self {
                 tag: ptr::null_mut(),
             });
@@ -67,10 +109,11 @@ impl PageTag {
         // SAFETY: Plain allocation; NULL on failure.
         let tag = unsafe { ffi::seqsplice_tag_alloc() };
         if tag.is_null() {
+            TAG_TAKEN.store(false, Ordering::Release);
             return Err(ENOMEM);
         }
-        TAG.store(tag, Ordering::Release);
-        // INVARIANT: allocated and published above.
+        TAG.store(tag, Ordering::SeqCst);
+        // INVARIANT: allocated and published above; the only `PageTag`.
         Ok(Self { tag })
     }
 }
@@ -90,24 +133,30 @@ unsafe fn tag_read(tag: *mut bindings::alloc_tag) -> (u64, u64) {
 impl Drop for PageTag {
     fn drop(&mut self) {
         if self.tag.is_null() {
+            TAG_TAKEN.store(false, Ordering::Release);
             return;
         }
-        // The module is going: no open exists, so no allocation is in
-        // flight. `calls` counts the references set to the tag (every
-        // allocation, and every tail page a split gives a copy,
-        // `alloc_tag_ref_set()`) less those cleared, and `alloc_tag_sub()`
-        // decrements it last: it only falls from here on, and a sum of 0
-        // means no page points to the tag and no free is still writing its
-        // counters. A page freed while profiling was off keeps its reference
-        // and its count, so the tag is kept. (`bytes` can reach 0 earlier:
-        // it is subtracted first, and `pgalloc_tag_sub_pages()` subtracts
-        // bytes alone.)
-        TAG.store(ptr::null_mut(), Ordering::Release);
+        // Unpublished, then no use of it left in progress (at module exit
+        // there is none: no file is open, so this does not wait).
+        TAG.store(ptr::null_mut(), Ordering::SeqCst);
+        while TAG_USERS.load(Ordering::SeqCst) != 0 {
+            super::sched::cond_resched();
+        }
+        // No allocation with the tag is in flight now, nor can one start.
+        // `calls` counts the references set to the tag (every allocation,
+        // and every tail page a split gives a copy, `alloc_tag_ref_set()`)
+        // less those cleared, and `alloc_tag_sub()` decrements it last: it
+        // only falls from here on, and a sum of 0 means no page points to
+        // the tag and no free is still writing its counters. A page freed
+        // while profiling was off keeps its reference and its count, so the
+        // tag is kept. (`bytes` can reach 0 earlier: it is subtracted first,
+        // and `pgalloc_tag_sub_pages()` subtracts bytes alone.)
         // SAFETY: By the type invariants `tag` is live.
         let (bytes, calls) = unsafe { tag_read(self.tag) };
         if calls == 0 {
             // SAFETY: By the type invariants `tag` is live; no page points to
-            // it (above) and it is unpublished, so nothing can use it again.
+            // it (above) and it is unpublished with no use left, so nothing
+            // can use it again.
             unsafe { ffi::seqsplice_tag_free(self.tag) };
         } else {
             pr_info!(
@@ -117,6 +166,7 @@ impl Drop for PageTag {
             // SAFETY: `tag` is live and, deliberately, never freed.
             unsafe { ffi::seqsplice_tag_keep(self.tag) };
         }
+        TAG_TAKEN.store(false, Ordering::Release);
     }
 }
 
@@ -124,14 +174,13 @@ impl Drop for PageTag {
 /// their consumers): exact while `vm.mem_profiling` is on, from the
 /// kernel's own accounting at free time.
 pub(crate) fn pages_alive() -> u64 {
-    let tag = TAG.load(Ordering::Acquire);
-    if tag.is_null() {
+    let u = TagUse::new();
+    if u.tag.is_null() {
         return 0;
     }
-    // SAFETY: A published tag is live until `PageTag::drop` unpublishes it,
-    // which runs at module exit, when no file of the module is open (`stats`
-    // is one) and no other code of the module runs.
-    let (bytes, _) = unsafe { tag_read(tag) };
+    // SAFETY: A tag loaded in a `TagUse` is live while it lasts (its
+    // invariants).
+    let (bytes, _) = unsafe { tag_read(u.tag) };
     bytes / PAGE_SIZE as u64
 }
 
@@ -220,16 +269,18 @@ impl PageSet {
         } else {
             PAGE_GFP
         };
-        let tag = TAG.load(Ordering::Acquire);
         let n = n.min(self.slots.len() - self.len);
         if n == 0 {
             return 0;
         }
+        let u = TagUse::new();
+        let tag = u.tag;
         let tail = &mut self.slots[self.len..self.len + n];
         // SAFETY: `tail` is `n` NULL slots of our array (type invariants:
         // everything past `len` is NULL); the bulk allocator fills only NULL
         // slots of the array it is given and returns the count of populated
-        // slots from its start. `tag` is NULL or published (live).
+        // slots from its start. `tag` is NULL or live while `u` lasts
+        // (`TagUse` invariants).
         let got = unsafe { ffi::seqsplice_alloc_pages_bulk(tag, gfp, n as _, tail.as_mut_ptr()) }
             as usize;
         let got = if got == 0 {
@@ -361,7 +412,7 @@ impl PageSet {
     /// mapping or at pages nothing shares in between.
     pub(crate) fn write_with<R>(
         &mut self,
-        m: &mut OwnSeqFile,
+        m: &OwnSeqFile,
         f: impl FnOnce(&mut PageWriter<'_>) -> R,
     ) -> R {
         m.clear_buf();
@@ -388,9 +439,13 @@ impl Drop for PageSet {
 /// set's mapping, or at the direct-map address of held page `page` (a
 /// page long) with `page >= set.shared`: memory of held pages that nothing
 /// shares, which stays so while the set is borrowed here (nothing releases,
-/// unmaps or gives a page through this value).
+/// unmaps or gives a page through this value). `m` is shared (`&OwnSeqFile`
+/// cannot be swapped or moved), so a writer of another set made inside the
+/// closure may point `m->buf` at its own pages meanwhile: it points it at
+/// nothing when it goes, before its set can be released, so `m->buf`
+/// always points at nothing or into a set borrowed by a live writer.
 pub(crate) struct PageWriter<'a> {
-    m: &'a mut OwnSeqFile,
+    m: &'a OwnSeqFile,
     set: &'a mut PageSet,
 }
 
@@ -446,12 +501,6 @@ impl core::ops::Deref for PageWriter<'_> {
     type Target = OwnSeqFile;
 
     fn deref(&self) -> &OwnSeqFile {
-        self.m
-    }
-}
-
-impl core::ops::DerefMut for PageWriter<'_> {
-    fn deref_mut(&mut self) -> &mut OwnSeqFile {
         self.m
     }
 }

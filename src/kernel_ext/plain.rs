@@ -2,7 +2,7 @@
 
 //! Plain data: types whose every bit pattern is a valid value and which
 //! have no padding, so that they can be copied to and from raw bytes (a ring
-//! buffer's events). [`plain_data!`](crate::plain_data) declares a struct
+//! buffer's events). [`plain_data!`] declares a struct
 //! plain after checking it at compile time, so the type's own file needs no
 //! `unsafe`.
 
@@ -35,7 +35,6 @@ unsafe impl<T: Plain, const N: usize> Plain for [T; N] {}
 /// that the list is exactly the struct's fields and their types, that each
 /// field type is plain, and that the fields' sizes add up to the struct's
 /// (no padding).
-#[macro_export]
 macro_rules! plain_data {
     ($t:ident { $($f:ident : $ft:ty),* $(,)? }) => {
         const _: () = {
@@ -58,6 +57,8 @@ macro_rules! plain_data {
         // SAFETY: Checked above: every field is `Plain` and their sizes add
         // up to the struct's, so it has no padding and any bit pattern of its
         // size is a valid value of each field, hence of the struct.
+        #[allow(unsafe_code)]
         unsafe impl $crate::kernel_ext::plain::Plain for $t {}
     };
 }
+pub(crate) use plain_data;

@@ -2,7 +2,7 @@
 
 //! The seq_file a record source writes into: [`SeqFile`], the shape of
 //! 6.13's `kernel::seq_file::SeqFile` (6.12 has none), with `seq_write()`,
-//! Rust formatting ([`seq_print!`](crate::seq_print)) and C `seq_printf()`
+//! Rust formatting ([`seq_print!`]) and C `seq_printf()`
 //! through a [`Format`] whose conversions are checked against the argument
 //! types at compile time; and [`OwnSeqFile`], a seq_file of the module's
 //! own ([`SeqFileLock`](super::seq_lock::SeqFileLock)), whose window fields
@@ -27,15 +27,28 @@ use crate::ffi;
 /// (`from`, `count`, `read_pos`) are for a reader of the seq_file's buffer
 /// (the engine).
 ///
+/// Only ever reached by shared reference (`&SeqFile`, which
+/// [`from_raw`](SeqFile::from_raw) hands out and nothing can construct or
+/// move): every method writes through the [`Opaque`] (an `UnsafeCell`), so
+/// a `&SeqFile` that `mem::swap` could move a locked mutex or a
+/// `m->buf` with does not exist. Neither `Send` nor `Sync`: the lock holder
+/// (one task) is its only user.
+///
 /// # Invariants
 ///
 /// The seq_file is live and locked (by the seq_file core, or by a
-/// [`SeqFileGuard`](super::seq_lock::SeqFileGuard)) for as long as a reference to this value exists, and
-/// nothing else accesses it meanwhile. `buf` is NULL with `size == 0`, or
-/// `size` bytes of writable memory (pages of a
-/// [`PageWriter`](super::pages::PageWriter), or the seq_file core's buffer).
+/// [`SeqFileGuard`](super::seq_lock::SeqFileGuard)) for as long as a
+/// reference to this value exists, and nothing but the lock holder's task
+/// accesses it meanwhile. `buf` is NULL with `size == 0`, or `size` bytes
+/// of writable memory (pages of a [`PageWriter`](super::pages::PageWriter),
+/// or the seq_file core's buffer). `op` is NULL for a
+/// [`SeqFileLock`](super::seq_lock::SeqFileLock)'s seq_file and never for
+/// one of `seq_open()`'s.
 #[repr(transparent)]
-pub(crate) struct SeqFile(Opaque<bindings::seq_file>);
+pub(crate) struct SeqFile {
+    inner: Opaque<bindings::seq_file>,
+    _not_send: PhantomData<*mut ()>,
+}
 
 impl SeqFile {
     /// The seq_file behind `m`.
@@ -44,20 +57,22 @@ impl SeqFile {
     ///
     /// `m` is a live seq_file, locked and used by nothing else for `'a`,
     /// whose `buf` is NULL with `size == 0` or `size` writable bytes.
-    pub(super) unsafe fn from_raw<'a>(m: *mut bindings::seq_file) -> &'a mut SeqFile {
-        // SAFETY: `SeqFile` is a transparent wrapper of the seq_file; the
-        // contract is the type's invariants.
-        unsafe { &mut *m.cast::<SeqFile>() }
+    pub(super) unsafe fn from_raw<'a>(m: *mut bindings::seq_file) -> &'a SeqFile {
+        // SAFETY: `SeqFile` is a transparent wrapper of the seq_file (its
+        // other field a zero-sized marker); the contract is the type's
+        // invariants. A shared reference to an `Opaque` allows the writes
+        // the methods make.
+        unsafe { &*m.cast::<SeqFile>() }
     }
 
     /// The raw seq_file, for the C callbacks of a `seq_operations`.
     pub(super) fn as_raw(&self) -> *mut bindings::seq_file {
-        self.0.get()
+        self.inner.get()
     }
 
     /// `seq_write()`: appends `b`, or marks the overflow that makes the
     /// engine retry the record with a bigger buffer.
-    pub(crate) fn write(&mut self, b: &[u8]) {
+    pub(crate) fn write(&self, b: &[u8]) {
         // SAFETY: By the type invariants the seq_file is live, locked and
         // its buffer is NULL/0 or writable; `seq_write` writes only inside
         // `[count, size)`. `b` is valid for its length.
@@ -65,21 +80,21 @@ impl SeqFile {
     }
 
     /// `seq_putc()`.
-    pub(crate) fn putc(&mut self, c: u8) {
+    pub(crate) fn putc(&self, c: u8) {
         // SAFETY: As in `write`.
         unsafe { ffi::seq_putc(self.as_raw(), c) };
     }
 
     /// `seq_printf()` with a checked format.
-    pub(crate) fn printf<A: PrintfArgs>(&mut self, f: &Format<A>, args: A) {
+    pub(crate) fn printf<A: PrintfArgs>(&self, f: &Format<A>, args: A) {
         // SAFETY: As in `write`; by `Format`'s invariants its conversions
         // take exactly `A`'s arguments, in order.
         unsafe { args.call(self.as_raw(), f.fmt.as_ptr().cast()) };
     }
 
     /// Rust formatting into the seq_file (`seq_printf(m, "%pA", args)`, as
-    /// 6.13's `SeqFile::call_printf`); use [`seq_print!`](crate::seq_print).
-    pub(crate) fn print(&mut self, args: core::fmt::Arguments<'_>) {
+    /// 6.13's `SeqFile::call_printf`); use [`seq_print!`].
+    pub(crate) fn print(&self, args: core::fmt::Arguments<'_>) {
         // SAFETY: As in `write`; `%pA` takes a pointer to
         // `fmt::Arguments`, which lives across the call.
         unsafe {
@@ -98,9 +113,19 @@ impl SeqFile {
     }
 
     /// Sets `m->index` (a source's `->next` moves it on).
-    pub(crate) fn set_index(&mut self, v: i64) {
+    pub(crate) fn set_index(&self, v: i64) {
         // SAFETY: As in `index`.
         unsafe { (*self.as_raw()).index = v }
+    }
+
+    /// Whether this is a seq_file of the module's own (a
+    /// [`SeqFileLock`](super::seq_lock::SeqFileLock)'s, whose `op` is NULL)
+    /// rather than one of `seq_open()`'s (whose `op` never is): only on its
+    /// own may the module lend `m->private` to someone else for a while,
+    /// as nothing but its lock holder reads it.
+    pub(super) fn is_own(&self) -> bool {
+        // SAFETY: By the type invariants the seq_file is live and ours.
+        unsafe { (*self.as_raw()).op.is_null() }
     }
 
     /// `seq_has_overflowed()`.
@@ -122,7 +147,7 @@ macro_rules! window_field {
 
         impl OwnSeqFile {
             #[doc = concat!("Sets `m->", stringify!($get), "`.")]
-            pub(crate) fn $set(&mut self, v: $t) {
+            pub(crate) fn $set(&self, v: $t) {
                 let v: $t = $clamp(v);
                 // SAFETY: The seq_file is live and ours (`SeqFile`'s
                 // invariants).
@@ -150,10 +175,10 @@ impl OwnSeqFile {
     ///
     /// As for [`SeqFile::from_raw`]; and `m` is a seq_file of the module's
     /// own, which no `seq_read_iter()` reads.
-    pub(super) unsafe fn from_raw<'a>(m: *mut bindings::seq_file) -> &'a mut OwnSeqFile {
+    pub(super) unsafe fn from_raw<'a>(m: *mut bindings::seq_file) -> &'a OwnSeqFile {
         // SAFETY: `OwnSeqFile` is a transparent `SeqFile`, itself a
         // transparent seq_file; the contract is both types' invariants.
-        unsafe { &mut *m.cast::<OwnSeqFile>() }
+        unsafe { &*m.cast::<OwnSeqFile>() }
     }
 }
 
@@ -162,12 +187,6 @@ impl core::ops::Deref for OwnSeqFile {
 
     fn deref(&self) -> &SeqFile {
         &self.0
-    }
-}
-
-impl core::ops::DerefMut for OwnSeqFile {
-    fn deref_mut(&mut self) -> &mut SeqFile {
-        &mut self.0
     }
 }
 
@@ -180,9 +199,9 @@ window_field!(read_pos, set_read_pos, i64, |v| v);
 impl SeqFile {
     /// Replaces `m->private`, returning the old value (the pointer only:
     /// what it points to is the business of whoever reads it).
-    pub(super) fn swap_private(&mut self, p: *mut core::ffi::c_void) -> *mut core::ffi::c_void {
+    pub(super) fn swap_private(&self, p: *mut core::ffi::c_void) -> *mut core::ffi::c_void {
         // SAFETY: The seq_file is live and ours (type invariants).
-        unsafe { core::mem::replace(&mut (*self.as_raw()).private, p) }
+        unsafe { core::ptr::replace(core::ptr::addr_of_mut!((*self.as_raw()).private), p) }
     }
 
     /// Points `m->buf`/`m->size` at memory (or at nothing).
@@ -192,7 +211,7 @@ impl SeqFile {
     /// `buf` is NULL with `size == 0`, or `size` writable bytes that stay so
     /// until the next `set_buf` (the type invariants). Only a
     /// [`PageWriter`](super::pages::PageWriter) calls this.
-    pub(super) unsafe fn set_buf(&mut self, buf: *mut u8, size: usize) {
+    pub(super) unsafe fn set_buf(&self, buf: *mut u8, size: usize) {
         // SAFETY: The seq_file is live and ours (type invariants).
         unsafe {
             (*self.as_raw()).buf = buf.cast();
@@ -201,13 +220,13 @@ impl SeqFile {
     }
 
     /// Points `m->buf` at nothing (NULL, size 0): nothing can be written.
-    pub(super) fn clear_buf(&mut self) {
+    pub(super) fn clear_buf(&self) {
         // SAFETY: NULL with size 0 is the type invariants' empty buffer.
         unsafe { self.set_buf(core::ptr::null_mut(), 0) }
     }
 }
 
-impl core::fmt::Write for SeqFile {
+impl core::fmt::Write for &SeqFile {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         self.write(s.as_bytes());
         Ok(())
@@ -215,12 +234,12 @@ impl core::fmt::Write for SeqFile {
 }
 
 /// Rust formatting into a [`SeqFile`], as 6.13's `seq_print!`.
-#[macro_export]
 macro_rules! seq_print {
     ($m:expr, $($arg:tt)+) => {
-        $m.print(format_args!($($arg)+))
+        $m.print(::core::format_args!($($arg)+))
     };
 }
+pub(crate) use seq_print;
 
 mod sealed {
     pub(crate) trait Sealed {}
@@ -303,8 +322,9 @@ printf_args!(A.0, B.1, C.2, D.3, E.4);
 printf_args!(A.0, B.1, C.2, D.3, E.4, F.5);
 
 /// A C format for `seq_printf()` whose conversions take exactly the
-/// arguments `A`, checked when the constant is evaluated: declare it in a
-/// `const` item, so that a mismatch fails the build.
+/// arguments `A`, checked at compile time: made by [`seq_format!`] only,
+/// which evaluates the check in a constant, so that a mismatch fails the
+/// build (no run-time check, no panic).
 ///
 /// # Invariants
 ///
@@ -315,17 +335,35 @@ pub(crate) struct Format<A> {
 }
 
 impl<A: PrintfArgs> Format<A> {
-    /// The format `fmt` for arguments `A`; a mismatch is a compile error in
-    /// a `const` item (a constant-evaluation failure).
-    pub(crate) const fn new(fmt: &'static CStr) -> Self {
-        assert!(
-            conversions_match(fmt.to_bytes(), A::CONVS),
-            "seq_printf format does not match its argument types"
-        );
+    /// The format `fmt` for arguments `A`, or `None` on a mismatch. Never
+    /// panics; [`seq_format!`] turns `None` into a build error.
+    #[doc(hidden)]
+    pub(crate) const fn checked(fmt: &'static CStr) -> Option<Self> {
+        if !conversions_match(fmt.to_bytes(), A::CONVS) {
+            return None;
+        }
         // INVARIANT: checked above.
-        Self {
+        Some(Self {
             fmt,
             _args: PhantomData,
-        }
+        })
     }
 }
+
+/// `seq_format!(A, c"...")`: the [`Format`] of the C string for the
+/// argument tuple `A`, checked at compile time: the check runs in a
+/// constant item (6.12's minimum rustc has no inline `const {}` blocks), so
+/// a format that does not match `A` fails the build.
+macro_rules! seq_format {
+    ($args:ty, $fmt:expr $(,)?) => {{
+        const F: $crate::kernel_ext::seq_file::Format<$args> =
+            match $crate::kernel_ext::seq_file::Format::<$args>::checked($fmt) {
+                ::core::option::Option::Some(f) => f,
+                ::core::option::Option::None => {
+                    ::core::panic!("seq_printf format does not match its argument types")
+                }
+            };
+        F
+    }};
+}
+pub(crate) use seq_format;

@@ -6,6 +6,7 @@
 //! C header: [`include/linux/seq_file.h`](srctree/include/linux/seq_file.h)
 
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
 use core::ptr::addr_of_mut;
 
 use kernel::bindings;
@@ -47,6 +48,8 @@ impl<T> SeqFileLock<T> {
     /// The seq_file of the open `opening`, guarding `data`.
     pub(crate) fn new(opening: &Opening, data: T) -> impl PinInit<Self> {
         let file = opening.file();
+        // INVARIANT: zeroed, lock initialised, pinned (the closure runs at
+        // the final address); `file` the open's.
         pin_init!(Self {
             seq <- Opaque::ffi_init(move |m: *mut bindings::seq_file| {
                 // SAFETY: `m` is the seq_file's slot at its final (pinned)
@@ -60,7 +63,6 @@ impl<T> SeqFileLock<T> {
             }),
             data: UnsafeCell::new(data),
         })
-        // INVARIANT: zeroed, lock initialised, pinned; `file` the open's.
     }
 
     /// Locks the seq_file and the data for the life of the returned guard.
@@ -75,7 +77,10 @@ impl<T> SeqFileLock<T> {
             return Err(EINTR);
         }
         // INVARIANT: the lock is held until drop.
-        Ok(SeqFileGuard { lock: self })
+        Ok(SeqFileGuard {
+            lock: self,
+            _not_send: PhantomData,
+        })
     }
 }
 
@@ -84,20 +89,27 @@ impl<T> SeqFileLock<T> {
 /// # Invariants
 ///
 /// `lock.seq.lock` is held by this value for its whole life.
+///
+/// Not `Send` (as `kernel::sync::lock::Guard`): a mutex is released by the
+/// task that took it.
 pub(crate) struct SeqFileGuard<'a, T> {
     lock: &'a SeqFileLock<T>,
+    _not_send: PhantomData<*mut ()>,
 }
 
 impl<T> SeqFileGuard<'_, T> {
     /// The seq_file and the data, for as long as this borrow of the guard
     /// lasts.
-    pub(crate) fn parts(&mut self) -> (&mut OwnSeqFile, &mut T) {
+    pub(crate) fn parts(&mut self) -> (&OwnSeqFile, &mut T) {
         // SAFETY: The lock is held (type invariants), which serialises every
         // access to the seq_file and the data (`SeqFileLock` invariants);
-        // the `&mut self` borrow makes these the only borrows until it ends,
-        // and the seq_file's buffer is NULL/0 between guards or a
-        // `PageWriter`'s, which points it at nothing again when it goes.
-        // This seq_file is the module's own (`SeqFileLock`).
+        // the `&mut self` borrow makes the `&mut T` the only borrow of the
+        // data until it ends (the seq_file is only ever shared, `SeqFile`
+        // writes through its `Opaque`), and the seq_file's buffer is NULL/0
+        // between guards or a `PageWriter`'s, which points it at nothing
+        // again when it goes. This seq_file is the module's own
+        // (`SeqFileLock`), and the guard is not `Send`: its task is the
+        // lock holder, the only user of the `&OwnSeqFile`.
         unsafe {
             (
                 OwnSeqFile::from_raw(self.lock.seq.get()),

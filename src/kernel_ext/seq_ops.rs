@@ -37,16 +37,27 @@ pub(crate) trait Cursor: Copy {
     fn into_token(self) -> NonNull<c_void>;
 
     /// The cursor of a token made by [`Cursor::into_token`].
-    fn from_token(token: NonNull<c_void>) -> Self;
+    ///
+    /// # Safety
+    ///
+    /// `token` was returned by [`Cursor::into_token`] of a value of this
+    /// type (a token of some other origin could be forged into, say, a
+    /// [`CToken`] a C callback then dereferences).
+    unsafe fn from_token(token: NonNull<c_void>) -> Self;
 
     /// The cursor of a record token the seq_file core passes back to
     /// `->next` or `->show`: it never passes NULL or an `ERR_PTR` there
     /// (`seq_read_iter()` and `traverse()` stop first), so this checks only
     /// for NULL (`None`), and a cursor that reads nothing from its token
     /// ([`Index`]) need not check at all.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Cursor::from_token`], unless `token` is NULL.
     #[inline(always)]
-    fn from_record_token(token: *mut c_void) -> Option<Self> {
-        NonNull::new(token).map(Self::from_token)
+    unsafe fn from_record_token(token: *mut c_void) -> Option<Self> {
+        // SAFETY: Per the function's contract, for a non-NULL token.
+        NonNull::new(token).map(|t| unsafe { Self::from_token(t) })
     }
 }
 
@@ -59,25 +70,61 @@ impl Cursor for Index {
         NonNull::dangling()
     }
 
-    fn from_token(_token: NonNull<c_void>) -> Self {
+    unsafe fn from_token(_token: NonNull<c_void>) -> Self {
         Index
     }
 
     /// The token carries nothing (the record is `m->index`): no check.
     #[inline(always)]
-    fn from_record_token(_token: *mut c_void) -> Option<Self> {
+    unsafe fn from_record_token(_token: *mut c_void) -> Option<Self> {
         Some(Index)
     }
 }
 
-/// The token of a C `seq_operations` (NULL and `ERR_PTR` are not cursors).
-impl Cursor for NonNull<c_void> {
+/// The token of a C `seq_operations` (NULL and `ERR_PTR` are not cursors),
+/// as [`CSeqOps`] hands it out: only its `start` and `next` make one, so
+/// safe code cannot forge the `v` a C callback is given, and it names its
+/// table, so a token of one table is refused by another (`EINVAL`).
+///
+/// # Invariants
+///
+/// `v` was returned by `->start` or `->next` of the table `table`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CToken {
+    v: NonNull<c_void>,
+    table: *const bindings::seq_operations,
+}
+
+impl CToken {
+    /// The token of `table`'s `v`.
+    ///
+    /// # Safety
+    ///
+    /// `v` was returned by `->start` or `->next` of `table`.
+    unsafe fn new(v: NonNull<c_void>, table: &'static bindings::seq_operations) -> Self {
+        // INVARIANT: per the function's contract.
+        Self {
+            v,
+            table: ptr::from_ref(table),
+        }
+    }
+}
+
+/// A `CToken` through the C side (a `CSeqOps` served by [`SeqOpsVTable`],
+/// which `CSeqOps` refuses anyway) comes back naming no table: every
+/// [`CSeqOps`] refuses it (`EINVAL`), as a `void *` cannot carry the table
+/// too.
+impl Cursor for CToken {
     fn into_token(self) -> NonNull<c_void> {
-        self
+        self.v
     }
 
-    fn from_token(token: NonNull<c_void>) -> Self {
-        token
+    unsafe fn from_token(token: NonNull<c_void>) -> Self {
+        // INVARIANT: `table` is NULL, which no table is at: vacuous.
+        Self {
+            v: token,
+            table: ptr::null(),
+        }
     }
 }
 
@@ -91,19 +138,19 @@ pub(crate) trait SeqOperations: Send + Sync + Sized + 'static {
     type Cursor: Cursor;
 
     /// `->start`: the record at `m.index()`, or the end.
-    fn start(&self, m: &mut SeqFile) -> At<Self::Cursor>;
+    fn start(&self, m: &SeqFile) -> At<Self::Cursor>;
 
     /// `->next`: the record after `cur`; moves `m.index()` on.
-    fn next(&self, m: &mut SeqFile, cur: Self::Cursor) -> At<Self::Cursor>;
+    fn next(&self, m: &SeqFile, cur: Self::Cursor) -> At<Self::Cursor>;
 
     /// `->stop`, after every `start`, with where the iteration stopped.
-    fn stop(&self, _m: &mut SeqFile, _last: &At<Self::Cursor>) {}
+    fn stop(&self, _m: &SeqFile, _last: &At<Self::Cursor>) {}
 
     /// `->show`: writes the record at `cur` into `m`. As with a seq_file,
     /// a record that overflows `m` is shown again later; a caller may show
     /// it again at once, into more room, without a `stop`/`start` in
     /// between, so `show` must not consume anything.
-    fn show(&self, m: &mut SeqFile, cur: &Self::Cursor) -> Result<Show>;
+    fn show(&self, m: &SeqFile, cur: &Self::Cursor) -> Result<Show>;
 }
 
 /// The `void *` of `at`, as the seq_file core expects it.
@@ -116,13 +163,28 @@ fn token_of<C: Cursor>(at: At<C>) -> *mut c_void {
     }
 }
 
-/// Where a C token says an iteration stands.
+/// `token` is NULL, an `ERR_PTR`, or one [`Cursor::from_token`] accepts.
+///
+/// # Safety
+///
+/// As for [`Cursor::from_token`], for a token that is neither NULL nor an
+/// `ERR_PTR`.
 #[inline(always)]
-fn at_of<C: Cursor>(token: *mut c_void) -> At<C> {
+unsafe fn at_of<C: Cursor>(token: *mut c_void) -> At<C> {
+    at_map(token, |t| {
+        // SAFETY: Per the function's contract.
+        unsafe { C::from_token(t) }
+    })
+}
+
+/// Where a C token says an iteration stands, the record token made a
+/// cursor by `f`.
+#[inline(always)]
+fn at_map<C>(token: *mut c_void, f: impl FnOnce(NonNull<c_void>) -> C) -> At<C> {
     if token as usize >= (-(bindings::MAX_ERRNO as isize)) as usize {
         return Err(Error::from_errno(token as isize as i32));
     }
-    Ok(NonNull::new(token).map(C::from_token))
+    Ok(NonNull::new(token).map(f))
 }
 
 /// The C table of a Rust implementation `S`, for the stock seq_file core
@@ -146,7 +208,7 @@ impl<S: SeqOperations> SeqOpsVTable<S> {
     /// `m` is the live seq_file the seq_file core called back with, locked
     /// for `'a` (its `m->lock`); `m->private` came from
     /// `KBox::<S>::into_foreign` and is released only after the seq_file is.
-    unsafe fn parts<'a>(m: *mut bindings::seq_file) -> (&'a S, &'a mut SeqFile) {
+    unsafe fn parts<'a>(m: *mut bindings::seq_file) -> (&'a S, &'a SeqFile) {
         // SAFETY: Per the function's contract `private` is a live foreign
         // `KBox<S>`; the borrow is shared and ends with the callback.
         let ops: &'a S = unsafe { <KBox<S> as ForeignOwnable>::borrow((*m).private) };
@@ -176,7 +238,9 @@ impl<S: SeqOperations> SeqOpsVTable<S> {
     ) -> *mut c_void {
         // SAFETY: Per the function's contract.
         let (ops, m) = unsafe { Self::parts(m) };
-        match S::Cursor::from_record_token(v) {
+        // SAFETY: `v` came from `start` or `next` (function contract), which
+        // made it with `into_token`.
+        match unsafe { S::Cursor::from_record_token(v) } {
             Some(c) => token_of(ops.next(m, c)),
             None => ptr::null_mut(),
         }
@@ -188,7 +252,9 @@ impl<S: SeqOperations> SeqOpsVTable<S> {
     unsafe extern "C" fn stop(m: *mut bindings::seq_file, v: *mut c_void) {
         // SAFETY: Per the function's contract.
         let (ops, m) = unsafe { Self::parts(m) };
-        ops.stop(m, &at_of::<S::Cursor>(v));
+        // SAFETY: The seq_file core passes `stop` what `start` or `next`
+        // returned last (NULL, an `ERR_PTR` or an `into_token` token).
+        ops.stop(m, &unsafe { at_of::<S::Cursor>(v) });
     }
 
     /// # Safety
@@ -197,7 +263,8 @@ impl<S: SeqOperations> SeqOpsVTable<S> {
     unsafe extern "C" fn show(m: *mut bindings::seq_file, v: *mut c_void) -> c_int {
         // SAFETY: Per the function's contract.
         let (ops, m) = unsafe { Self::parts(m) };
-        let Some(cur) = S::Cursor::from_record_token(v) else {
+        // SAFETY: As in `next`.
+        let Some(cur) = (unsafe { S::Cursor::from_record_token(v) }) else {
             return -(bindings::EINVAL as c_int);
         };
         match ops.show(m, &cur) {
@@ -226,9 +293,11 @@ pub(crate) struct CSeqOps<P: ForeignOwnable> {
 // shared static.
 unsafe impl<P: ForeignOwnable + Send> Send for CSeqOps<P> {}
 // SAFETY: Shared access reaches `P` through `private()` (a shared borrow of
-// a `Sync` value) and through the callbacks, which only run under the
-// seq_file lock and, by `new`'s contract, only mutate `P` through interior
-// mutability.
+// a `Sync` value) and through the callbacks. Each caller holds the lock of
+// its own seq_file, not of this value, so callbacks of several tasks may
+// run at once on the one `P`: only `P: Sync` (and `new`'s contract: the
+// callbacks mutate `P` only through its thread-safe interior mutability)
+// protects it.
 unsafe impl<P: ForeignOwnable + Send + Sync> Sync for CSeqOps<P> {}
 
 impl<P: ForeignOwnable> CSeqOps<P> {
@@ -238,9 +307,16 @@ impl<P: ForeignOwnable> CSeqOps<P> {
     ///
     /// `ops`' callbacks are sound for any locked seq_file whose `private` is
     /// a foreign `P` and whose buffer is NULL/0 or writable, with `pos` the
-    /// seq_file's `index`; they follow the seq_file protocol (`stop` after
-    /// every `start`, tokens from `start`/`next` only) and mutate `P` only
-    /// through interior mutability (Rust may hold shared borrows of it).
+    /// seq_file's `index`, called by several tasks at once (each with its
+    /// own seq_file), and they mutate `P` only through thread-safe interior
+    /// mutability (Rust may hold shared borrows of it). Safe code drives
+    /// them through [`SeqOperations`], which does not enforce the seq_file
+    /// protocol: they must also be sound called in any order (`stop`
+    /// without `start`, `show` or `next` after `stop`) with any token one
+    /// of this table's `start`/`next` returned, stale ones included (the
+    /// tokens themselves cannot be forged: [`CToken`]). A table that needs
+    /// the protocol for soundness (one whose `start` takes a lock `stop`
+    /// drops, or whose tokens point at what `stop` frees) does not qualify.
     /// After a `show` that overflowed the buffer, calling `show` again with
     /// the same token before `stop` (the engine's direct map mode moves the
     /// record to the next page at once) writes the same record: ftrace's
@@ -272,8 +348,11 @@ impl<S: SeqOperations> CSeqOps<KBox<S>> {
         // SAFETY: `SeqOpsVTable::<S>`'s callbacks are sound for any locked
         // seq_file whose `private` is a foreign `KBox<S>` (its `parts`) and
         // whose buffer is NULL/0 or writable, and they use `m->index` as the
-        // position; they follow the seq_file protocol, only borrow the
-        // private shared, and `S::show` consumes nothing
+        // position; they only borrow the private shared (`S: Sync`, so from
+        // several tasks at once), call safe Rust in whatever order they are
+        // called, take back only tokens of `S::Cursor::into_token` (values:
+        // a stale one is a copy of an old cursor, which safe `S` code must
+        // handle anyway), and `S::show` consumes nothing
         // (`SeqOperations::show`).
         Ok(unsafe { Self::new(&SeqOpsVTable::<S>::OPS, private) })
     }
@@ -289,60 +368,92 @@ impl<P: ForeignOwnable> Drop for CSeqOps<P> {
 
 impl<P: ForeignOwnable + Send + Sync + 'static> CSeqOps<P> {
     /// Runs `f` with the raw seq_file of `m` whose `private` is the table's
-    /// own data, whoever set the seq_file up (the engine's own seq_file
-    /// leaves it NULL; the stock core's, when a `CSeqOps` is itself served
-    /// through `SeqOpsVTable`, holds something else), and puts the old value
-    /// back: three memory accesses per callback, 2.8 % of `trace_ops`' raw
-    /// throughput.
-    fn with_private<R>(&self, m: &mut SeqFile, f: impl FnOnce(*mut bindings::seq_file) -> R) -> R {
+    /// own data, and puts the old value back: three memory accesses per
+    /// callback, 2.8 % of `trace_ops`' raw throughput. Only on a seq_file
+    /// of the module's own (the engine's, which leaves `m->private` NULL
+    /// and which nothing but its lock holder reads): `EINVAL` on one of
+    /// `seq_open()`'s (a `CSeqOps` served through [`SeqOpsVTable`]), whose
+    /// `m->private` other code reads without `m->lock` (the file's `write`,
+    /// as `SeqFileVTable` does) and would find the table's `P` there for a
+    /// while instead of what it expects.
+    fn with_private<R>(
+        &self,
+        m: &SeqFile,
+        f: impl FnOnce(*mut bindings::seq_file) -> R,
+    ) -> Result<R> {
+        if !m.is_own() {
+            return Err(EINVAL);
+        }
         let old = m.swap_private(self.private.cast_mut());
         let r = f(m.as_raw());
         m.swap_private(old);
-        r
+        Ok(r)
+    }
+
+    /// The C token of `cur`, if this table made it; `EINVAL` otherwise.
+    fn mine(&self, cur: &CToken) -> Result<NonNull<c_void>> {
+        if cur.table == ptr::from_ref(self.ops) {
+            Ok(cur.v)
+        } else {
+            Err(EINVAL)
+        }
     }
 }
 
 impl<P: ForeignOwnable + Send + Sync + 'static> SeqOperations for CSeqOps<P> {
-    type Cursor = NonNull<c_void>;
+    type Cursor = CToken;
 
-    fn start(&self, m: &mut SeqFile) -> At<Self::Cursor> {
+    fn start(&self, m: &SeqFile) -> At<Self::Cursor> {
         let Some(f) = self.ops.start else {
             return Ok(None);
         };
         // SAFETY: `raw` is locked and ours (`SeqFile`'s invariants), its
         // `private` is `self.private` (`with_private`) and `pos` its
         // `index`: `new`'s contract (type invariants).
-        at_of(self.with_private(m, |raw| unsafe { f(raw, ptr::addr_of_mut!((*raw).index)) }))
+        let v = self.with_private(m, |raw| unsafe { f(raw, ptr::addr_of_mut!((*raw).index)) })?;
+        // SAFETY: What the table's `start` returned.
+        at_map(v, |t| unsafe { CToken::new(t, self.ops) })
     }
 
-    fn next(&self, m: &mut SeqFile, cur: Self::Cursor) -> At<Self::Cursor> {
+    fn next(&self, m: &SeqFile, cur: Self::Cursor) -> At<Self::Cursor> {
         let Some(f) = self.ops.next else {
             return Ok(None);
         };
-        // SAFETY: As in `start`; `cur` came from `start` or `next`.
-        at_of(self.with_private(m, |raw| unsafe {
-            f(raw, cur.as_ptr(), ptr::addr_of_mut!((*raw).index))
-        }))
+        let v = self.mine(&cur)?;
+        // SAFETY: As in `start`; `v` came from this table's `start` or
+        // `next` (`CToken` invariants, `mine`).
+        let v = self.with_private(m, |raw| unsafe {
+            f(raw, v.as_ptr(), ptr::addr_of_mut!((*raw).index))
+        })?;
+        // SAFETY: What the table's `next` returned.
+        at_map(v, |t| unsafe { CToken::new(t, self.ops) })
     }
 
-    fn stop(&self, m: &mut SeqFile, last: &At<Self::Cursor>) {
+    fn stop(&self, m: &SeqFile, last: &At<Self::Cursor>) {
         if let Some(f) = self.ops.stop {
             let token = match last {
-                Ok(c) => c.map_or(ptr::null_mut(), |c| c.as_ptr()),
+                Ok(None) => ptr::null_mut(),
+                Ok(Some(c)) => match self.mine(c) {
+                    Ok(v) => v.as_ptr(),
+                    Err(_) => return,
+                },
                 Err(e) => e.to_ptr(),
             };
-            // SAFETY: As in `start`; the token is what `start`/`next`
-            // returned last.
-            self.with_private(m, |raw| unsafe { f(raw, token) });
+            // SAFETY: As in `start`; the token is NULL, an `ERR_PTR` or one
+            // of this table's (`CToken` invariants), which `new`'s contract
+            // allows in any order.
+            let _ = self.with_private(m, |raw| unsafe { f(raw, token) });
         }
     }
 
-    fn show(&self, m: &mut SeqFile, cur: &Self::Cursor) -> Result<Show> {
+    fn show(&self, m: &SeqFile, cur: &Self::Cursor) -> Result<Show> {
         let Some(f) = self.ops.show else {
             return Err(EINVAL);
         };
-        // SAFETY: As in `start`; `cur` is a record token.
-        let r = self.with_private(m, |raw| unsafe { f(raw, cur.as_ptr()) });
+        let v = self.mine(cur)?;
+        // SAFETY: As in `start`; `v` is a record token of this table
+        // (`CToken` invariants, `mine`).
+        let r = self.with_private(m, |raw| unsafe { f(raw, v.as_ptr()) })?;
         match r {
             0 => Ok(Show::Record),
             r if r > 0 => Ok(Show::Skip),

@@ -15,9 +15,12 @@ use kernel::bindings;
 use kernel::error::to_result;
 use kernel::prelude::*;
 
+use super::file::{FileOps, FileVTable, SeqFileOps, SeqFileVTable};
 use crate::ffi;
 
-/// One entry of a [`Files`] table.
+/// One entry of a [`Files`] table: no file, or a file whose operations
+/// are a [`FileVTable`] or a [`SeqFileVTable`] (never any other
+/// `file_operations`).
 #[derive(Clone, Copy)]
 pub(crate) struct Entry(bindings::tree_descr);
 
@@ -29,8 +32,17 @@ impl Entry {
         mode: 0,
     });
 
-    /// A file.
-    pub(crate) const fn new(
+    /// A file served by `T`'s [`FileVTable`].
+    pub(crate) const fn file<T: FileOps>(name: &'static CStr, mode: u16) -> Entry {
+        Self::with_ops(name, &FileVTable::<T>::OPS, mode)
+    }
+
+    /// A file served by the seq_file core through `T`'s [`SeqFileVTable`].
+    pub(crate) const fn seq_file<T: SeqFileOps>(name: &'static CStr, mode: u16) -> Entry {
+        Self::with_ops(name, &SeqFileVTable::<T>::OPS, mode)
+    }
+
+    const fn with_ops(
         name: &'static CStr,
         ops: &'static bindings::file_operations,
         mode: u16,
@@ -56,8 +68,9 @@ impl Entry {
 ///
 /// # Invariants
 ///
-/// The last entry has an empty name; every other one is [`Entry::NONE`] or
-/// a file made by [`Entry::new`].
+/// `N >= 3`; the last entry has an empty name; every other one is
+/// [`Entry::NONE`] or a file made by [`Entry::file`] or
+/// [`Entry::seq_file`].
 #[repr(transparent)]
 pub(crate) struct Files<const N: usize>([bindings::tree_descr; N]);
 
@@ -65,10 +78,16 @@ pub(crate) struct Files<const N: usize>([bindings::tree_descr; N]);
 unsafe impl<const N: usize> Sync for Files<N> {}
 
 impl<const N: usize> Files<N> {
+    /// Fails the build (not the run) for a table too small for the root
+    /// and its end.
+    const ROOM: () = assert!(N >= 3, "a file table needs room for the root and its end");
+
     /// The table of `entries`: entries 0 (unused) and 1 (the root) become
     /// [`Entry::NONE`], the last one the end.
     pub(crate) const fn new(mut entries: [Entry; N]) -> Self {
-        assert!(N >= 3, "a file table needs room for the root and its end");
+        // Evaluated at compile time for each `N` used: no run-time check.
+        #[allow(clippy::let_unit_value)]
+        let () = Self::ROOM;
         entries[0] = Entry::NONE;
         entries[1] = Entry::NONE;
         entries[N - 1] = Entry::END;
@@ -78,22 +97,33 @@ impl<const N: usize> Files<N> {
             t[i] = entries[i].0;
             i += 1;
         }
-        // INVARIANT: ends with the empty name (above).
+        // INVARIANT: `N >= 3` (`ROOM`), ends with the empty name (above),
+        // the other entries `Entry`s.
         Self(t)
     }
 
-    /// The raw table.
-    pub(crate) const fn as_raw(&'static self) -> &'static [bindings::tree_descr] {
-        &self.0
+    /// The table, for [`SimpleFs::FILES`].
+    pub(crate) const fn table(&'static self) -> FileTable {
+        // INVARIANT: a `Files` table.
+        FileTable(&self.0)
     }
 }
+
+/// A [`Files`] table as a filesystem serves it (from [`Files::table`]).
+///
+/// # Invariants
+///
+/// The slice is a [`Files`] table's: at least 3 entries, the last with an
+/// empty name, the others no file or a file of a file-ops table.
+#[derive(Clone, Copy)]
+pub(crate) struct FileTable(&'static [bindings::tree_descr]);
 
 /// A filesystem of one table of files.
 pub(crate) trait SimpleFs: 'static {
     /// `statfs` magic.
     const MAGIC: usize;
-    /// The file table ([`Files::as_raw`]).
-    const FILES: &'static [bindings::tree_descr];
+    /// The file table ([`Files::table`]).
+    const FILES: FileTable;
 }
 
 /// Callbacks of `T`'s filesystem type.
@@ -115,9 +145,10 @@ impl<T: SimpleFs> Callbacks<T> {
         sb: *mut bindings::super_block,
         _fc: *mut ffi::fs_context,
     ) -> c_int {
-        // SAFETY: `sb` is the new superblock; `FILES` ends with an empty
-        // name (`Files` invariants).
-        unsafe { bindings::simple_fill_super(sb, T::MAGIC, T::FILES.as_ptr()) }
+        // SAFETY: `sb` is the new superblock; `FILES` is a `Files` table:
+        // it ends with an empty name, and its files' operations are
+        // `FileVTable`s or `SeqFileVTable`s (`FileTable` invariants).
+        unsafe { bindings::simple_fill_super(sb, T::MAGIC, T::FILES.0.as_ptr()) }
     }
 
     /// `->get_tree`: one superblock shared by all mounts.

@@ -71,15 +71,15 @@ impl VMap {
         }
         let count = u32::try_from(n).map_err(|_| EINVAL)?;
         let array = pages.as_ptr().cast_mut();
-        // SAFETY: `pages` holds `n` valid pages, kept alive while mapped
-        // (contract). Both functions only read the array.
-        let p = unsafe {
-            match kind {
-                MapKind::Vmap => ffi::seqsplice_vmap(array, count),
-                MapKind::VmMapRam | MapKind::Direct => {
-                    ffi::vm_map_ram(array, count, bindings::NUMA_NO_NODE)
-                }
-            }
+        let p = match kind {
+            // SAFETY: `pages` holds `n` valid pages, kept alive while mapped
+            // (contract). It only reads the array.
+            MapKind::Vmap => unsafe { ffi::seqsplice_vmap(array, count) },
+            // SAFETY: As above.
+            MapKind::VmMapRam => unsafe { ffi::vm_map_ram(array, count, bindings::NUMA_NO_NODE) },
+            // Handled above (one page, no mapping); a `Direct` value must
+            // never own a `vm_map_ram()` area, which its drop would leak.
+            MapKind::Direct => return Err(EINVAL),
         };
         // INVARIANT: the mapping succeeded for `n` pages.
         Ok(Self {

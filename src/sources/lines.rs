@@ -3,7 +3,7 @@
 //! A second, independent source, for the tests: `lines` (through the
 //! engine) and `lines_copy` (through the stock seq_file core) serve
 //! [`LINES`] positions of fixed-width numbered lines, `format!("{:015}\n",
-//! i)`, formatted with Rust formatting ([`seq_print!`](crate::seq_print)),
+//! i)`, formatted with Rust formatting ([`seq_print!`](crate::kernel_ext::seq_file::seq_print)),
 //! except that every position `i % SKIP_EVERY == SKIP_EVERY - 1` is
 //! skipped (`Show::Skip`), so the engine's skip handling is exercised too.
 //! Nothing of the synthetic trace (knobs, records) is used.
@@ -15,7 +15,7 @@ use crate::engine::file::RecordFile;
 use crate::engine::mode::MapMode;
 use crate::engine::source::{At, Index, Show, Source};
 use crate::engine::window::MAX_OPEN_BYTES;
-use crate::kernel_ext::seq_file::SeqFile;
+use crate::kernel_ext::seq_file::{seq_print, SeqFile};
 
 /// Positions served.
 pub(crate) const LINES: i64 = 20_000;
@@ -28,23 +28,23 @@ pub(crate) struct LinesSource;
 impl Source for LinesSource {
     type Cursor = Index;
 
-    fn start(&self, m: &mut SeqFile) -> At<Index> {
+    fn start(&self, m: &SeqFile) -> At<Index> {
         Ok((0..LINES).contains(&m.index()).then_some(Index))
     }
 
-    fn next(&self, m: &mut SeqFile, _cur: Index) -> At<Index> {
+    fn next(&self, m: &SeqFile, _cur: Index) -> At<Index> {
         m.set_index(m.index() + 1);
         self.start(m)
     }
 
-    fn show(&self, m: &mut SeqFile, _cur: &Index) -> Result<Show> {
+    fn show(&self, m: &SeqFile, _cur: &Index) -> Result<Show> {
         let i = m.index();
         if i % SKIP_EVERY == SKIP_EVERY - 1 {
             // Written, then dropped: a skip discards what `show` wrote.
-            crate::seq_print!(m, "skipped {i}\n");
+            seq_print!(m, "skipped {i}\n");
             return Ok(Show::Skip);
         }
-        crate::seq_print!(m, "{i:015}\n");
+        seq_print!(m, "{i:015}\n");
         Ok(Show::Record)
     }
 }

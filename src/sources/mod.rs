@@ -9,6 +9,8 @@
 //! events/  live scheduler events (uses trace's knobs)
 //! ```
 
+#![deny(unsafe_code)]
+
 pub(crate) mod events;
 pub(crate) mod lines;
 pub(crate) mod trace;

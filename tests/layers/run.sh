@@ -2,9 +2,12 @@
 # Self-test of scripts/check-layers.sh: a tiny fake source tree in the
 # module's layout passes; each copy of it with one violation (unsafe of
 # every kind outside src/ffi/ and src/kernel_ext/, a path up a layer by
-# crate::, super::, a group, a macro or a root item, an import circle, a
-# file in no layer) fails, naming the file and line. Comments and strings
-# that mention `unsafe` or an upper layer do not count.
+# crate::, super::, a group (on one line or several), a macro or a root
+# item, an import circle, a file in no layer, a path after a raw string, an
+# alias of the crate, #[path] or include! outside the root and ffi,
+# #[no_mangle] and its kin outside ffi and kernel_ext) fails, naming the
+# file and line. Comments and strings (raw ones too) that mention `unsafe`
+# or an upper layer do not count.
 #
 #   tests/layers/run.sh
 set -euo pipefail
@@ -77,6 +80,27 @@ pub(crate) fn g() -> &'static str {
 RS
 	cat >"$t/engine/f.rs" <<'RS'
 pub(crate) struct F;
+RS
+	# Raw strings (no escapes, # delimiters) that mention unsafe and an
+	# upper layer, and a group rustfmt wrapped, nested.
+	cat >"$t/engine/g.rs" <<'RS'
+use crate::kernel_ext::{
+    a::{self, safe},
+    b::B as Bee,
+};
+const R: &str = r"C:\";
+const H: &str = r#"a "quoted" unsafe { crate::sources::s::S }"#;
+const M: &[u8] = br##"
+unsafe crate::fs::Fs "# still in
+"##;
+RS
+	# The raw layers may include, relocate and export.
+	cat >"$t/ffi/gen.rs" <<'RS'
+include!("bindings_generated.rs");
+RS
+	cat >"$t/kernel_ext/c.rs" <<'RS'
+#[no_mangle]
+pub(crate) extern "C" fn exported() {}
 RS
 	cat >"$t/sources/mod.rs" <<'RS'
 pub(crate) mod deep;
@@ -165,6 +189,25 @@ case_fails "an import circle between two engine files" engine/f.rs \
 	'use super::e::g;' "import circle between files:"
 case_fails "a file in no layer" stray.rs \
 	'pub(crate) fn f() {}' "src/stray.rs:1: in no layer"
+
+case_fails "a raw string ending in a backslash hides no path" engine/f.rs \
+	$'const R: &str = r"C:\\";\nuse crate::sources::s::S;' "src/engine/f.rs:3: engine uses crate::sources::s::S"
+case_fails "a raw string with # delimiters hides no path" engine/f.rs \
+	$'const R: &str = r#"say "hi"#;\nuse crate::sources::s::S;' "src/engine/f.rs:3: engine uses crate::sources::s::S"
+case_fails "a group over several lines names a source" kernel_ext/b.rs \
+	$'use crate::{\n    ffi,\n    sources::{deep, s::S},\n};' "src/kernel_ext/b.rs:4: kernel_ext uses crate::sources::s::S"
+case_fails "an alias of the crate" engine/f.rs \
+	'use crate as c;' "src/engine/f.rs:2: an alias of crate"
+case_fails "a #[path] module outside the root" engine/f.rs \
+	'#[path = "../sources/s.rs"] mod s2;' "src/engine/f.rs:2: #[path] outside"
+case_fails "include! outside the root" engine/f.rs \
+	'include!("../sources/s.rs");' "src/engine/f.rs:2: include! outside"
+case_fails "#[no_mangle] in a source" sources/s.rs \
+	'#[no_mangle] pub extern "C" fn f() {}' "src/sources/s.rs:9: #[no_mangle]"
+case_fails "#[export_name] in fs" fs.rs \
+	'#[export_name = "f"] pub extern "C" fn f() {}' "src/fs.rs:4: #[no_mangle]"
+case_fails "#[link_section] in the engine" engine/f.rs \
+	'#[link_section = ".data"] static S: u8 = 0;' "src/engine/f.rs:2: #[no_mangle]"
 
 echo "layers self-test: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -52,19 +52,16 @@ pub(crate) struct Events {
 static EVENTS: Global<Events> = Global::new();
 
 impl Events {
-    /// The published capture, for a file operation of the module: its
-    /// `owner` reference keeps the module, hence the `Registration`
-    /// (dropped at module exit), alive for the whole operation and for as
-    /// long as the file is open (which covers every `ReaderTicket` a file
-    /// holds).
-    pub(super) fn get() -> Result<&'static Events> {
+    /// A reference to the published capture; `ENODEV` once the module's
+    /// `Registration` has gone.
+    pub(super) fn get() -> Result<Arc<Events>> {
         EVENTS.get()
     }
 
-    /// A new reader: recording paused (if there is a buffer), and no probe
-    /// still writing.
-    pub(super) fn open_reader(&'static self) -> Result<ReaderTicket> {
-        let mut c = self.control.lock();
+    /// A new reader of `this`: recording paused (if there is a buffer), and
+    /// no probe still writing.
+    pub(super) fn open_reader(this: Arc<Events>) -> Result<ReaderTicket> {
+        let mut c = this.control.lock();
         let paused = c.rec.as_ref().map(|rec| rec.rb.pause());
         if c.attached.is_some() && c.readers == 0 {
             // Probes run with preemption disabled (`__DO_TRACE()`): after a
@@ -76,9 +73,10 @@ impl Events {
             synchronize_rcu();
         }
         c.readers += 1;
+        drop(c);
         // INVARIANT: counted above, with its pause.
         Ok(ReaderTicket {
-            events: self,
+            events: this,
             paused,
         })
     }
@@ -170,7 +168,7 @@ impl Events {
 /// This value accounts for one in `events.control.readers`; the count and
 /// the pause change together, under the control mutex.
 pub(crate) struct ReaderTicket {
-    events: &'static Events,
+    events: Arc<Events>,
     paused: Option<Paused<Entry>>,
 }
 
@@ -201,7 +199,7 @@ impl Registration {
         if tps.is_none() {
             pr_info!("no sched_switch/sched_wakeup tracepoint: events stays empty\n");
         }
-        let events = KBox::pin_init(
+        let events = Arc::pin_init(
             pin_init!(Events {
                 tps,
                 control <- new_mutex!(Control {
@@ -224,7 +222,7 @@ impl Drop for Registration {
         // The probes go (and are waited for) before the recorder and its
         // buffer: `Attached`'s drop, then the last `Arc`s; the capture is
         // unpublished and freed after (`Published`'s drop).
-        let mut c = self.events.get().get_ref().control.lock();
+        let mut c = self.events.get().control.lock();
         c.attached = None;
         c.rec = None;
     }

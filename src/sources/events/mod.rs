@@ -41,7 +41,7 @@ use kernel::prelude::*;
 use crate::engine::buffer::BufferConfig;
 use crate::engine::file::RecordFile;
 use crate::engine::source::{ShowOne, Single};
-use crate::kernel_ext::seq_file::SeqFile;
+use crate::kernel_ext::seq_file::{seq_print, SeqFile};
 use crate::sources::trace::knob;
 use crate::sources::trace::knobs::SETTINGS;
 use capture::{Events, MAX_SIZE_KB};
@@ -51,7 +51,7 @@ pub(crate) use capture::{write_stats, Registration};
 
 /// A reader of the capture.
 fn open_source() -> Result<EventsSource> {
-    let ticket = Events::get()?.open_reader()?;
+    let ticket = Events::open_reader(Events::get()?)?;
     EventsSource::new(SETTINGS.snapshot(), ticket)
 }
 
@@ -87,9 +87,9 @@ impl RecordFile for EventsCopy {
 pub(crate) struct EnableRecord;
 
 impl ShowOne for EnableRecord {
-    fn show_one(&self, m: &mut SeqFile) -> Result {
+    fn show_one(&self, m: &SeqFile) -> Result {
         let on = Events::get()?.enabled();
-        crate::seq_print!(m, "{}\n", u8::from(on));
+        seq_print!(m, "{}\n", u8::from(on));
         Ok(())
     }
 }
@@ -118,9 +118,9 @@ impl RecordFile for EnableFile {
 pub(crate) struct SizeRecord;
 
 impl ShowOne for SizeRecord {
-    fn show_one(&self, m: &mut SeqFile) -> Result {
+    fn show_one(&self, m: &SeqFile) -> Result {
         let kb = Events::get()?.size_kb();
-        crate::seq_print!(m, "{kb}\n");
+        seq_print!(m, "{kb}\n");
         Ok(())
     }
 }

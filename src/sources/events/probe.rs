@@ -11,6 +11,7 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 
 use super::entry::{self, Ctx, Entry, KIND_SWITCH, KIND_WAKEUP};
+use crate::kernel_ext::plain::plain_data;
 use crate::kernel_ext::ring_buffer::RingBuffer;
 use crate::kernel_ext::sched::{nr_cpu_ids, this_cpu};
 use crate::kernel_ext::tracepoint::{ProbeCtx, SchedProbes, TaskRef};
@@ -155,7 +156,7 @@ impl SchedProbes for Recorder {
     }
 }
 
-crate::plain_data!(Entry {
+plain_data!(Entry {
     kind: u8,
     flags: u8,
     preempt_count: u8,

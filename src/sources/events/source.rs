@@ -174,13 +174,13 @@ impl EventsSource {
 impl Source for EventsSource {
     type Cursor = Index;
 
-    fn start(&self, m: &mut SeqFile) -> At<Index> {
+    fn start(&self, m: &SeqFile) -> At<Index> {
         let mut c = self.cursor.lock();
         c.seek(m.index())?;
         Ok(c.at())
     }
 
-    fn next(&self, m: &mut SeqFile, _cur: Index) -> At<Index> {
+    fn next(&self, m: &SeqFile, _cur: Index) -> At<Index> {
         let want = m.index() + 1;
         m.set_index(want);
         let mut c = self.cursor.lock();
@@ -190,7 +190,7 @@ impl Source for EventsSource {
 
     /// Formats the event at the cursor; consumes nothing (shown again after
     /// an overflow).
-    fn show(&self, m: &mut SeqFile, _cur: &Index) -> Result<Show> {
+    fn show(&self, m: &SeqFile, _cur: &Index) -> Result<Show> {
         let mut c = self.cursor.lock();
         c.seek(m.index())?;
         let Some(cpu) = c.cur.and_then(|i| c.cpus.get(i)) else {

@@ -24,7 +24,7 @@ use crate::engine::buffer::BufferConfig;
 use crate::engine::file::RecordFile;
 use crate::engine::source::{ShowOne, Single};
 use crate::engine::window::{pages_for, MAX_OPEN_BYTES};
-use crate::kernel_ext::seq_file::SeqFile;
+use crate::kernel_ext::seq_file::{seq_print, SeqFile};
 use crate::kernel_ext::seq_ops::CSeqOps;
 use knobs::{Kind, Knob, Snapshot, SETTINGS, TABLE};
 use source::TraceSource;
@@ -96,12 +96,12 @@ pub(crate) const FIRST_KNOB: usize = 4;
 
 /// The record of a knob file: its value.
 impl ShowOne for &'static Knob {
-    fn show_one(&self, m: &mut SeqFile) -> Result {
+    fn show_one(&self, m: &SeqFile) -> Result {
         let v = self.value.load(Ordering::Relaxed);
         match self.kind {
-            Kind::Num { .. } => crate::seq_print!(m, "{v}\n"),
+            Kind::Num { .. } => seq_print!(m, "{v}\n"),
             Kind::Choice(names) => {
-                crate::seq_print!(m, "{}\n", names.get(v).copied().unwrap_or("?"))
+                seq_print!(m, "{}\n", names.get(v).copied().unwrap_or("?"))
             }
         }
         Ok(())

@@ -13,11 +13,13 @@ use super::knobs::Snapshot;
 use super::record::{self, ALPHABET, FILLER_CHUNK};
 use crate::engine::pages::MetaCharge;
 use crate::engine::source::{At, Index, Show, Source};
-use crate::kernel_ext::seq_file::{Format, SeqFile};
+use crate::kernel_ext::seq_file::{seq_format, Format, SeqFile};
 
 /// The header of a printf-mode record, as `seq_printf()` formats it.
-const HEADER: Format<(&CStr, u32, u32, u32, u32, u32)> =
-    Format::new(c"%16s-%-7u [%03u] d..1. %5u.%06u: seqsplice_event: seq=%010u ");
+const HEADER: Format<(&CStr, u32, u32, u32, u32, u32)> = seq_format!(
+    (&CStr, u32, u32, u32, u32, u32),
+    c"%16s-%-7u [%03u] d..1. %5u.%06u: seqsplice_event: seq=%010u "
+);
 
 /// The records of one open.
 pub(crate) struct TraceSource {
@@ -59,19 +61,19 @@ impl Source for TraceSource {
     type Cursor = Index;
 
     #[inline(always)]
-    fn start(&self, m: &mut SeqFile) -> At<Index> {
+    fn start(&self, m: &SeqFile) -> At<Index> {
         let i = m.index();
         Ok((i >= 0 && (i as u64) < self.knobs.record_count).then_some(Index))
     }
 
     #[inline(always)]
-    fn next(&self, m: &mut SeqFile, _cur: Index) -> At<Index> {
+    fn next(&self, m: &SeqFile, _cur: Index) -> At<Index> {
         m.set_index(m.index() + 1);
         self.start(m)
     }
 
     #[inline(always)]
-    fn show(&self, m: &mut SeqFile, _cur: &Index) -> Result<Show> {
+    fn show(&self, m: &SeqFile, _cur: &Index) -> Result<Show> {
         let i = m.index() as u64;
         let w = self.knobs.record_width;
         if self.knobs.record_mode == RecordMode::Raw {

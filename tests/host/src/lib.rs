@@ -9,6 +9,8 @@
 pub mod budget;
 #[path = "../../../src/sources/events/entry.rs"]
 pub mod entry;
+#[path = "../../../src/kernel_ext/init.rs"]
+pub mod init;
 #[path = "../../../src/sources/trace/knob.rs"]
 pub mod knob;
 #[path = "../../../src/engine/layout.rs"]
@@ -24,5 +26,7 @@ pub mod window;
 
 #[cfg(test)]
 mod events_tests;
+#[cfg(test)]
+mod init_tests;
 #[cfg(test)]
 mod tests;

@@ -132,10 +132,14 @@ impl<T: RecordFile> SeqFileOps for CopyPath<T> {
         let size = T::seq_buffer(&source);
         let mut ops = SeqPrivate::new(source);
         let buf = if size > PAGE_SIZE {
+            // Refused at the cap before anything is allocated.
+            ops.charge(size)?;
             let buf = KVVec::<u8>::with_capacity(size, GFP_KERNEL_ACCOUNT)?;
             // The seq_file's buffer is the whole capacity (`m->size`): that
-            // is what is charged.
-            ops.charge(buf.capacity())?;
+            // is what stays charged (the same on 6.12's KVVec).
+            if buf.capacity() != size {
+                ops.charge(buf.capacity())?;
+            }
             Some(buf)
         } else {
             None

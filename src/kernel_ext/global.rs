@@ -23,9 +23,9 @@ use crate::ffi;
 ///
 /// # Invariants
 ///
-/// `ptr` is NULL or the value of the [`Arc`] a [`Published`] of this slot
-/// holds; the owner clears it, then waits for an RCU grace period, before
-/// it drops that reference.
+/// `ptr` is NULL or the pointer `Arc::into_raw` gave a [`Published`] of
+/// this slot, whose reference that owner holds; the owner clears it, then
+/// waits for an RCU grace period, before it gives that reference back.
 pub(crate) struct Global<T> {
     ptr: AtomicPtr<T>,
 }
@@ -42,12 +42,25 @@ impl<T: Send + Sync + 'static> Global<T> {
     /// Publishes `value` for the life of the returned owner. `EBUSY` if
     /// the slot is taken.
     pub(crate) fn publish(&'static self, value: Arc<T>) -> Result<Published<T>> {
-        let p = ptr::from_ref::<T>(&value).cast_mut();
-        self.ptr
-            .compare_exchange(ptr::null_mut(), p, Ordering::AcqRel, Ordering::Acquire)
-            .map_err(|_| EBUSY)?;
-        // INVARIANT: published above, the reference held by the new value.
-        Ok(Published { slot: self, value })
+        let raw = Arc::into_raw(value);
+        if let Err(_taken) = self.ptr.compare_exchange(
+            ptr::null_mut(),
+            raw.cast_mut(),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // SAFETY: `raw` came from `Arc::into_raw` just above and was
+            // published nowhere: this takes its reference back, once.
+            drop(unsafe { Arc::from_raw(raw) });
+            return Err(EBUSY);
+        }
+        // INVARIANT: published above; the reference `into_raw` kept is the
+        // new owner's.
+        Ok(Published {
+            slot: self,
+            raw,
+            _owns: PhantomData,
+        })
     }
 
     /// A reference to the published value; `ENODEV` when none is.
@@ -57,11 +70,11 @@ impl<T: Send + Sync + 'static> Global<T> {
         if p.is_null() {
             return Err(ENODEV);
         }
-        // SAFETY: `p` is the value of the `Arc` the slot's `Published` holds
-        // (type invariants), which drops it only after clearing the slot
-        // and a grace period; this read-side section began before the load,
-        // so that reference is still held and the value alive for the
-        // section. Cloning it (below) takes a reference of our own.
+        // SAFETY: `p` came from `Arc::into_raw` and its reference is held
+        // by the slot's `Published` (type invariants), which gives it back
+        // only after clearing the slot and a grace period; this read-side
+        // section began before the load, so that reference is still held
+        // for the section. Cloning it (below) takes a reference of our own.
         let b = unsafe { ArcBorrow::from_raw(p) };
         Ok(b.into())
     }
@@ -72,16 +85,27 @@ impl<T: Send + Sync + 'static> Global<T> {
 ///
 /// # Invariants
 ///
-/// `slot` holds `value`'s pointer until this value's drop.
+/// `raw` came from `Arc::into_raw`, and this value holds that reference
+/// until its drop; `slot` holds `raw` until then.
 pub(crate) struct Published<T: Send + Sync + 'static> {
     slot: &'static Global<T>,
-    value: Arc<T>,
+    raw: *const T,
+    _owns: PhantomData<Arc<T>>,
 }
+
+// SAFETY: `Published` owns one reference of an `Arc<T>` (as `_owns` says),
+// which may be sent and shared across tasks as `T: Send + Sync`.
+unsafe impl<T: Send + Sync + 'static> Send for Published<T> {}
+// SAFETY: As above; `&Published` gives out only `&T`.
+unsafe impl<T: Send + Sync + 'static> Sync for Published<T> {}
 
 impl<T: Send + Sync + 'static> Published<T> {
     /// The value.
     pub(crate) fn get(&self) -> &T {
-        &self.value
+        // SAFETY: This value holds a reference to the `Arc` `raw` came from
+        // (type invariants), so `raw` points to a live `T` for as long as
+        // `self` is borrowed.
+        unsafe { &*self.raw }
     }
 }
 
@@ -89,9 +113,12 @@ impl<T: Send + Sync + 'static> Drop for Published<T> {
     fn drop(&mut self) {
         self.slot.ptr.store(ptr::null_mut(), Ordering::Release);
         // Every `Global::get` that could still see the pointer is done (it
-        // has its own reference) before ours goes with `value`. Process
-        // context (module exit): may sleep.
+        // has its own reference) before ours goes. Process context (module
+        // exit): may sleep.
         synchronize_rcu();
+        // SAFETY: `raw` came from `Arc::into_raw` and this value holds its
+        // reference (type invariants); it is given back once, here.
+        drop(unsafe { Arc::from_raw(self.raw) });
     }
 }
 

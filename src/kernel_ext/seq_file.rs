@@ -94,18 +94,23 @@ impl SeqFile {
         unsafe { args.call(self.as_raw(), f.fmt.as_ptr().cast()) };
     }
 
-    /// Rust formatting into the seq_file (`seq_printf(m, "%pA", args)`, as
-    /// 6.13's `SeqFile::call_printf`); use [`seq_print!`].
+    /// Rust formatting into the seq_file, piece by piece through
+    /// `seq_write()`; use [`seq_print!`].
+    ///
+    /// Not `seq_printf(m, "%pA", args)` (6.13's `SeqFile::call_printf`):
+    /// there `vsnprintf()` runs the arguments' `Display` code between
+    /// computing `m->buf + m->count` and committing `m->count += len`, and
+    /// that safe code may write to this same seq_file (it needs only a
+    /// shared reference), or point a page writer elsewhere: the commit would
+    /// then count bytes nobody wrote. Through `seq_write()` no Rust code runs
+    /// between a piece's bounds check, its copy and its count update, so a
+    /// nested write only interleaves. The bytes are the same; a piece that
+    /// does not fit marks the overflow (`count == size`) as `seq_printf()`
+    /// does for the whole.
     pub(crate) fn print(&self, args: core::fmt::Arguments<'_>) {
-        // SAFETY: As in `write`; `%pA` takes a pointer to
-        // `fmt::Arguments`, which lives across the call.
-        unsafe {
-            bindings::seq_printf(
-                self.as_raw(),
-                c"%pA".as_ptr().cast(),
-                core::ptr::from_ref(&args).cast::<core::ffi::c_void>(),
-            )
-        };
+        let mut w = self;
+        // `write_str` never fails: an overflow is recorded in the seq_file.
+        let _ = core::fmt::Write::write_fmt(&mut w, args);
     }
 
     /// `m->index`: the position of the record being shown.
@@ -130,10 +135,10 @@ impl SeqFile {
         unsafe { (*self.as_raw()).op.is_null() }
     }
 
-    /// `seq_has_overflowed()`.
+    /// `seq_has_overflowed()` (and any `count` past `size`).
     pub(crate) fn overflowed(&self) -> bool {
         // SAFETY: As in `index`.
-        unsafe { (*self.as_raw()).count == (*self.as_raw()).size }
+        unsafe { (*self.as_raw()).count >= (*self.as_raw()).size }
     }
 }
 
@@ -193,7 +198,9 @@ macro_rules! window_field {
 ///   since only by the writing methods (and the C callbacks of a table
 ///   lent this seq_file, which write what they count as the seq_file API
 ///   does): if it is below `m->size`, the bytes from where it was set to
-///   where it is were all written.
+///   where it is were all written. No Rust code runs inside a writing
+///   method (between its bounds check and its count update), so no nested
+///   call can move `m->buf` or `m->count` under one ([`SeqFile::print`]).
 #[pin_data]
 pub(crate) struct OwnSeqFile {
     #[pin]

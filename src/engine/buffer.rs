@@ -279,8 +279,8 @@ impl PageBuffer {
     pub(crate) fn copy_out(&self, from: usize, count: usize, dest: &mut IovDest<'_>) -> usize {
         if let Some(n) = self
             .pages
-            .map_view()
-            .and_then(|view| dest.copy_mapping(view, from, count))
+            .mapping()
+            .and_then(|map| dest.copy_mapping(map, from, count))
         {
             return n;
         }

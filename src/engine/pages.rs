@@ -13,7 +13,7 @@ use super::layout::{PageLen, Segment, Segments, FULL};
 use super::mode::MapMode;
 use super::stats::STATS;
 use super::window::{bulk_chunk, pages_for, MAX_OPEN_PAGES, PAGE_SIZE};
-use crate::kernel_ext::pages::{MapView, PageRef, PageSet, PageView, PageWriter};
+use crate::kernel_ext::pages::{PageRef, PageSet, PageView, PageWriter};
 use crate::kernel_ext::seq_file::OwnSeqFile;
 use crate::kernel_ext::vmap::{MapKind, VMap};
 
@@ -217,12 +217,6 @@ impl Pages {
     /// The mapping, if any.
     pub(crate) fn mapping(&self) -> Option<&VMap> {
         self.set.mapping()
-    }
-
-    /// The mapping, if any, with what of its pages was written, to copy
-    /// from.
-    pub(crate) fn map_view(&self) -> Option<MapView<'_>> {
-        self.set.map_view()
     }
 
     /// Grows the capacity to `cap` pages, at most [`MAX_OPEN_PAGES`] (no

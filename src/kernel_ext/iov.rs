@@ -8,7 +8,8 @@ use core::marker::PhantomData;
 
 use kernel::bindings;
 
-use super::pages::{past_init, MapView, PageView};
+use super::pages::PageView;
+use super::vmap::VMap;
 use crate::ffi;
 use kernel::page::PAGE_SIZE;
 
@@ -56,48 +57,27 @@ impl IovDest<'_> {
     }
 
     /// Copies `len` bytes at `offset` of `page` (`copy_page_to_iter()`,
-    /// which maps the page itself), clamped to the bytes of the page that
-    /// were written (its initialised length; a range past it is a bug
-    /// above, warned once); returns the bytes copied, fewer on a fault.
+    /// which maps the page itself), clamped to the page; returns the bytes
+    /// copied, fewer on a fault.
     pub(crate) fn copy_page(&mut self, page: PageView<'_>, offset: usize, len: usize) -> usize {
-        let init = usize::from(page.init()).min(PAGE_SIZE);
-        let offset = offset.min(init);
-        let len = if len > init - offset {
-            past_init("copy_page");
-            init - offset
-        } else {
-            len
-        };
+        let offset = offset.min(PAGE_SIZE);
+        let len = len.min(PAGE_SIZE - offset);
         // SAFETY: `page` is held while its view lives (`PageView`
-        // invariants) and `[offset, offset + len)` lies inside it, within
-        // the bytes written since its allocation (clamped above): no byte
-        // it held before reaches user space. `iter` by the type invariants.
+        // invariants) and `[offset, offset + len)` lies inside it; `iter` by
+        // the type invariants.
         unsafe { bindings::copy_page_to_iter(page.as_ptr(), offset, len, self.iter) }
     }
 
-    /// Copies `count` bytes at offset `from` of the mapping `view`; `None`
-    /// when they do not lie inside it, or not all were written (the
-    /// mapped pages' initialised lengths; a bug above, warned once).
-    /// Returns the bytes copied (fewer on a fault).
-    pub(crate) fn copy_mapping(
-        &mut self,
-        view: MapView<'_>,
-        from: usize,
-        count: usize,
-    ) -> Option<usize> {
-        let map = view.map();
+    /// Copies `count` bytes at offset `from` of the mapping `map`; `None`
+    /// when they do not lie inside it. Returns the bytes copied (fewer on a
+    /// fault).
+    pub(crate) fn copy_mapping(&mut self, map: &VMap, from: usize, count: usize) -> Option<usize> {
         let end = from.checked_add(count)?;
         if end > map.bytes() {
             return None;
         }
-        if !view.written(from, count) {
-            past_init("copy_mapping");
-            return None;
-        }
         // SAFETY: `[from, from + count)` lies inside the live mapping
-        // (checked above, `VMap` invariants), which `view` borrows, and was
-        // all written since the pages' allocation (`MapView` invariants,
-        // checked above).
+        // (checked above, `VMap` invariants), which `map` borrows.
         Some(unsafe { self.copy_from(map.addr().add(from), count) })
     }
 }

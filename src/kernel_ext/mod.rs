@@ -18,10 +18,8 @@
 //!              OwnSeqFile (a seq_file whose window its owner sets)
 //! seq_lock     SeqFileLock<T> (a seq_file of the module's own and its lock)
 //! printf       seq_printf format check (pure, host-tested)
-//! pages        PageTag, PageSet (pages, shared mark, initialised lengths,
-//!              mapping), PageRef, PageView, MapView, PageWriter (m->buf on
-//!              clean pages, in a closure)
-//! init         initialised length of a page (pure, host-tested)
+//! pages        PageTag, PageSet (pages, shared mark, mapping), PageRef,
+//!              PageView, PageWriter (m->buf on clean pages, in a closure)
 //! vmap         VMap, MapKind, purge_vmap_aliases()
 //! pipe iov     pipe buffers; iov_iter destination (pages, mappings)
 //! simple_fs    a simple_fill_super() filesystem of a file table
@@ -34,7 +32,6 @@
 
 pub(crate) mod file;
 pub(crate) mod global;
-pub(crate) mod init;
 pub(crate) mod iov;
 pub(crate) mod pages;
 pub(crate) mod pipe;

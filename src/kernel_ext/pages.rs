@@ -2,18 +2,10 @@
 
 //! Order-0 pages the module owns: a compact [`PageSet`] allocated in bulk,
 //! which knows which of its pages it shared (gave a reference away: never
-//! writable again) and how much of each was written (its initialised
-//! length, `init.rs`), and maps its clean pages; [`PageRef`], one reference
-//! to hand to a pipe, and [`PageView`] and [`MapView`], borrows to read
-//! from, each carrying the initialised length its readers keep within;
-//! [`PageWriter`], a seq_file pointed at clean pages only inside a closure
-//! (as `rust/kernel/page.rs` writes a page only inside `with_page_mapped`),
-//! which marks what it wrote initialised; and the allocation tag the pages
-//! carry.
-//!
-//! Pages are allocated without `__GFP_ZERO` (clearing would write every
-//! gifted page twice): past its initialised length a page holds whatever
-//! it held before, and nothing here lets it be read.
+//! writable again) and maps its clean pages; [`PageRef`], one reference to
+//! hand to a pipe; [`PageWriter`], a seq_file pointed at clean pages only
+//! inside a closure (as `rust/kernel/page.rs` writes a page only inside
+//! `with_page_mapped`); and the allocation tag the pages carry.
 //!
 //! C header: [`include/linux/mm.h`](srctree/include/linux/mm.h)
 
@@ -24,27 +16,9 @@ use kernel::bindings;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 
-use super::init::{self, InitLen};
 use super::seq_file::OwnSeqFile;
 use super::vmap::{MapKind, VMap};
 use crate::ffi;
-
-const _: () = assert!(init::PAGE == PAGE_SIZE);
-
-/// Whether a reader has asked for bytes past a page's initialised length
-/// (warned once: the module's own readers never do).
-static PAST_INIT: AtomicBool = AtomicBool::new(false);
-
-/// A reader asked `what` for bytes nobody wrote: refused or clamped by the
-/// caller; warned once, for it is a bug in the layers above.
-pub(super) fn past_init(what: &str) {
-    if !PAST_INIT.swap(true, Ordering::Relaxed) {
-        pr_warn!(
-            "{}: a range past the bytes written was refused or cut short\n",
-            what
-        );
-    }
-}
 
 /// Flags of every page the module allocates: `GFP_USER`, as
 /// `copy_splice_read()` uses. No `__GFP_ACCOUNT` by default: it turns the
@@ -211,24 +185,19 @@ pub(crate) fn pages_alive() -> u64 {
 }
 
 /// An array of order-0 pages, `[0, len)` populated and the rest NULL, the
-/// first `shared` of them perhaps referenced elsewhere, the initialised
-/// length of each, and perhaps a mapping of its first pages.
+/// first `shared` of them perhaps referenced elsewhere, and perhaps a
+/// mapping of its first pages.
 ///
 /// # Invariants
 ///
 /// - `slots[..len]` are valid pages on each of which this set owns exactly
 ///   one reference; `slots[len..]` are NULL.
-/// - `init.len() >= slots.len()`; for `i < len`, bytes `[0, init[i])` of
-///   page `i` were written by the module since the page was allocated
-///   (only a [`PageWriter`] raises it, by what its seq_file vouches it
-///   wrote; a page moved down keeps its own); `init[len..]` are 0.
 /// - Pages `[0, shared)` may be referenced outside the set (a [`PageRef`]
 ///   was made of them): nothing writes them any more; `shared <= len`.
 /// - `map`, when present, maps pages `[0, map.pages())`, all held, and then
 ///   `shared == 0`: only clean pages are mapped.
 pub(crate) struct PageSet {
     slots: KVVec<*mut bindings::page>,
-    init: KVVec<InitLen>,
     len: usize,
     shared: usize,
     map: Option<VMap>,
@@ -242,16 +211,14 @@ unsafe impl Send for PageSet {}
 unsafe impl Sync for PageSet {}
 
 impl PageSet {
-    /// Bytes of arrays one page takes (its pointer and initialised length).
-    pub(crate) const SLOT_BYTES: usize =
-        core::mem::size_of::<*mut bindings::page>() + core::mem::size_of::<InitLen>();
+    /// Bytes of array one page takes.
+    pub(crate) const SLOT_BYTES: usize = core::mem::size_of::<*mut bindings::page>();
 
     /// An empty set with no room.
     pub(crate) fn new() -> Self {
         // INVARIANT: no page, nothing shared, no mapping.
         Self {
             slots: KVVec::new(),
-            init: KVVec::new(),
             len: 0,
             shared: 0,
             map: None,
@@ -268,10 +235,9 @@ impl PageSet {
         self.slots.len()
     }
 
-    /// Pages the arrays' allocations have room for (what they cost, at
-    /// [`Self::SLOT_BYTES`] a page).
+    /// Pages the array's allocation has room for (what it costs).
     pub(crate) fn array_capacity(&self) -> usize {
-        self.slots.capacity().max(self.init.capacity())
+        self.slots.capacity()
     }
 
     /// Pages `[0, shared)` may be referenced elsewhere (by a pipe): they are
@@ -283,14 +249,8 @@ impl PageSet {
     /// Grows the room to `cap` pages (no page is allocated); `ENOMEM` when
     /// the array cannot be had.
     pub(crate) fn grow(&mut self, cap: usize) -> Result {
-        if cap > self.init.len() {
-            // INVARIANT: the new lengths are 0, and `init` may be longer
-            // than `slots`.
-            self.init
-                .extend_with(cap - self.init.len(), 0, GFP_KERNEL)?;
-        }
         if cap > self.slots.len() {
-            // INVARIANT: the new slots are NULL; `init` is at least as long.
+            // INVARIANT: the new slots are NULL.
             self.slots
                 .extend_with(cap - self.slots.len(), ptr::null_mut(), GFP_KERNEL)?;
         }
@@ -335,8 +295,7 @@ impl PageSet {
             got.min(n)
         };
         // INVARIANT: the allocator populated `[len, len + got)` with pages
-        // whose single reference is now ours; their lengths are 0 (nothing
-        // written), as every length past `len` is.
+        // whose single reference is now ours.
         self.len += got;
         got
     }
@@ -365,11 +324,8 @@ impl PageSet {
         for slot in &mut self.slots[self.len - n..self.len] {
             *slot = ptr::null_mut();
         }
-        self.init.copy_within(n..self.len, 0);
-        self.init[self.len - n..self.len].fill(0);
-        // INVARIANT: `[0, len - n)` hold the kept pages, with their own
-        // lengths, the rest is NULL and 0; the shared prefix moves down
-        // with them; no mapping.
+        // INVARIANT: `[0, len - n)` hold the kept pages, the rest is NULL;
+        // the shared prefix moves down with them; no mapping.
         self.len -= n;
         self.shared = self.shared.saturating_sub(n);
         n
@@ -390,9 +346,8 @@ impl PageSet {
             unsafe { ffi::seqsplice_put_page(*slot) };
             *slot = ptr::null_mut();
         }
-        self.init[keep..self.len].fill(0);
-        // INVARIANT: `[0, keep)` are kept, the rest is NULL and 0; the
-        // shared prefix cannot be longer than the pages; no mapping.
+        // INVARIANT: `[0, keep)` are kept, the rest is NULL; the shared
+        // prefix cannot be longer than the pages; no mapping.
         self.len = keep;
         self.shared = self.shared.min(keep);
         n
@@ -415,22 +370,16 @@ impl PageSet {
         if !unsafe { ffi::seqsplice_try_get_page(p) } {
             return None;
         }
-        // INVARIANT: the reference just taken belongs to the new value; a
-        // shared page is never written again, so its length stays true.
-        Some(PageRef {
-            page: p,
-            init: self.init[i],
-        })
+        // INVARIANT: the reference just taken belongs to the new value.
+        Some(PageRef(p))
     }
 
     /// A borrow of held page `i`, to read from; `None` past the end.
     pub(crate) fn page(&self, i: usize) -> Option<PageView<'_>> {
         let &page = self.slots[..self.len].get(i)?;
-        // INVARIANT: a held page and its length (type invariants), borrowed
-        // with the set, which nothing writes while the borrow lasts.
+        // INVARIANT: a held page (type invariants), borrowed with the set.
         Some(PageView {
             page,
-            init: self.init[i],
             _set: core::marker::PhantomData,
         })
     }
@@ -458,37 +407,18 @@ impl PageSet {
         self.map.as_ref()
     }
 
-    /// The mapping, if any, with the lengths of its pages, to read from.
-    pub(crate) fn map_view(&self) -> Option<MapView<'_>> {
-        let map = self.map.as_ref()?;
-        // INVARIANT: the mapped pages are `[0, map.pages())`, all held
-        // (type invariants), and their lengths; nothing writes them while
-        // the set is borrowed.
-        Some(MapView {
-            map,
-            init: &self.init[..map.pages()],
-        })
-    }
-
     /// Runs `f` with a writer pointing `m` at clean pages of this set:
     /// `m->buf` points at nothing before and after, and only at the
-    /// mapping or at pages nothing shares in between. What `m` vouches was
-    /// written there is marked initialised when `m->buf` moves on and when
-    /// `f` returns.
+    /// mapping or at pages nothing shares in between.
     pub(crate) fn write_with<R>(
         &mut self,
         m: &OwnSeqFile,
         f: impl FnOnce(&mut PageWriter<'_>) -> R,
     ) -> R {
         m.clear_buf();
-        // INVARIANT: `m->buf` is NULL, no target.
-        let mut w = PageWriter {
-            m,
-            set: self,
-            target: None,
-        };
+        // INVARIANT: `m->buf` is NULL.
+        let mut w = PageWriter { m, set: self };
         let r = f(&mut w);
-        w.settle();
         w.m.clear_buf();
         r
     }
@@ -514,32 +444,9 @@ impl Drop for PageSet {
 /// closure may point `m->buf` at its own pages meanwhile: it points it at
 /// nothing when it goes, before its set can be released, so `m->buf`
 /// always points at nothing or into a set borrowed by a live writer.
-///
-/// `target`, when present, is where this writer last pointed `m->buf`:
-/// while `m->buf` and `m->size` are still its `addr` and `size`, what `m`
-/// vouches written (`OwnSeqFile::written`) was written there (a nested
-/// writer's `m->buf` is another set's memory, and it leaves `m->buf` NULL).
 pub(crate) struct PageWriter<'a> {
     m: &'a OwnSeqFile,
     set: &'a mut PageSet,
-    target: Option<Target>,
-}
-
-/// Where a [`PageWriter`] pointed `m->buf`.
-#[derive(Clone, Copy)]
-struct Target {
-    addr: *mut u8,
-    size: usize,
-    at: Place,
-}
-
-/// The pages behind a [`Target`].
-#[derive(Clone, Copy)]
-enum Place {
-    /// The mapping, from this byte on.
-    Mapping(usize),
-    /// One held page, through its direct-map address.
-    Page(usize),
 }
 
 impl PageWriter<'_> {
@@ -554,56 +461,17 @@ impl PageWriter<'_> {
         self.set.alloc(n, account)
     }
 
-    /// Marks what `m` vouches it wrote at the target initialised, if
-    /// `m->buf` is still there, and forgets the target.
-    fn settle(&mut self) {
-        let Some(t) = self.target.take() else {
-            return;
-        };
-        if self.m.buf() != (t.addr, t.size) {
-            return;
-        }
-        let n = self.m.written();
-        // INVARIANT: `m->buf` is still this target, so bytes `[0, n)` of it
-        // were written (`OwnSeqFile` invariants): those of the mapping from
-        // `off` on, or of page `i` from its start.
-        match t.at {
-            Place::Mapping(off) => {
-                let pages = self.set.map.as_ref().map_or(0, |m| m.pages());
-                init::mark(&mut self.set.init[..pages], off, n);
-            }
-            Place::Page(i) => {
-                if let Some(l) = self.set.init[..self.set.len].get_mut(i..=i) {
-                    init::mark(l, 0, n);
-                }
-            }
-        }
-    }
-
     /// Points `m->buf` at bytes `[off, off + size)` of the mapping, clamped
     /// to it; returns the bytes it points at. `EINVAL` without a mapping.
     pub(crate) fn target_mapping(&mut self, off: usize, size: usize) -> Result<usize> {
-        if self.set.map.is_none() {
-            return Err(EINVAL);
-        }
-        // `m->buf` moves on.
-        self.settle();
         let map = self.set.map.as_ref().ok_or(EINVAL)?;
         let off = off.min(map.bytes());
         let size = size.min(map.bytes() - off);
-        let written = init::extent(&self.set.init[..map.pages()], off, size);
-        let addr = map.addr().wrapping_add(off);
         // SAFETY: `[off, off + size)` lies inside the live mapping, of clean
         // held pages (`PageSet` invariants), which the borrow of the set
-        // keeps so until `write_with` points `m->buf` at nothing again; its
-        // first `written` bytes are initialised (the pages' lengths).
-        unsafe { self.m.set_buf(addr, size, written) };
-        // INVARIANT: the mapping, `size` bytes; `m->buf` is this target.
-        self.target = Some(Target {
-            addr,
-            size,
-            at: Place::Mapping(off),
-        });
+        // keeps so until `write_with` points `m->buf` at nothing again.
+        unsafe { self.m.set_buf(map.addr().add(off), size) };
+        // INVARIANT: the mapping, `size` bytes.
         Ok(size)
     }
 
@@ -620,22 +488,11 @@ impl PageWriter<'_> {
         if addr.is_null() {
             return Err(ENOMEM);
         }
-        // `m->buf` moves on (on failure above it stays, and so does the
-        // target).
-        self.settle();
-        let written = usize::from(self.set.init[i]);
         // SAFETY: A page long at the address of a held page nothing shares
         // (checked above), kept so by the borrow of the set until
-        // `write_with` points `m->buf` at nothing again; its first `written`
-        // bytes are initialised (its length).
-        unsafe { self.m.set_buf(addr, PAGE_SIZE, written) };
-        // INVARIANT: a clean held page, a page long; `m->buf` is this
-        // target.
-        self.target = Some(Target {
-            addr,
-            size: PAGE_SIZE,
-            at: Place::Page(i),
-        });
+        // `write_with` points `m->buf` at nothing again.
+        unsafe { self.m.set_buf(addr, PAGE_SIZE) };
+        // INVARIANT: a clean held page, a page long.
         Ok(())
     }
 }
@@ -653,12 +510,10 @@ impl core::ops::Deref for PageWriter<'_> {
 ///
 /// # Invariants
 ///
-/// `page` is a valid page the borrowed set holds a reference on, whose
-/// bytes `[0, init)` were written since its allocation.
+/// `page` is a valid page the borrowed set holds a reference on.
 #[derive(Clone, Copy)]
 pub(crate) struct PageView<'a> {
     page: *mut bindings::page,
-    init: InitLen,
     _set: core::marker::PhantomData<&'a PageSet>,
 }
 
@@ -667,61 +522,19 @@ impl PageView<'_> {
     pub(super) fn as_ptr(&self) -> *mut bindings::page {
         self.page
     }
-
-    /// Bytes at the start of the page that were written: a reader stays
-    /// below.
-    pub(super) fn init(&self) -> InitLen {
-        self.init
-    }
-}
-
-/// The mapping of a [`PageSet`] and the initialised lengths of its pages,
-/// borrowed from it.
-///
-/// # Invariants
-///
-/// `init[i]` is the initialised length of mapped page `i`
-/// (`init.len() == map.pages()`), true while the borrow lasts.
-#[derive(Clone, Copy)]
-pub(crate) struct MapView<'a> {
-    map: &'a VMap,
-    init: &'a [InitLen],
-}
-
-impl<'a> MapView<'a> {
-    /// The mapping.
-    pub(crate) fn map(&self) -> &'a VMap {
-        self.map
-    }
-
-    /// Whether bytes `[from, from + count)` of the mapping were all written.
-    pub(super) fn written(&self, from: usize, count: usize) -> bool {
-        init::extent(self.init, from, count) == count
-    }
 }
 
 /// One reference on a page, to hand over to a pipe buffer.
 ///
 /// # Invariants
 ///
-/// `page` is a valid page on which this value owns one reference, whose
-/// bytes `[0, init)` were written since its allocation (and no more will
-/// be: a page with a reference out is never written again).
-pub(crate) struct PageRef {
-    page: *mut bindings::page,
-    init: InitLen,
-}
+/// The pointer is a valid page on which this value owns one reference.
+pub(crate) struct PageRef(*mut bindings::page);
 
 impl PageRef {
-    /// Bytes at the start of the page that were written: a pipe buffer
-    /// stays below.
-    pub(super) fn init(&self) -> InitLen {
-        self.init
-    }
-
     /// Gives the reference up: the caller now owns it (a pipe buffer).
     pub(super) fn into_raw(self) -> *mut bindings::page {
-        let p = self.page;
+        let p = self.0;
         core::mem::forget(self);
         p
     }
@@ -730,6 +543,6 @@ impl PageRef {
 impl Drop for PageRef {
     fn drop(&mut self) {
         // SAFETY: By the type invariants we own one reference on the page.
-        unsafe { ffi::seqsplice_put_page(self.page) };
+        unsafe { ffi::seqsplice_put_page(self.0) };
     }
 }

@@ -9,8 +9,7 @@ use core::ptr::addr_of;
 use kernel::bindings;
 use kernel::prelude::*;
 
-use super::init;
-use super::pages::{past_init, PageRef};
+use super::pages::PageRef;
 use crate::ffi;
 use kernel::page::PAGE_SIZE;
 
@@ -57,16 +56,9 @@ impl Pipe {
     /// reference over to the pipe. On failure `add_to_pipe` has dropped the
     /// reference itself (`add_to_pipe()`). `EINVAL` (the reference dropped
     /// here) for an empty range or one that leaves the page: a pipe buffer
-    /// past its page would let a consumer read the next one; and for one
-    /// past the bytes of the page that were written (its initialised
-    /// length: a bug above, warned once), which would hand a consumer what
-    /// the page held before.
+    /// past its page would let a consumer read the next one.
     pub(crate) fn add(&mut self, page: PageRef, offset: usize, len: usize) -> Result {
         if len == 0 || offset.checked_add(len).map_or(true, |end| end > PAGE_SIZE) {
-            return Err(EINVAL);
-        }
-        if !init::covers(page.init(), offset, len) {
-            past_init("pipe add");
             return Err(EINVAL);
         }
         let mut buf = ffi::pipe_buffer {
@@ -83,8 +75,7 @@ impl Pipe {
         };
         // SAFETY: By the type invariants the pipe is locked; `buf` is fully
         // initialised and carries the page reference given up above, which
-        // add_to_pipe keeps in the pipe or drops; its range lies inside the
-        // page's written bytes (checked above), which no one writes again.
+        // add_to_pipe keeps in the pipe or drops.
         let r = unsafe { ffi::add_to_pipe(self.pipe, &mut buf) };
         if r < 0 {
             Err(Error::from_errno(r as i32))

@@ -10,13 +10,11 @@
 //!
 //! C header: [`include/linux/seq_file.h`](srctree/include/linux/seq_file.h)
 
-use core::cell::Cell;
 use core::ffi::CStr;
 use core::marker::PhantomData;
 
 use kernel::bindings;
 use kernel::ffi::{c_char, c_int, c_uint};
-use kernel::prelude::*;
 use kernel::types::Opaque;
 
 use super::printf::conversions_match;
@@ -143,7 +141,7 @@ impl SeqFile {
 }
 
 macro_rules! window_field {
-    ($get:ident, $set:ident, $t:ty) => {
+    ($get:ident, $set:ident, $t:ty, $clamp:expr) => {
         impl SeqFile {
             #[doc = concat!("`m->", stringify!($get), "` (the reader's window).")]
             pub(crate) fn $get(&self) -> $t {
@@ -155,9 +153,10 @@ macro_rules! window_field {
         impl OwnSeqFile {
             #[doc = concat!("Sets `m->", stringify!($get), "`.")]
             pub(crate) fn $set(&self, v: $t) {
+                let v: $t = $clamp(v);
                 // SAFETY: The seq_file is live and ours (`SeqFile`'s
                 // invariants).
-                unsafe { (*self.as_raw()).$get = v }
+                unsafe { (*self.0.as_raw()).$get = v }
             }
         }
     };
@@ -172,138 +171,23 @@ macro_rules! window_field {
 /// `isize::MAX`, so that `count + len` (a slice's length) cannot wrap in
 /// `seq_write()`'s bounds check.
 ///
-/// It also knows how much of `m->buf` was written (`[0, written)`), for
-/// the [`PageWriter`](super::pages::PageWriter) that pointed it there and
-/// marks those bytes of its pages initialised: only the writing methods
-/// write, each from `m->count` on, advancing it past what they wrote or
-/// setting it to `m->size` on an overflow (a `seq_write()` that does not
-/// fit writes nothing, a `seq_printf()` some), so `m->count` vouches for
-/// the bytes written only while it has moved by writes alone, from inside
-/// `[0, written)`, and is below `m->size`. Every change of `m->buf`
-/// ([`set_buf`](Self::set_buf)) or of `m->count` ([`set_count`](Self::set_count))
-/// and every read of `m->count` ([`count`](Self::count)) folds that in
-/// first. No cost per byte: a compare per call.
-///
-/// # Invariants
-///
-/// - `seq` is a seq_file of the module's own, reached (through
-///   [`Deref`](core::ops::Deref) or any method but [`as_ptr`](Self::as_ptr))
-///   only by its [`SeqFileLock`](super::seq_lock::SeqFileLock)'s guard, with
-///   its lock held: `SeqFile`'s invariants hold for every such borrow.
-/// - Bytes `[0, written)` of `m->buf` were written since `m->buf` was last
-///   set, or were initialised when it was ([`set_buf`](Self::set_buf)'s
-///   contract); `written <= m->size`.
-/// - With `inside`, `m->count` was last set (by `set_buf`'s check or
-///   [`set_count`](Self::set_count)) to at most `written`, and has moved
-///   since only by the writing methods (and the C callbacks of a table
-///   lent this seq_file, which write what they count as the seq_file API
-///   does): if it is below `m->size`, the bytes from where it was set to
-///   where it is were all written. No Rust code runs inside a writing
-///   method (between its bounds check and its count update), so no nested
-///   call can move `m->buf` or `m->count` under one ([`SeqFile::print`]).
-#[pin_data]
-pub(crate) struct OwnSeqFile {
-    #[pin]
-    seq: Opaque<bindings::seq_file>,
-    written: Cell<usize>,
-    inside: Cell<bool>,
-}
+/// No Rust code runs inside a writing method (between its bounds check and
+/// its count update), so no nested call can move `m->buf` or `m->count`
+/// under one ([`SeqFile::print`]).
+#[repr(transparent)]
+pub(crate) struct OwnSeqFile(SeqFile);
 
 impl OwnSeqFile {
-    /// A zeroed seq_file (as `seq_open()`'s `kmem_cache_zalloc`) with its
-    /// lock initialised and `file` set, pinned (the mutex must not move);
-    /// `op` NULL, `buf` NULL with `size` 0.
-    pub(super) fn new(file: *mut bindings::file) -> impl PinInit<Self> {
-        // INVARIANT: nothing of the empty buffer is written or vouched for.
-        pin_init!(Self {
-            seq <- Opaque::ffi_init(move |m: *mut bindings::seq_file| {
-                // SAFETY: `m` is the seq_file's slot at its final (pinned)
-                // address, ours and not shared yet; all-zero is a valid,
-                // empty seq_file.
-                unsafe {
-                    m.write_bytes(0, 1);
-                    ffi::seqsplice_mutex_init(core::ptr::addr_of_mut!((*m).lock));
-                    (*m).file = file;
-                }
-            }),
-            written: Cell::new(0),
-            inside: Cell::new(false),
-        })
-    }
-
-    /// The raw seq_file, for its lock (no other access without the lock).
-    pub(super) fn as_ptr(&self) -> *mut bindings::seq_file {
-        self.seq.get()
-    }
-
-    /// Folds the bytes `m->count` vouches for into `written` (type
-    /// invariants).
-    fn fold(&self) {
-        // SAFETY: The seq_file is live and ours (type invariants).
-        let (count, size) = unsafe { ((*self.as_raw()).count, (*self.as_raw()).size) };
-        if self.inside.get() && count < size {
-            // INVARIANT: `[0, written)` and the bytes from where `count`
-            // was set (at most `written`) to `count` were written.
-            self.written.set(self.written.get().max(count));
-        }
-    }
-
-    /// `m->count` (the reader's window).
-    pub(crate) fn count(&self) -> usize {
-        self.fold();
-        SeqFile::count(self)
-    }
-
-    /// Sets `m->count`, at most `isize::MAX` (`seq_write()`'s bounds check
-    /// cannot wrap).
-    pub(crate) fn set_count(&self, v: usize) {
-        self.fold();
-        let v = v.min(isize::MAX as usize);
-        // SAFETY: The seq_file is live and ours (type invariants).
-        unsafe { (*self.as_raw()).count = v };
-        // INVARIANT: what `count` vouches for was folded above; from here
-        // on it vouches only if it starts inside `[0, written)`.
-        self.inside.set(v <= self.written.get());
-    }
-
-    /// Bytes `[0, n)` of `m->buf` known written (type invariants).
-    pub(super) fn written(&self) -> usize {
-        self.fold();
-        self.written.get()
-    }
-
-    /// `m->buf` and `m->size`.
-    pub(super) fn buf(&self) -> (*mut u8, usize) {
-        // SAFETY: The seq_file is live and ours (type invariants).
-        unsafe { ((*self.as_raw()).buf.cast(), (*self.as_raw()).size) }
-    }
-
-    /// Points `m->buf`/`m->size` at memory (or at nothing), of which the
-    /// first `written` bytes are initialised.
+    /// The module's own seq_file behind `m`.
     ///
     /// # Safety
     ///
-    /// `buf` is NULL with `size == 0`, or `size` writable bytes that stay so
-    /// until the next `set_buf` (`SeqFile`'s invariants), the first
-    /// `written` of them (clamped to `size`) initialised. Only a
-    /// [`PageWriter`](super::pages::PageWriter) calls this.
-    pub(super) unsafe fn set_buf(&self, buf: *mut u8, size: usize, written: usize) {
-        // SAFETY: The seq_file is live and ours (type invariants).
-        unsafe {
-            (*self.as_raw()).buf = buf.cast();
-            (*self.as_raw()).size = size;
-        }
-        let written = written.min(size);
-        // INVARIANT: `[0, written)` initialised (contract); `count` vouches
-        // only if it starts inside it.
-        self.written.set(written);
-        self.inside.set(SeqFile::count(self) <= written);
-    }
-
-    /// Points `m->buf` at nothing (NULL, size 0): nothing can be written.
-    pub(super) fn clear_buf(&self) {
-        // SAFETY: NULL with size 0 is `SeqFile`'s empty buffer.
-        unsafe { self.set_buf(core::ptr::null_mut(), 0, 0) }
+    /// As for [`SeqFile::from_raw`]; and `m` is a seq_file of the module's
+    /// own, which no `seq_read_iter()` reads.
+    pub(super) unsafe fn from_raw<'a>(m: *mut bindings::seq_file) -> &'a OwnSeqFile {
+        // SAFETY: `OwnSeqFile` is a transparent `SeqFile`, itself a
+        // transparent seq_file; the contract is both types' invariants.
+        unsafe { &*m.cast::<OwnSeqFile>() }
     }
 }
 
@@ -311,23 +195,15 @@ impl core::ops::Deref for OwnSeqFile {
     type Target = SeqFile;
 
     fn deref(&self) -> &SeqFile {
-        // SAFETY: By the type invariants this borrow is a lock holder's,
-        // with the seq_file live, locked and used by nothing else while it
-        // lasts, and `buf` NULL/0 or a `PageWriter`'s writable pages.
-        unsafe { SeqFile::from_raw(self.seq.get()) }
+        &self.0
     }
 }
 
-window_field!(from, set_from, usize);
-window_field!(read_pos, set_read_pos, i64);
-
-impl SeqFile {
-    /// `m->count` (the reader's window).
-    pub(crate) fn count(&self) -> usize {
-        // SAFETY: By the type invariants the seq_file is live and ours.
-        unsafe { (*self.as_raw()).count }
-    }
-}
+window_field!(from, set_from, usize, |v| v);
+// A `count` that cannot wrap `seq_write()`'s check.
+window_field!(count, set_count, usize, |v: usize| v
+    .min(isize::MAX as usize));
+window_field!(read_pos, set_read_pos, i64, |v| v);
 
 impl SeqFile {
     /// Replaces `m->private`, returning the old value (the pointer only:
@@ -335,6 +211,27 @@ impl SeqFile {
     pub(super) fn swap_private(&self, p: *mut core::ffi::c_void) -> *mut core::ffi::c_void {
         // SAFETY: The seq_file is live and ours (type invariants).
         unsafe { core::ptr::replace(core::ptr::addr_of_mut!((*self.as_raw()).private), p) }
+    }
+
+    /// Points `m->buf`/`m->size` at memory (or at nothing).
+    ///
+    /// # Safety
+    ///
+    /// `buf` is NULL with `size == 0`, or `size` writable bytes that stay so
+    /// until the next `set_buf` (the type invariants). Only a
+    /// [`PageWriter`](super::pages::PageWriter) calls this.
+    pub(super) unsafe fn set_buf(&self, buf: *mut u8, size: usize) {
+        // SAFETY: The seq_file is live and ours (type invariants).
+        unsafe {
+            (*self.as_raw()).buf = buf.cast();
+            (*self.as_raw()).size = size;
+        }
+    }
+
+    /// Points `m->buf` at nothing (NULL, size 0): nothing can be written.
+    pub(super) fn clear_buf(&self) {
+        // SAFETY: NULL with size 0 is the type invariants' empty buffer.
+        unsafe { self.set_buf(core::ptr::null_mut(), 0) }
     }
 }
 

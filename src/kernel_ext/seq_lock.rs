@@ -11,6 +11,7 @@ use core::ptr::addr_of_mut;
 
 use kernel::bindings;
 use kernel::prelude::*;
+use kernel::types::Opaque;
 
 use super::file::Opening;
 use super::seq_file::OwnSeqFile;
@@ -32,13 +33,12 @@ use crate::ffi;
 #[pin_data]
 pub(crate) struct SeqFileLock<T> {
     #[pin]
-    seq: OwnSeqFile,
+    seq: Opaque<bindings::seq_file>,
     data: UnsafeCell<T>,
 }
 
-// SAFETY: The seq_file (with the cells of what was written into it) and
-// `T` are only reached with the lock held (type invariants), as in a
-// `Mutex<T>`; the seq_file's `file` is the open's,
+// SAFETY: The seq_file and `T` are only reached with the lock held (type
+// invariants), as in a `Mutex<T>`; the seq_file's `file` is the open's,
 // only read by callbacks.
 unsafe impl<T: Send> Send for SeqFileLock<T> {}
 // SAFETY: As above.
@@ -51,7 +51,16 @@ impl<T> SeqFileLock<T> {
         // INVARIANT: zeroed, lock initialised, pinned (the closure runs at
         // the final address); `file` the open's.
         pin_init!(Self {
-            seq <- OwnSeqFile::new(file),
+            seq <- Opaque::ffi_init(move |m: *mut bindings::seq_file| {
+                // SAFETY: `m` is the seq_file's slot at its final (pinned)
+                // address, ours and not shared yet; all-zero is a valid,
+                // empty seq_file (as `seq_open()`'s kmem_cache_zalloc).
+                unsafe {
+                    m.write_bytes(0, 1);
+                    ffi::seqsplice_mutex_init(addr_of_mut!((*m).lock));
+                    (*m).file = file;
+                }
+            }),
             data: UnsafeCell::new(data),
         })
     }
@@ -63,8 +72,7 @@ impl<T> SeqFileLock<T> {
     /// `seq_read_iter()` also takes.
     pub(crate) fn lock(&self) -> Result<SeqFileGuard<'_, T>> {
         // SAFETY: The lock was initialised by `new` (type invariants).
-        if unsafe { ffi::seqsplice_mutex_lock_killable(addr_of_mut!((*self.seq.as_ptr()).lock)) }
-            != 0
+        if unsafe { ffi::seqsplice_mutex_lock_killable(addr_of_mut!((*self.seq.get()).lock)) } != 0
         {
             return Err(EINTR);
         }
@@ -93,17 +101,21 @@ impl<T> SeqFileGuard<'_, T> {
     /// The seq_file and the data, for as long as this borrow of the guard
     /// lasts.
     pub(crate) fn parts(&mut self) -> (&OwnSeqFile, &mut T) {
-        // INVARIANT (`OwnSeqFile`): the seq_file is borrowed with the lock
-        // held (type invariants), by its task (the guard is not `Send`),
-        // with its buffer NULL/0 between guards or a `PageWriter`'s, which
-        // points it at nothing again when it goes.
-        let seq = &self.lock.seq;
         // SAFETY: The lock is held (type invariants), which serialises every
-        // access to the data (`SeqFileLock` invariants); the `&mut self`
-        // borrow makes the `&mut T` the only borrow of the data until it
-        // ends (the seq_file is only ever shared).
-        let data = unsafe { &mut *self.lock.data.get() };
-        (seq, data)
+        // access to the seq_file and the data (`SeqFileLock` invariants);
+        // the `&mut self` borrow makes the `&mut T` the only borrow of the
+        // data until it ends (the seq_file is only ever shared, `SeqFile`
+        // writes through its `Opaque`), and the seq_file's buffer is NULL/0
+        // between guards or a `PageWriter`'s, which points it at nothing
+        // again when it goes. This seq_file is the module's own
+        // (`SeqFileLock`), and the guard is not `Send`: its task is the
+        // lock holder, the only user of the `&OwnSeqFile`.
+        unsafe {
+            (
+                OwnSeqFile::from_raw(self.lock.seq.get()),
+                &mut *self.lock.data.get(),
+            )
+        }
     }
 }
 
@@ -112,6 +124,6 @@ impl<T> Drop for SeqFileGuard<'_, T> {
         // Between guards `m->buf` points at nothing.
         self.parts().0.clear_buf();
         // SAFETY: The lock is held by us (type invariants).
-        unsafe { bindings::mutex_unlock(addr_of_mut!((*self.lock.seq.as_ptr()).lock)) };
+        unsafe { bindings::mutex_unlock(addr_of_mut!((*self.lock.seq.get()).lock)) };
     }
 }

@@ -9,8 +9,6 @@
 pub mod budget;
 #[path = "../../../src/sources/events/entry.rs"]
 pub mod entry;
-#[path = "../../../src/kernel_ext/init.rs"]
-pub mod init;
 #[path = "../../../src/sources/trace/knob.rs"]
 pub mod knob;
 #[path = "../../../src/engine/layout.rs"]
@@ -26,7 +24,5 @@ pub mod window;
 
 #[cfg(test)]
 mod events_tests;
-#[cfg(test)]
-mod init_tests;
 #[cfg(test)]
 mod tests;

@@ -368,8 +368,10 @@ macro_rules! seq_format {
         const F: $crate::kernel_ext::seq_file::Format<$args> =
             match $crate::kernel_ext::seq_file::Format::<$args>::checked($fmt) {
                 ::core::option::Option::Some(f) => f,
+                // The kernel's compile-time failure (as `build_assert!`):
+                // evaluated in a constant, it fails the build, never a run.
                 ::core::option::Option::None => {
-                    ::core::panic!("seq_printf format does not match its argument types")
+                    ::kernel::build_error!("seq_printf format does not match its argument types")
                 }
             };
         F

@@ -111,26 +111,21 @@ step events.sh /guest/events.sh
 # fault_test and the leak suite after).
 step capture /guest/capture.sh 4000
 echo "TAP version 13"
-ops() { echo $(($1 / FUZZ_DIV)); }
-fuzz() { # ops gift
-	/tools/ssfuzz --ops "$1" --gift "$2" --min-each $MIN_EACH
-}
-o=$(ops 100000)
-tap_step ssfuzz/trace "ssfuzz_${o}_ops_trace_and_trace_copy_match_the_record_stream" \
-	fuzz "$o" trace
-# The engine driving the records' C seq_operations table, against the same
-# stream and trace_copy.
-o=$(ops 30000)
-tap_step ssfuzz/trace_ops "ssfuzz_${o}_ops_trace_ops_and_trace_copy_match_the_record_stream" \
-	fuzz "$o" trace_ops
-# The second source through the engine, against lines_copy and its model.
-o=$(ops 10000)
-tap_step ssfuzz/lines "ssfuzz_${o}_ops_lines_and_lines_copy_match_their_stream" \
-	fuzz "$o" lines
-# The live events through the engine, against events_copy over the capture.
-o=$(ops 20000)
-tap_step ssfuzz/events "ssfuzz_${o}_ops_events_and_events_copy_match_the_capture" \
-	fuzz "$o" events
+# The fuzzer, each gift file against its copy file and its expected
+# stream: trace (the Rust source); trace_ops (the engine driving the
+# records' C seq_operations table); lines (the second source, against its
+# model); events (the live events, against events_copy over the capture).
+# gift       ops     TAP name after ssfuzz_<ops>_ops_
+while read -r gift ops what; do
+	o=$((ops / FUZZ_DIV))
+	tap_step "ssfuzz/$gift" "ssfuzz_${o}_ops_$what" \
+		/tools/ssfuzz --ops "$o" --gift "$gift" --min-each $MIN_EACH </dev/null
+done <<EOF
+trace      100000  trace_and_trace_copy_match_the_record_stream
+trace_ops  30000   trace_ops_and_trace_copy_match_the_record_stream
+lines      10000   lines_and_lines_copy_match_their_stream
+events     20000   events_and_events_copy_match_the_capture
+EOF
 # The benchmark's every path on a few KiB, bytes checked, so it cannot rot.
 tap_step spbench-smoke spbench_smoke_every_benchmark_path_moves_the_right_bytes \
 	/tools/spbench --smoke

@@ -92,7 +92,9 @@ impl Cursor for Index {
 ///
 /// # Invariants
 ///
-/// `v` was returned by `->start` or `->next` in iteration `iter` (never 0).
+/// `v` was returned by `->start` or `->next` in iteration `iter`, never 0
+/// (the number of none) and never `u64::MAX` unless made by
+/// [`Cursor::from_token`] (then no `CSeqOps` accepts it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct CToken {
     v: NonNull<c_void>,
@@ -108,8 +110,12 @@ impl Cursor for CToken {
     }
 
     unsafe fn from_token(token: NonNull<c_void>) -> Self {
-        // INVARIANT: iteration 0 is none: vacuous (no `CSeqOps` accepts it).
-        Self { v: token, iter: 0 }
+        // INVARIANT: `u64::MAX` is no iteration (the numbers start at 1 and
+        // do not reach it): vacuous, no `CSeqOps` accepts it.
+        Self {
+            v: token,
+            iter: u64::MAX,
+        }
     }
 }
 
@@ -360,8 +366,9 @@ impl CSeqOps {
     /// otherwise.
     #[inline(always)]
     fn open_token(&self, cur: &CToken) -> Result<NonNull<c_void>> {
-        let iter = self.iter.load(Ordering::Relaxed);
-        if cur.iter == iter && iter != 0 {
+        // No token names iteration 0 (`CToken` invariants), so no token
+        // passes while none is open.
+        if cur.iter == self.iter.load(Ordering::Relaxed) {
             Ok(cur.v)
         } else {
             Err(EINVAL)

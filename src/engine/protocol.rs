@@ -318,7 +318,9 @@ fn append<S: Source>(
     let want = want.min(pages * PAGE_SIZE);
     let size = size.min(want + PAGE_SIZE);
     // A window laid out page by page can only be appended to page by page.
-    if buf.map_mode().direct_for(pages, S::RESHOW_AT_ONCE) || !buf.window_is_flat(m.from(), m.count()) {
+    if buf.map_mode().direct_for(pages, S::RESHOW_AT_ONCE)
+        || !buf.window_is_flat(m.from(), m.count())
+    {
         return append_direct(m, src, buf, want, pages);
     }
     buf.map_window(m, size, |mp| {

@@ -14,7 +14,9 @@
 
 use kernel::prelude::*;
 
-pub(crate) use crate::kernel_ext::seq_ops::{At, Index, SeqOperations as Source, Show};
+pub(crate) use crate::kernel_ext::seq_ops::{
+    At, Index, SeqIdentity, SeqOperations as Source, Show,
+};
 
 use super::pages::MetaCharge;
 use crate::kernel_ext::seq_file::SeqFile;
@@ -98,5 +100,15 @@ impl<S: Source> Source for SeqPrivate<S> {
     #[inline(always)]
     fn show(&self, m: &SeqFile, cur: &S::Cursor) -> Result<Show> {
         self.source.show(m, cur)
+    }
+
+    #[inline(always)]
+    fn identity(&self) -> SeqIdentity {
+        self.source.identity()
+    }
+
+    #[inline(always)]
+    fn end_call(&self, m: &SeqFile) {
+        self.source.end_call(m)
     }
 }

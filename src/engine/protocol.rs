@@ -682,6 +682,14 @@ pub(crate) fn splice_read<S: Source>(
         if done > 0 && checkpoint().is_err() {
             break;
         }
+        // sendfile's pipe (`splice_direct_to_actor()`) may rewind into
+        // what this call delivered after a short write: a fill or an
+        // append would drop those pages (`discard_gifted()`) and the rewind
+        // regenerate from the first record. The call ends instead; the
+        // actor asks again for the rest.
+        if done > 0 && pipe.is_direct() {
+            break;
+        }
         if l.count() == 0 {
             let target = window::splice_fill_target(len - done, slots, tb.buf_pages());
             // A page more than the pipe can take: the record that crosses

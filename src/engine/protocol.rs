@@ -305,7 +305,8 @@ fn fill_rest<S: Source>(m: &OwnSeqFile, src: &S, cur: S::Cursor, want: usize) {
     } else {
         C_PACE_BYTES
     };
-    let mut pace_at = m.count().saturating_add(pace_every);
+    // Where the loop stops to look: `want`, or before it a C table's pace.
+    let mut limit = want.min(m.count().saturating_add(pace_every));
     let mut cur = cur;
     let at = loop {
         let offs = m.count();
@@ -315,10 +316,10 @@ fn fill_rest<S: Source>(m: &OwnSeqFile, src: &S, cur: S::Cursor, want: usize) {
             m.set_index(pos + 1);
         }
         let c = match next {
-            Ok(Some(c)) if m.count() < want.min(pace_at) => c,
+            Ok(Some(c)) if m.count() < limit => c,
             Ok(Some(c)) if m.count() < want => {
                 // A C table's iteration is as long as this at most.
-                pace_at = m.count().saturating_add(pace_every);
+                limit = want.min(m.count().saturating_add(pace_every));
                 match pace_table(m, src, c) {
                     Ok(c) => c,
                     Err((_, true)) => {

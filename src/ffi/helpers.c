@@ -11,6 +11,7 @@
  * freed only once no page carries it (src/pages.rs, PageTag).
  */
 #include <linux/alloc_tag.h>
+#include <linux/fs.h>
 #include <linux/irqflags.h>
 #include <linux/gfp.h>
 #include <linux/kmemleak.h>

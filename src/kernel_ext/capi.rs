@@ -117,7 +117,7 @@ unsafe extern "C" fn open<T: TableFile>(
         if !fops_are_ours(fops) {
             // Another `read_iter` or `release` would take the open's state
             // in `private_data` for a seq_file (or leak it).
-            pr_warn!("seqsplice_open: the file's operations must be seqsplice_read_iter and seqsplice_release (include/seqsplice.h)\n");
+            pr_warn!("seqsplice_open: the file's operations must read through seqsplice_read_iter and name no seq_file function (include/seqsplice.h)\n");
             return Err(EINVAL);
         }
         // SAFETY: `file` is being opened by its `->open` (the caller's
@@ -128,7 +128,7 @@ unsafe extern "C" fn open<T: TableFile>(
         // its callbacks expect `private`; the engine keeps seq_file's
         // protocol (`CSeqOps` enforces the order, the engine sleeps only
         // outside `->start`..`->stop`).
-        let table = unsafe { CSeqOps::new(op, private) };
+        let table = unsafe { CSeqOps::new(op, private) }?;
         let state = T::open_table(&opening, table)?;
         // SAFETY: The file is being opened: no other call uses it yet. A
         // `private_data` already there (`misc_open()` sets it) is the
@@ -142,19 +142,25 @@ unsafe extern "C" fn open<T: TableFile>(
     })
 }
 
-/// Whether `fops` reads and releases through the exported functions (and
-/// splices and seeks through them or not at all), so that nothing but
-/// seqsplice interprets `private_data`.
+/// Whether `fops` reads through the exported functions and names no other
+/// seq_file function, which would take `private_data` for a seq_file:
+/// `read_iter` is [`seqsplice_read_iter`], `read` is unset, `llseek` is
+/// not `seq_lseek()`, `release` is set (the consumer's own, which calls
+/// [`seqsplice_release`], or that) and is no seq_file release.
 fn fops_are_ours(fops: &bindings::file_operations) -> bool {
     // Addresses: a function pointer compares by address alone.
     let read_iter = fops.read_iter.map(|f| f as *const ());
-    let release = fops.release.map(|f| f as *const ());
-    let splice = fops.splice_read.map(|f| f as *const ());
     let llseek = fops.llseek.map(|f| f as *const ());
+    let release = fops.release.map(|f| f as *const ());
+    let seq_releases = [
+        bindings::seq_release as *const (),
+        bindings::single_release as *const (),
+        bindings::seq_release_private as *const (),
+    ];
     read_iter == Some(seqsplice_read_iter as *const ())
-        && release == Some(seqsplice_release as *const ())
-        && (splice.is_none() || splice == Some(seqsplice_splice_read as *const ()))
+        && fops.read.is_none()
         && llseek != Some(bindings::seq_lseek as *const ())
+        && release.is_some_and(|r| !seq_releases.contains(&r))
 }
 
 /// # Safety

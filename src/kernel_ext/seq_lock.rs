@@ -50,7 +50,8 @@ impl<T> SeqFileLock<T> {
     pub(crate) fn new(opening: &Opening, id: SeqIdentity, data: T) -> impl PinInit<Self> {
         let file = opening.file();
         // INVARIANT: zeroed, lock initialised, pinned (the closure runs at
-        // the final address); `file` the open's, `op` and `private` `id`'s.
+        // the final address); `file` the open's or `id`'s, `op` and
+        // `private` `id`'s.
         pin_init!(Self {
             seq <- Opaque::ffi_init(move |m: *mut bindings::seq_file| {
                 // SAFETY: `m` is the seq_file's slot at its final (pinned)
@@ -59,7 +60,7 @@ impl<T> SeqFileLock<T> {
                 unsafe {
                     m.write_bytes(0, 1);
                     ffi::seqsplice_mutex_init(addr_of_mut!((*m).lock));
-                    (*m).file = file;
+                    (*m).file = if id.file.is_null() { file } else { id.file };
                     (*m).op = id.op;
                     (*m).private = id.private;
                 }

@@ -164,17 +164,19 @@ pub(crate) trait SeqOperations: Send + Sync + Sized + 'static {
     fn end_call(&self, _m: &SeqFile) {}
 }
 
-/// `m->op` and `m->private` of a seq_file, as `seq_open()` and its caller
-/// set them.
+/// `m->op`, `m->private` and `m->file` of a seq_file, as `seq_open()` and
+/// its caller set them.
 ///
 /// # Invariants
 ///
 /// `op` is NULL or a table live as long as the open that got this value
-/// (its module is pinned by the file's `f_op->owner`).
+/// (its module is pinned by the file's `f_op->owner`); `file` is NULL (the
+/// open's own file) or a file live as long as that open.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SeqIdentity {
     pub(super) op: *const bindings::seq_operations,
     pub(super) private: *mut c_void,
+    pub(super) file: *mut bindings::file,
 }
 
 impl SeqIdentity {
@@ -182,6 +184,7 @@ impl SeqIdentity {
     pub(crate) const NONE: Self = Self {
         op: ptr::null(),
         private: ptr::null_mut(),
+        file: ptr::null_mut(),
     };
 }
 
@@ -327,9 +330,21 @@ static ITERATIONS: AtomicU64 = AtomicU64::new(1);
 ///   `->stop` closed yet, every token of it made by this value.
 pub(crate) struct CSeqOps {
     ops: NonNull<bindings::seq_operations>,
+    // The table's callbacks, read once: the stock core calls all four
+    // unconditionally, so a table has them (`new` checks).
+    start: StartFn,
+    next: NextFn,
+    stop: StopFn,
+    show: ShowFn,
     private: *mut c_void,
+    file: *mut bindings::file,
     iter: AtomicU64,
 }
+
+type StartFn = unsafe extern "C" fn(*mut bindings::seq_file, *mut i64) -> *mut c_void;
+type NextFn = unsafe extern "C" fn(*mut bindings::seq_file, *mut c_void, *mut i64) -> *mut c_void;
+type StopFn = unsafe extern "C" fn(*mut bindings::seq_file, *mut c_void);
+type ShowFn = unsafe extern "C" fn(*mut bindings::seq_file, *mut c_void) -> c_int;
 
 // SAFETY: The table is shared, immutable data; `private` is only handed to
 // `seq_open()`'s fields (the caller of `new` vouches for it being used from
@@ -349,19 +364,29 @@ impl CSeqOps {
     /// `seq_open(file, ops)` with `m->private = private` would, locked,
     /// called in the order `seq_read_iter()` calls them (which this value
     /// enforces), with `pos == &m->index`, and with no sleeping between
-    /// `->start` and `->stop`, which is the caller's to keep.
-    pub(crate) unsafe fn new(ops: NonNull<bindings::seq_operations>, private: *mut c_void) -> Self {
+    /// `->start` and `->stop`, which is the caller's to keep. `EINVAL` for a
+    /// table without all four callbacks (the stock core calls each).
+    pub(crate) unsafe fn new(
+        ops: NonNull<bindings::seq_operations>,
+        private: *mut c_void,
+    ) -> Result<Self> {
+        // SAFETY: Live (the function's contract); read once here.
+        let t = unsafe { ops.as_ref() };
+        let (Some(start), Some(next), Some(stop), Some(show)) = (t.start, t.next, t.stop, t.show)
+        else {
+            return Err(EINVAL);
+        };
         // INVARIANT: per the function's contract; no iteration open.
-        Self {
+        Ok(Self {
             ops,
+            start,
+            next,
+            stop,
+            show,
             private,
+            file: ptr::null_mut(),
             iter: AtomicU64::new(0),
-        }
-    }
-
-    fn table(&self) -> &bindings::seq_operations {
-        // SAFETY: Live for the life of `self` (type invariants).
-        unsafe { self.ops.as_ref() }
+        })
     }
 
     /// The C token of `cur`, if it belongs to the open iteration; `EINVAL`
@@ -380,13 +405,11 @@ impl CSeqOps {
     /// `->stop` of the open iteration, with `token`, and closes it.
     fn close(&self, m: &SeqFile, token: *mut c_void) {
         self.iter.store(0, Ordering::Relaxed);
-        if let Some(f) = self.table().stop {
-            // SAFETY: The seq_file is locked and set up as `seq_open()`
-            // would (`identity`); an iteration was open (callers), and
-            // `token` is NULL, an `ERR_PTR` or one of its tokens: `new`'s
-            // contract, in `seq_read_iter()`'s order.
-            unsafe { f(m.as_raw(), token) };
-        }
+        // SAFETY: The seq_file is locked and set up as `seq_open()` would
+        // (`identity`); an iteration was open (callers), and `token` is
+        // NULL, an `ERR_PTR` or one of its tokens: `new`'s contract, in
+        // `seq_read_iter()`'s order.
+        unsafe { (self.stop)(m.as_raw(), token) };
     }
 }
 
@@ -398,6 +421,7 @@ impl SeqOperations for CSeqOps {
         SeqIdentity {
             op: self.ops.as_ptr(),
             private: self.private,
+            file: self.file,
         }
     }
 
@@ -414,13 +438,10 @@ impl SeqOperations for CSeqOps {
         }
         let iter = ITERATIONS.fetch_add(1, Ordering::Relaxed);
         self.iter.store(iter, Ordering::Relaxed);
-        let Some(f) = self.table().start else {
-            return Ok(None);
-        };
         // SAFETY: The seq_file is locked and set up as `seq_open()` would
         // (`identity`), `pos` is its `index`, no iteration is open: `new`'s
         // contract.
-        let v = unsafe { f(raw, ptr::addr_of_mut!((*raw).index)) };
+        let v = unsafe { (self.start)(raw, ptr::addr_of_mut!((*raw).index)) };
         // INVARIANT: a token of iteration `iter`, open now.
         at_map(v, |v| CToken { v, iter })
     }
@@ -428,13 +449,10 @@ impl SeqOperations for CSeqOps {
     #[inline]
     fn next(&self, m: &SeqFile, cur: Self::Cursor) -> At<Self::Cursor> {
         let v = self.open_token(&cur)?;
-        let Some(f) = self.table().next else {
-            return Ok(None);
-        };
         let raw = m.as_raw();
         // SAFETY: As in `start`; `v` is a token of the open iteration
         // (`open_token`, `CToken` invariants).
-        let v = unsafe { f(raw, v.as_ptr(), ptr::addr_of_mut!((*raw).index)) };
+        let v = unsafe { (self.next)(raw, v.as_ptr(), ptr::addr_of_mut!((*raw).index)) };
         // INVARIANT: a token of the same, still open iteration.
         at_map(v, |v| CToken { v, iter: cur.iter })
     }
@@ -455,12 +473,9 @@ impl SeqOperations for CSeqOps {
     #[inline]
     fn show(&self, m: &SeqFile, cur: &Self::Cursor) -> Result<Show> {
         let v = self.open_token(cur)?;
-        let Some(f) = self.table().show else {
-            return Err(EINVAL);
-        };
         // SAFETY: As in `start`; `v` is a record token of the open
         // iteration (`open_token`).
-        let r = unsafe { f(m.as_raw(), v.as_ptr()) };
+        let r = unsafe { (self.show)(m.as_raw(), v.as_ptr()) };
         match r {
             0 => Ok(Show::Record),
             r if r > 0 => Ok(Show::Skip),
@@ -505,6 +520,15 @@ impl<S: SeqOperations> RustTable<S> {
         // which `own` is and stays until `drop`, after the table; the table
         // is a constant (static promotion), live for ever.
         let table = unsafe { CSeqOps::new(NonNull::from(&SeqOpsVTable::<S>::OPS), own.cast_mut()) };
+        let table = match table {
+            Ok(t) => t,
+            Err(e) => {
+                // SAFETY: From `into_foreign` above and handed to nothing
+                // (the table was refused): its one release.
+                drop(unsafe { <KBox<S> as ForeignOwnable>::from_foreign(own) });
+                return Err(e);
+            }
+        };
         // INVARIANT: `own` from `into_foreign`, the table's private.
         Ok(Self {
             table,

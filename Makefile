@@ -88,7 +88,7 @@ debug-module: debug-kernel
 	mkdir -p build/debug
 	rsync -r --checksum --delete --exclude bindings_generated.rs --exclude '*.o' \
 		--exclude '.*.cmd' --exclude '*.ko' --exclude '*.mod*' --exclude '*.symvers' \
-		Kbuild src build/debug/
+		Kbuild src include build/debug/
 	$(MAKE) -C $(DEBUG_KDIR) M=$(CURDIR)/build/debug $(KVARS) modules
 
 kernel: deps

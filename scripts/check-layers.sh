@@ -2,7 +2,8 @@
 # Checks the layers of the module's Rust sources (Documentation/design.rst: "Layers and layout"):
 #
 #   ffi (src/ffi/) < kernel_ext (src/kernel_ext/) < engine (src/engine/)
-#     < sources (src/sources/) < fs (src/fs.rs) < root (src/seqsplice_main.rs)
+#     < sources (src/sources/) < fs/api (src/fs.rs, src/api.rs: the module's
+#     interfaces, the filesystem and the exported C API) < root (src/seqsplice_main.rs)
 #
 # - `unsafe` (a block, fn, impl, trait or extern block) is written only in
 #   src/ffi/ and src/kernel_ext/;
@@ -51,12 +52,12 @@ layer_of_name() {
 	kernel_ext) echo 1 ;;
 	engine) echo 2 ;;
 	sources) echo 3 ;;
-	fs) echo 4 ;;
+	fs | api) echo 4 ;;
 	'') echo 5 ;;
 	*) echo -1 ;;
 	esac
 }
-layer_names=(ffi kernel_ext engine sources fs root)
+layer_names=(ffi kernel_ext engine sources fs/api root)
 
 # The module path of a file, dot-separated ("" for the crate root).
 module_of() {
@@ -270,6 +271,7 @@ file_layer() {
 	local f=$1
 	[ "$f" = "$root_file" ] && { echo 5; return; }
 	[ "$f" = fs.rs ] && { echo 4; return; }
+	[ "$f" = api.rs ] && { echo 4; return; }
 	case $f in
 	*/*) layer_of_name "${f%%/*}" ;;
 	*) echo -1 ;;
@@ -283,7 +285,7 @@ declare -A unsafe_in
 
 for f in "${files[@]}"; do
 	if [ "$(file_layer "$f")" -lt 0 ]; then
-		echo "src/$f:1: in no layer (ffi/, kernel_ext/, engine/, sources/, fs.rs, $root_file)"
+		echo "src/$f:1: in no layer (ffi/, kernel_ext/, engine/, sources/, fs.rs, api.rs, $root_file)"
 		fail=1
 	fi
 done

@@ -695,7 +695,7 @@ say "$runs runs, every BENCH line well-formed$([ "$live" = skipped ] && echo " (
 commit=unknown
 if [ -n "$top" ] && command -v git >/dev/null; then
 	commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
-	git -C "$top" diff --quiet HEAD -- src Kbuild 2>/dev/null || commit="$commit+dirty"
+	git -C "$top" diff --quiet HEAD -- src include Kbuild 2>/dev/null || commit="$commit+dirty"
 fi
 {
 	echo "kernel_release=$release"

@@ -49,6 +49,9 @@ impl RecordFile for Stats {
 struct Empty;
 
 impl Source for Empty {
+    /// `show` consumes nothing and `start` takes no lock `show` needs.
+    const RESHOW_AT_ONCE: bool = true;
+
     type Cursor = Index;
 
     fn start(&self, _m: &SeqFile) -> At<Index> {

@@ -15,8 +15,9 @@ use kernel::prelude::*;
 //   with `ffi`, the only place `unsafe` is written;
 // - `engine`: the zero-copy splice engine, on `kernel_ext` alone;
 // - `sources`: the record sources (`trace`, `lines`, `events`);
-// - `fs`: the filesystem and its file table;
+// - `fs`: the filesystem and its file table; `api`: the exported C API;
 // - this root: the module.
+mod api;
 mod engine;
 mod ffi;
 mod fs;
@@ -43,7 +44,9 @@ const _: () = assert!(engine::window::PAGE_SIZE == kernel::page::PAGE_SIZE);
 struct SeqSplice {
     // Field order is drop order: no file can be opened once the filesystem
     // is gone, and only then may the capture (probes detached first) and
-    // the page tag go.
+    // the page tag go. The exported API goes first: no consumer is loaded
+    // by then (each pins this module), so nothing calls it.
+    _api: api::Registration,
     _fs: fs::Registration,
     _events: sources::events::Registration,
     _tag: kernel_ext::pages::PageTag,
@@ -55,8 +58,10 @@ impl kernel::Module for SeqSplice {
         let tag = kernel_ext::pages::PageTag::new()?;
         let events = sources::events::Registration::new()?;
         let fs = fs::Registration::new()?;
+        let api = api::Registration::new();
         pr_info!("mount with: mount -t seqsplice nodev /sys/kernel/seqsplice\n");
         Ok(Self {
+            _api: api,
             _fs: fs,
             _events: events,
             _tag: tag,

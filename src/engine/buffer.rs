@@ -24,7 +24,7 @@ use kernel::prelude::*;
 
 use super::layout::{append_at, bytes_before, flatten, page_of, PageLen, Segment, Segments};
 use super::mode::MapMode;
-use super::pages::{fill_writer, Pages};
+use super::pages::Pages;
 use super::stats::STATS;
 use super::window::{discard_split, pages_for, MAX_OPEN_BYTES, MAX_OPEN_PAGES, PAGE_SIZE};
 use crate::kernel_ext::iov::IovDest;
@@ -377,13 +377,13 @@ impl core::ops::Deref for Mapped<'_, '_> {
 ///
 /// - `m->buf` is the direct-map address of held page `page`, `m->size`
 ///   is [`PAGE_SIZE`], `m->count` is at most that;
-/// - `base` is the bytes pages `[0, page)` hold; `page` is held and below
-///   `limit`, at most [`MAX_OPEN_PAGES`] (the set's reserved capacity);
+/// - `base` is the bytes pages `[0, page)` hold; pages `[page, limit)` are
+///   held (allocated before the borrow began: it never allocates), `limit`
+///   at most [`MAX_OPEN_PAGES`];
 ///   `from` is `m->from`, at most `base + m->count`.
 pub(crate) struct Direct<'a, 'b> {
     w: &'a mut PageWriter<'b>,
     lens: &'a mut [PageLen],
-    account: bool,
     page: usize,
     base: usize,
     limit: usize,
@@ -394,16 +394,16 @@ pub(crate) struct Direct<'a, 'b> {
 impl PageBuffer {
     /// Runs `f` writing records behind the window `[m->from, m->from +
     /// m->count)` (an empty window for a fill) on at most `span` pages
-    /// counted from the window's first page: the first `prealloc` of them
-    /// allocated up front (in bulk batches), more one at a time as the
-    /// records need them. The gifted pages before the window are dropped
-    /// first and the window moved down with the rest. `EINVAL` (nothing
-    /// changed) when the window starts in a gifted page; `ENOMEM` when no
-    /// page behind the window can be had.
+    /// counted from the window's first page, every one of them allocated
+    /// before `f` runs: a [`Direct`] borrow cannot allocate, so nothing
+    /// sleeps for memory between a source's `start` and `stop` (seq_file's
+    /// contract), and a fill ends where its pages end. The gifted pages
+    /// before the window are dropped first and the window moved down with
+    /// the rest. `EINVAL` (nothing changed) when the window starts in a
+    /// gifted page; `ENOMEM` when no page behind the window can be had.
     pub(crate) fn direct_writer<R>(
         &mut self,
         m: &OwnSeqFile,
-        prealloc: usize,
         span: usize,
         f: impl FnOnce(&mut Direct<'_, '_>) -> R,
     ) -> Result<R> {
@@ -429,17 +429,17 @@ impl PageBuffer {
             off = 0;
         }
         let limit = first.saturating_add(span).min(MAX_OPEN_PAGES);
-        let prealloc = first.saturating_add(prealloc);
         if page >= limit {
             return Err(ENOMEM);
         }
         self.pages.reserve(limit)?;
-        let want = prealloc.clamp(page + 1, limit);
-        if self.pages.fill_to(want, self.cfg.account) <= page {
+        // Every page the writer may use, now; fewer when memory or the cap
+        // ran short, and the writer stops there.
+        let limit = self.pages.fill_to(limit, self.cfg.account).min(limit);
+        if limit <= page {
             return Err(ENOMEM);
         }
         let base = bytes_before(self.pages.lens(), page);
-        let account = self.cfg.account;
         self.pages.write_with(m, |w, lens| {
             // A held page no pipe holds (`discard_gifted` above dropped
             // every gifted page, and only a `Gifter`, which needs the buffer
@@ -447,11 +447,10 @@ impl PageBuffer {
             w.target_page(page)?;
             lens[page] = off as PageLen;
             w.set_count(off);
-            // INVARIANT: set above.
+            // INVARIANT: set above; pages `[page, limit)` are held.
             let mut d = Direct {
                 w,
                 lens,
-                account,
                 page,
                 base,
                 limit,
@@ -477,11 +476,6 @@ impl Direct<'_, '_> {
     pub(crate) fn next_page(&mut self) -> bool {
         let next = self.page + 1;
         if next >= self.limit {
-            return false;
-        }
-        if next >= self.w.set().len()
-            && fill_writer(self.w, self.lens, next + 1, self.account) <= next
-        {
             return false;
         }
         let count = self.w.count().min(PAGE_SIZE);

@@ -22,9 +22,11 @@ use super::protocol;
 use super::source::{SeqPrivate, Source};
 use super::stats::STATS;
 use super::window::{MAX_OPEN_BYTES, PAGE_SIZE};
+use crate::kernel_ext::capi::TableFile;
 use crate::kernel_ext::file::{FileOps, Opening, SeqFileOps, SeqOpen};
 use crate::kernel_ext::iov::IovDest;
 use crate::kernel_ext::pipe::Pipe;
+use crate::kernel_ext::seq_ops::CSeqOps;
 use crate::kernel_ext::simple_fs::Entry;
 
 /// A file whose contents are the records of a [`Source`].
@@ -82,9 +84,7 @@ impl<T: RecordFile> FileOps for GiftPath<T> {
         pos: &mut i64,
         dest: &mut IovDest<'_>,
     ) -> Result<usize> {
-        let mut guard = SeqGuard::lock(open.get_ref(), true)?;
-        let (m, src, buf) = guard.parts();
-        protocol::read_iter(m, src, buf, pos, dest)
+        gift_read_iter(open, pos, dest)
     }
 
     /// Gifts the buffer's pages.
@@ -94,9 +94,7 @@ impl<T: RecordFile> FileOps for GiftPath<T> {
         pipe: &mut Pipe,
         len: usize,
     ) -> Result<usize> {
-        let mut guard = SeqGuard::lock(open.get_ref(), false)?;
-        let (m, src, buf) = guard.parts();
-        protocol::splice_read(m, src, buf, pos, pipe, len)
+        gift_splice_read(open, pos, pipe, len)
     }
 
     fn llseek(
@@ -105,12 +103,104 @@ impl<T: RecordFile> FileOps for GiftPath<T> {
         offset: i64,
         whence: u32,
     ) -> (Option<i64>, Result<i64>) {
-        let mut guard = match SeqGuard::lock(open.get_ref(), true) {
-            Ok(g) => g,
-            Err(e) => return (None, Err(e)),
-        };
-        let (m, src, buf) = guard.parts();
-        protocol::llseek(m, src, buf, f_pos, offset, whence)
+        gift_llseek(open, f_pos, offset, whence)
+    }
+}
+
+/// `->read_iter` of an open of the engine.
+fn gift_read_iter<S: Source>(
+    open: Pin<&Open<S>>,
+    pos: &mut i64,
+    dest: &mut IovDest<'_>,
+) -> Result<usize> {
+    let mut guard = SeqGuard::lock(open.get_ref(), true)?;
+    let (m, src, buf) = guard.parts();
+    protocol::read_iter(m, src, buf, pos, dest)
+}
+
+/// `->splice_read` of an open of the engine: gifts the buffer's pages.
+fn gift_splice_read<S: Source>(
+    open: Pin<&Open<S>>,
+    pos: &mut i64,
+    pipe: &mut Pipe,
+    len: usize,
+) -> Result<usize> {
+    let mut guard = SeqGuard::lock(open.get_ref(), false)?;
+    let (m, src, buf) = guard.parts();
+    protocol::splice_read(m, src, buf, pos, pipe, len)
+}
+
+/// `->llseek` of an open of the engine.
+fn gift_llseek<S: Source>(
+    open: Pin<&Open<S>>,
+    f_pos: i64,
+    offset: i64,
+    whence: u32,
+) -> (Option<i64>, Result<i64>) {
+    let mut guard = match SeqGuard::lock(open.get_ref(), true) {
+        Ok(g) => g,
+        Err(e) => return (None, Err(e)),
+    };
+    let (m, src, buf) = guard.parts();
+    protocol::llseek(m, src, buf, f_pos, offset, whence)
+}
+
+/// Where the opens of a C table get their buffer: the module's knobs at
+/// open.
+pub(crate) trait TableConfig: 'static {
+    /// The page buffer of a new open.
+    fn buffer() -> BufferConfig;
+}
+
+/// A C `seq_operations` served by the engine, for the exported API
+/// (`seqsplice_open()`): the opens are made by the caller's `->open`, not
+/// by a file table's.
+pub(crate) struct CTableFile<C>(PhantomData<C>);
+
+impl<C: TableConfig> FileOps for CTableFile<C> {
+    type Ptr = Pin<KBox<Open<CSeqOps>>>;
+
+    /// Never: the caller's `->open` opens ([`TableFile::open_table`]).
+    fn open(_opening: &Opening) -> Result<Self::Ptr> {
+        Err(ENXIO)
+    }
+
+    fn read_iter(
+        open: Pin<&Open<CSeqOps>>,
+        pos: &mut i64,
+        dest: &mut IovDest<'_>,
+    ) -> Result<usize> {
+        gift_read_iter(open, pos, dest)
+    }
+
+    fn splice_read(
+        open: Pin<&Open<CSeqOps>>,
+        pos: &mut i64,
+        pipe: &mut Pipe,
+        len: usize,
+    ) -> Result<usize> {
+        gift_splice_read(open, pos, pipe, len)
+    }
+
+    fn llseek(
+        open: Pin<&Open<CSeqOps>>,
+        f_pos: i64,
+        offset: i64,
+        whence: u32,
+    ) -> (Option<i64>, Result<i64>) {
+        gift_llseek(open, f_pos, offset, whence)
+    }
+}
+
+impl<C: TableConfig> TableFile for CTableFile<C> {
+    fn open_table(opening: &Opening, table: CSeqOps) -> Result<Self::Ptr> {
+        let open = Open::new(opening, table, C::buffer())?;
+        STATS.opens.fetch_add(1, Ordering::Relaxed);
+        Ok(open)
+    }
+
+    fn private(open: Pin<&Open<CSeqOps>>) -> *mut core::ffi::c_void {
+        open.private_now()
     }
 }
 

@@ -2,9 +2,9 @@
 
 //! The state of one open of a gift file: its source, its page buffer and
 //! the `struct seq_file` the source writes into (the module's own, not
-//! `seq_open()`'s: the engine's state lives beside it, so `m->private` is
-//! free for a C table's data, which `CSeqOps` puts there around each of its
-//! callbacks), and the guard that locks them.
+//! `seq_open()`'s: the engine's state lives beside it, and `m->file`,
+//! `m->op` and `m->private` are what `seq_open()` would have set for the
+//! source), and the guard that locks them.
 
 use core::pin::Pin;
 
@@ -29,13 +29,21 @@ impl<S: Source> Open<S> {
     /// The state of a new open, pinned in a box (the seq_file's lock must
     /// not move once initialised).
     pub(crate) fn new(opening: &Opening, source: S, cfg: BufferConfig) -> Result<Pin<KBox<Self>>> {
+        let id = source.identity();
         KBox::pin_init(
             pin_init!(Self {
-                seq <- SeqFileLock::new(opening, PageBuffer::new(cfg)),
+                seq <- SeqFileLock::new(opening, id, PageBuffer::new(cfg)),
                 source,
             }),
             GFP_KERNEL,
         )
+    }
+}
+
+impl<S: Source> Open<S> {
+    /// `m->private` now (a callback may have changed it).
+    pub(crate) fn private_now(&self) -> *mut core::ffi::c_void {
+        self.seq.private_now()
     }
 }
 
@@ -72,7 +80,10 @@ impl<'a, S: Source> SeqGuard<'a, S> {
 impl<S: Source> Drop for SeqGuard<'_, S> {
     fn drop(&mut self) {
         // No vm_map_ram() mapping outlives the call (PageBuffer invariants);
-        // the lock goes after, with `m->buf` pointed at nothing.
-        self.parts().2.end_call();
+        // the lock goes after, with `m->buf` pointed at nothing. An
+        // iteration the call left open (a bug) is stopped under the lock.
+        let (m, src, buf) = self.parts();
+        src.end_call(m);
+        buf.end_call();
     }
 }

@@ -91,8 +91,9 @@ impl Drop for MetaCharge {
     }
 }
 
-/// Somewhere pages can be allocated into: a [`PageSet`], or the set a
-/// [`PageWriter`] writes into (adding pages moves none it points at).
+/// Somewhere pages can be allocated into: a [`PageSet`] (a [`PageWriter`],
+/// which a source writes through between its `start` and `stop`, cannot
+/// allocate: nothing sleeps for memory there).
 trait Alloc {
     /// Pages held.
     fn held(&self) -> usize;
@@ -113,20 +114,6 @@ impl Alloc for PageSet {
 
     fn alloc(&mut self, n: usize, account: bool) -> usize {
         PageSet::alloc(self, n, account)
-    }
-}
-
-impl Alloc for PageWriter<'_> {
-    fn held(&self) -> usize {
-        self.set().len()
-    }
-
-    fn room(&self) -> usize {
-        self.set().capacity()
-    }
-
-    fn alloc(&mut self, n: usize, account: bool) -> usize {
-        PageWriter::alloc(self, n, account)
     }
 }
 
@@ -361,15 +348,4 @@ impl Drop for Pages {
         let n = self.set.len();
         self.release_front(n);
     }
-}
-
-/// Allocates pages through `w` until `want` are held ([`fill_to`]);
-/// `lens` are the lengths [`Pages::write_with`] lent with it.
-pub(crate) fn fill_writer(
-    w: &mut PageWriter<'_>,
-    lens: &mut [PageLen],
-    want: usize,
-    account: bool,
-) -> usize {
-    fill_to(w, lens, want, account)
 }

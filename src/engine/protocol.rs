@@ -114,9 +114,12 @@ enum First<C> {
 
 /// The first record of a fill into the empty window `m` (a mapping or a
 /// direct page), `seq_read_iter()`'s first loop: skipped and empty records
-/// are passed over (a checkpoint every [`window::PACE_BYTES`] of them), an
-/// error stops the source. On anything but [`First::Record`] the window is
-/// empty again.
+/// are passed over, an error stops the source. Every
+/// [`window::PACE_BYTES`] of them the source is stopped, the task
+/// reschedules and looks for a fatal signal, and the source is started
+/// again where it was (nothing sleeps between `start` and `stop`). On
+/// anything but [`First::Record`] the window is empty again and the source
+/// stopped.
 fn first_record<S: Source>(m: &OwnSeqFile, src: &S, pace: &mut Pacer) -> Result<First<S::Cursor>> {
     let mut at = src.start(m);
     loop {
@@ -140,12 +143,16 @@ fn first_record<S: Source>(m: &OwnSeqFile, src: &S, pace: &mut Pacer) -> Result<
             m.set_count(0);
         }
         if m.count() == 0 {
+            let pos = m.index();
             at = src.next(m, cur);
-            if pace.tick(0) {
-                if let Err(e) = checkpoint() {
-                    src.stop(m, &at);
-                    return Err(e);
-                }
+            if pos == m.index() {
+                // As the second loop (and so that a restart moves on).
+                m.set_index(pos + 1);
+            }
+            if pace.tick(0) && matches!(at, Ok(Some(_))) {
+                src.stop(m, &at);
+                checkpoint()?;
+                at = src.start(m);
             }
             continue;
         }
@@ -169,10 +176,8 @@ fn fill_direct<S: Source>(
     want: usize,
     pages: usize,
 ) -> Result<bool> {
-    // What `want` bytes take in whole pages, and one to finish the last
-    // record; more only as the records need them.
-    let prealloc = window::read_fill_pages(want, pages);
-    buf.direct_writer(m, prealloc, pages.max(1), |w| {
+    // Every page the fill may use is allocated before the source starts.
+    buf.direct_writer(m, pages.max(1), |w| {
         // The first record is on the writer's first page: an empty window
         // there is the writer's starting state.
         match first_record(w, src, &mut Pacer::default())? {
@@ -186,11 +191,41 @@ fn fill_direct<S: Source>(
     })?
 }
 
+/// After record `cur` overflowed the rest of a page: moves to the next
+/// page and returns the record to show there, with `at` where the
+/// iteration stands. The record is `cur` itself, shown again at once, when
+/// the source allows it ([`Source::RESHOW_AT_ONCE`]); otherwise the source
+/// is stopped and started again at `m->index` (`cur`'s), as
+/// `seq_read_iter()` does between two calls. `None` when no page is left
+/// (the source then stops at `cur`, which starts the next fill) or the
+/// restarted source has no record.
+fn reshow<S: Source>(
+    w: &mut Direct<'_, '_>,
+    src: &S,
+    cur: S::Cursor,
+    at: &mut At<S::Cursor>,
+) -> Option<S::Cursor> {
+    *at = Ok(Some(cur));
+    if !w.next_page() {
+        return None;
+    }
+    if S::RESHOW_AT_ONCE {
+        return Some(cur);
+    }
+    src.stop(w, at);
+    STATS.restarts.fetch_add(1, Ordering::Relaxed);
+    *at = src.start(w);
+    match *at {
+        Ok(Some(c)) => Some(c),
+        _ => None,
+    }
+}
+
 /// The rest of a direct fill or append after record `cur` was shown: as
 /// [`fill_rest`], but the record that does not fit the rest of a page is
-/// shown again at the start of the next page, until `want` bytes or the
-/// last page. A record wider than a page ends the fill: it starts the
-/// next one, which maps.
+/// shown again at the start of the next page ([`reshow`]), until `want`
+/// bytes or the last page. A record wider than a page ends the fill: it
+/// starts the next one, which maps.
 fn fill_rest_direct<S: Source>(w: &mut Direct<'_, '_>, src: &S, cur: S::Cursor, want: usize) {
     let mut at: At<S::Cursor> = Ok(Some(cur));
     loop {
@@ -210,9 +245,9 @@ fn fill_rest_direct<S: Source>(w: &mut Direct<'_, '_>, src: &S, cur: S::Cursor, 
             Ok(Show::Record) => {
                 // The rest of this page is too short: the next page.
                 w.set_count(offs);
-                if !w.next_page() {
+                let Some(cur) = reshow(w, src, cur, &mut at) else {
                     break;
-                }
+                };
                 match src.show(w, &cur) {
                     Ok(Show::Skip) => w.set_count(0),
                     Ok(Show::Record) if !w.overflowed() => {}
@@ -278,6 +313,10 @@ fn append<S: Source>(
     size: usize,
     pages: usize,
 ) -> Result {
+    // No more pages than the open's buffer, whatever the pipe could take.
+    let pages = pages.min(buf.buf_pages()).max(1);
+    let want = want.min(pages * PAGE_SIZE);
+    let size = size.min(want + PAGE_SIZE);
     // A window laid out page by page can only be appended to page by page.
     if buf.map_mode().direct_for(pages) || !buf.window_is_flat(m.from(), m.count()) {
         return append_direct(m, src, buf, want, pages);
@@ -315,14 +354,11 @@ fn append_direct<S: Source>(
     want: usize,
     pages: usize,
 ) -> Result {
-    buf.direct_writer(m, pages, pages, |w| {
-        let at = src.start(w);
-        let cur = match at {
-            Ok(Some(c)) => c,
-            Ok(None) | Err(_) => {
-                src.stop(w, &at);
-                return;
-            }
+    buf.direct_writer(m, pages, |w| {
+        let mut at = src.start(w);
+        let Ok(Some(mut cur)) = at else {
+            src.stop(w, &at);
+            return;
         };
         let offs = w.count();
         let fits = match src.show(w, &cur) {
@@ -334,14 +370,23 @@ fn append_direct<S: Source>(
             Ok(Show::Record) => {
                 // Not in the rest of the window's last page: the next page.
                 w.set_count(offs);
-                w.next_page() && matches!(src.show(w, &cur), Ok(Show::Record) if !w.overflowed())
+                match reshow(w, src, cur, &mut at) {
+                    Some(c) => {
+                        cur = c;
+                        matches!(src.show(w, &c), Ok(Show::Record) if !w.overflowed())
+                    }
+                    None => false,
+                }
             }
             Err(_) => false,
         };
         if !fits {
             // No room for this record: it starts the next fill.
             w.reset();
-            src.stop(w, &Ok(Some(cur)));
+            if matches!(at, Ok(Some(_))) {
+                at = Ok(Some(cur));
+            }
+            src.stop(w, &at);
             return;
         }
         fill_rest_direct(w, src, cur, want);
@@ -370,14 +415,8 @@ fn traverse<S: Source>(m: &OwnSeqFile, src: &S, buf: &mut PageBuffer, offset: u6
             let mut at = src.start(mp);
             let mut result = Ok(());
             let mut overflow = false;
-            let mut last = 0;
+            let mut stopped = false;
             while let Ok(Some(cur)) = at {
-                if pace.tick(last) {
-                    if let Err(e) = checkpoint() {
-                        result = Err(e);
-                        break;
-                    }
-                }
                 match src.show(mp, &cur) {
                     Err(e) => {
                         result = Err(e);
@@ -390,9 +429,13 @@ fn traverse<S: Source>(m: &OwnSeqFile, src: &S, buf: &mut PageBuffer, offset: u6
                     overflow = true;
                     break;
                 }
+                let index = mp.index();
                 at = src.next(mp, cur);
+                if index == mp.index() {
+                    // So that a restart below moves on.
+                    mp.set_index(index + 1);
+                }
                 let count = mp.count() as u64;
-                last = count as usize;
                 if pos + count > offset {
                     let from = (offset - pos) as usize;
                     mp.set_from(from);
@@ -404,13 +447,26 @@ fn traverse<S: Source>(m: &OwnSeqFile, src: &S, buf: &mut PageBuffer, offset: u6
                 if pos == offset {
                     break;
                 }
+                // Between records, every so often: stop, yield, start
+                // again at `m->index` (nothing sleeps inside the source).
+                if pace.tick(count as usize) && matches!(at, Ok(Some(_))) {
+                    src.stop(mp, &at);
+                    if let Err(e) = checkpoint() {
+                        result = Err(e);
+                        stopped = true;
+                        break;
+                    }
+                    at = src.start(mp);
+                }
             }
             if result.is_ok() {
                 if let Err(e) = &at {
                     result = Err(*e);
                 }
             }
-            src.stop(mp, &at);
+            if !stopped {
+                src.stop(mp, &at);
+            }
             if overflow {
                 mp.set_count(0);
                 mp.set_index(0);

@@ -29,6 +29,9 @@ pub(crate) trait ShowOne: Send + Sync + 'static {
 pub(crate) struct Single<T>(pub(crate) T);
 
 impl<T: ShowOne> Source for Single<T> {
+    /// `show` consumes nothing and `start` takes no lock `show` needs.
+    const RESHOW_AT_ONCE: bool = true;
+
     type Cursor = Index;
 
     fn start(&self, m: &SeqFile) -> At<Index> {
@@ -74,6 +77,8 @@ impl<S> SeqPrivate<S> {
 /// The source's callbacks, unchanged.
 impl<S: Source> Source for SeqPrivate<S> {
     type Cursor = S::Cursor;
+
+    const RESHOW_AT_ONCE: bool = S::RESHOW_AT_ONCE;
 
     #[inline(always)]
     fn start(&self, m: &SeqFile) -> At<S::Cursor> {

@@ -80,4 +80,8 @@ counters! {
     /// Splices into a pipe other than sendfile's that dropped the pages they
     /// had delivered before returning, instead of keeping them for a rewind.
     idle_releases,
+    /// Records moved to the next page of a direct fill by a `stop` and a
+    /// `start` (a source that does not allow showing a record again at
+    /// once: every C table).
+    restarts,
 }

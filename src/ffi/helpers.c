@@ -28,6 +28,8 @@
 #include <linux/uio.h>
 #include <linux/vmalloc.h>
 
+#include <seqsplice.h>
+
 #include "helpers.h"
 
 /* seqsplice_page_address() relies on every page being in the direct map. */
@@ -218,3 +220,15 @@ void seqsplice_tracepoint_synchronize_unregister(void)
 {
 	tracepoint_synchronize_unregister();
 }
+
+/*
+ * The exported API (include/seqsplice.h): defined in Rust
+ * (src/kernel_ext/capi.rs), exported here, as 6.12 has no Rust export
+ * macro.
+ */
+EXPORT_SYMBOL_NS_GPL(seqsplice_open, SEQSPLICE);
+EXPORT_SYMBOL_NS_GPL(seqsplice_release, SEQSPLICE);
+EXPORT_SYMBOL_NS_GPL(seqsplice_private, SEQSPLICE);
+EXPORT_SYMBOL_NS_GPL(seqsplice_read_iter, SEQSPLICE);
+EXPORT_SYMBOL_NS_GPL(seqsplice_splice_read, SEQSPLICE);
+EXPORT_SYMBOL_NS_GPL(seqsplice_llseek, SEQSPLICE);

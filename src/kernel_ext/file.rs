@@ -56,7 +56,7 @@ impl Opening {
     /// # Safety
     ///
     /// The arguments of an `->open`.
-    unsafe fn new(inode: *mut bindings::inode, file: *mut bindings::file) -> Self {
+    pub(super) unsafe fn new(inode: *mut bindings::inode, file: *mut bindings::file) -> Self {
         // INVARIANT: the file being opened.
         Self {
             file,

@@ -30,6 +30,7 @@
 //! sched        cond_resched, fatal signals, RCU, CPU ids
 //! ```
 
+pub(crate) mod capi;
 pub(crate) mod file;
 pub(crate) mod global;
 pub(crate) mod iov;

@@ -450,17 +450,6 @@ pub(crate) struct PageWriter<'a> {
 }
 
 impl PageWriter<'_> {
-    /// The set (held pages, mapping, shared mark), to read.
-    pub(crate) fn set(&self) -> &PageSet {
-        self.set
-    }
-
-    /// Allocates pages into the set's free room, as [`PageSet::alloc`]:
-    /// adding pages moves none that `m->buf` may point at.
-    pub(crate) fn alloc(&mut self, n: usize, account: bool) -> usize {
-        self.set.alloc(n, account)
-    }
-
     /// Points `m->buf` at bytes `[off, off + size)` of the mapping, clamped
     /// to it; returns the bytes it points at. `EINVAL` without a mapping.
     pub(crate) fn target_mapping(&mut self, off: usize, size: usize) -> Result<usize> {

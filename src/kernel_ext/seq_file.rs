@@ -41,9 +41,7 @@ use crate::ffi;
 /// reference to this value exists, and nothing but the lock holder's task
 /// accesses it meanwhile. `buf` is NULL with `size == 0`, or `size` bytes
 /// of writable memory (pages of a [`PageWriter`](super::pages::PageWriter),
-/// or the seq_file core's buffer). `op` is NULL for a
-/// [`SeqFileLock`](super::seq_lock::SeqFileLock)'s seq_file and never for
-/// one of `seq_open()`'s.
+/// or the seq_file core's buffer).
 #[repr(transparent)]
 pub(crate) struct SeqFile {
     inner: Opaque<bindings::seq_file>,
@@ -123,16 +121,6 @@ impl SeqFile {
         unsafe { (*self.as_raw()).index = v }
     }
 
-    /// Whether this is a seq_file of the module's own (a
-    /// [`SeqFileLock`](super::seq_lock::SeqFileLock)'s, whose `op` is NULL)
-    /// rather than one of `seq_open()`'s (whose `op` never is): only on its
-    /// own may the module lend `m->private` to someone else for a while,
-    /// as nothing but its lock holder reads it.
-    pub(super) fn is_own(&self) -> bool {
-        // SAFETY: By the type invariants the seq_file is live and ours.
-        unsafe { (*self.as_raw()).op.is_null() }
-    }
-
     /// `seq_has_overflowed()` (and any `count` past `size`).
     pub(crate) fn overflowed(&self) -> bool {
         // SAFETY: As in `index`.
@@ -206,13 +194,6 @@ window_field!(count, set_count, usize, |v: usize| v
 window_field!(read_pos, set_read_pos, i64, |v| v);
 
 impl SeqFile {
-    /// Replaces `m->private`, returning the old value (the pointer only:
-    /// what it points to is the business of whoever reads it).
-    pub(super) fn swap_private(&self, p: *mut core::ffi::c_void) -> *mut core::ffi::c_void {
-        // SAFETY: The seq_file is live and ours (type invariants).
-        unsafe { core::ptr::replace(core::ptr::addr_of_mut!((*self.as_raw()).private), p) }
-    }
-
     /// Points `m->buf`/`m->size` at memory (or at nothing).
     ///
     /// # Safety

@@ -15,18 +15,19 @@ use kernel::types::Opaque;
 
 use super::file::Opening;
 use super::seq_file::OwnSeqFile;
+use super::seq_ops::SeqIdentity;
 use crate::ffi;
 
 /// A seq_file of the module's own (not `seq_open()`'s) and the data `T`
-/// its lock guards, so that `m->private` stays free for a C table's data
-/// ([`CSeqOps`](super::seq_ops::CSeqOps) puts it there around each of its
-/// callbacks).
+/// its lock guards; `m->file`, `m->op` and `m->private` are what
+/// `seq_open()` and its caller would have set, so a C table's callbacks
+/// find what they expect ([`CSeqOps`](super::seq_ops::CSeqOps)).
 ///
 /// # Invariants
 ///
 /// - `seq` is a zeroed seq_file whose `lock` is initialised (so the value
-///   is pinned: the mutex must not move) and whose `file` is the open's;
-///   `op` NULL. Nothing but this module accesses it, and `seq` and `data`
+///   is pinned: the mutex must not move) and whose `file` is the open's,
+///   `op` and `private` a [`SeqIdentity`]'s. Nothing but this module accesses it, and `seq` and `data`
 ///   only with `seq.lock` held, through a [`SeqFileGuard`].
 /// - `seq.buf` is NULL with `seq.size == 0` between guards (a guard resets
 ///   it when it goes).
@@ -46,10 +47,10 @@ unsafe impl<T: Send> Sync for SeqFileLock<T> {}
 
 impl<T> SeqFileLock<T> {
     /// The seq_file of the open `opening`, guarding `data`.
-    pub(crate) fn new(opening: &Opening, data: T) -> impl PinInit<Self> {
+    pub(crate) fn new(opening: &Opening, id: SeqIdentity, data: T) -> impl PinInit<Self> {
         let file = opening.file();
         // INVARIANT: zeroed, lock initialised, pinned (the closure runs at
-        // the final address); `file` the open's.
+        // the final address); `file` the open's, `op` and `private` `id`'s.
         pin_init!(Self {
             seq <- Opaque::ffi_init(move |m: *mut bindings::seq_file| {
                 // SAFETY: `m` is the seq_file's slot at its final (pinned)
@@ -59,10 +60,21 @@ impl<T> SeqFileLock<T> {
                     m.write_bytes(0, 1);
                     ffi::seqsplice_mutex_init(addr_of_mut!((*m).lock));
                     (*m).file = file;
+                    (*m).op = id.op;
+                    (*m).private = id.private;
                 }
             }),
             data: UnsafeCell::new(data),
         })
+    }
+
+    /// `m->private` as it is now, read without the lock (as
+    /// `seq_open_private()` users read it, `READ_ONCE()`): a callback may
+    /// change it under the lock meanwhile.
+    pub(crate) fn private_now(&self) -> *mut core::ffi::c_void {
+        // SAFETY: The seq_file is live (pinned, initialised by `new`); a
+        // volatile read of an aligned pointer field, as `READ_ONCE()`.
+        unsafe { core::ptr::read_volatile(addr_of_mut!((*self.seq.get()).private)) }
     }
 
     /// Locks the seq_file and the data for the life of the returned guard.

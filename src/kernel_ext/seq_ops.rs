@@ -13,6 +13,7 @@
 use core::ffi::{c_int, c_void};
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use kernel::bindings;
 use kernel::prelude::*;
@@ -83,48 +84,32 @@ impl Cursor for Index {
 
 /// The token of a C `seq_operations` (NULL and `ERR_PTR` are not cursors),
 /// as [`CSeqOps`] hands it out: only its `start` and `next` make one, so
-/// safe code cannot forge the `v` a C callback is given, and it names its
-/// table, so a token of one table is refused by another (`EINVAL`).
+/// safe code cannot forge the `v` a C callback is given; and it names the
+/// iteration (one `->start` to its `->stop`, numbered uniquely across every
+/// table and open) it belongs to, so [`CSeqOps`] refuses (`EINVAL`) a token
+/// of another open, of another iteration or after its `->stop`: a C
+/// table's `v` may point at what its `->stop` unlocks or frees.
 ///
 /// # Invariants
 ///
-/// `v` was returned by `->start` or `->next` of the table `table`.
+/// `v` was returned by `->start` or `->next` in iteration `iter` (never 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct CToken {
     v: NonNull<c_void>,
-    table: *const bindings::seq_operations,
-}
-
-impl CToken {
-    /// The token of `table`'s `v`.
-    ///
-    /// # Safety
-    ///
-    /// `v` was returned by `->start` or `->next` of `table`.
-    unsafe fn new(v: NonNull<c_void>, table: &'static bindings::seq_operations) -> Self {
-        // INVARIANT: per the function's contract.
-        Self {
-            v,
-            table: ptr::from_ref(table),
-        }
-    }
+    iter: u64,
 }
 
 /// A `CToken` through the C side (a `CSeqOps` served by [`SeqOpsVTable`],
-/// which `CSeqOps` refuses anyway) comes back naming no table: every
-/// [`CSeqOps`] refuses it (`EINVAL`), as a `void *` cannot carry the table
-/// too.
+/// which nothing does) comes back naming no iteration: every [`CSeqOps`]
+/// refuses it (`EINVAL`), as a `void *` cannot carry the iteration too.
 impl Cursor for CToken {
     fn into_token(self) -> NonNull<c_void> {
         self.v
     }
 
     unsafe fn from_token(token: NonNull<c_void>) -> Self {
-        // INVARIANT: `table` is NULL, which no table is at: vacuous.
-        Self {
-            v: token,
-            table: ptr::null(),
-        }
+        // INVARIANT: iteration 0 is none: vacuous (no `CSeqOps` accepts it).
+        Self { v: token, iter: 0 }
     }
 }
 
@@ -147,10 +132,49 @@ pub(crate) trait SeqOperations: Send + Sync + Sized + 'static {
     fn stop(&self, _m: &SeqFile, _last: &At<Self::Cursor>) {}
 
     /// `->show`: writes the record at `cur` into `m`. As with a seq_file,
-    /// a record that overflows `m` is shown again later; a caller may show
-    /// it again at once, into more room, without a `stop`/`start` in
-    /// between, so `show` must not consume anything.
+    /// a record that overflows `m` is shown again later: after `stop` and
+    /// `start`, as `seq_read_iter()` does, unless [`Self::RESHOW_AT_ONCE`].
     fn show(&self, m: &SeqFile, cur: &Self::Cursor) -> Result<Show>;
+
+    /// A record that overflowed may be shown again at once, into more
+    /// room, with no `stop`/`start` in between (the engine's direct map
+    /// mode moves it to the next page so): true only for an implementation
+    /// whose `show` consumes nothing and whose `start` takes no lock `show`
+    /// depends on. A C table never is, by default.
+    const RESHOW_AT_ONCE: bool = false;
+
+    /// What `seq_open()` would have put in `m->op` and `m->private` for
+    /// this implementation; a Rust implementation, which reads neither,
+    /// leaves both NULL.
+    fn identity(&self) -> SeqIdentity {
+        SeqIdentity::NONE
+    }
+
+    /// Called at the end of each engine call, with the seq_file still
+    /// locked: an implementation that tracks its iteration closes one left
+    /// open (a bug of the caller's) here.
+    fn end_call(&self, _m: &SeqFile) {}
+}
+
+/// `m->op` and `m->private` of a seq_file, as `seq_open()` and its caller
+/// set them.
+///
+/// # Invariants
+///
+/// `op` is NULL or a table live as long as the open that got this value
+/// (its module is pinned by the file's `f_op->owner`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SeqIdentity {
+    pub(super) op: *const bindings::seq_operations,
+    pub(super) private: *mut c_void,
+}
+
+impl SeqIdentity {
+    /// Neither: a Rust implementation's.
+    pub(crate) const NONE: Self = Self {
+        op: ptr::null(),
+        private: ptr::null_mut(),
+    };
 }
 
 /// The `void *` of `at`, as the seq_file core expects it.
@@ -275,189 +299,253 @@ impl<S: SeqOperations> SeqOpsVTable<S> {
     }
 }
 
-/// A C `struct seq_operations` as [`SeqOperations`]: every callback is an
-/// indirect call through the table, with `m->private` the table's own data
-/// (`P`, owned by this value).
+/// The numbers of C iterations: one per `->start`, never 0 (2^64 starts do
+/// not happen).
+static ITERATIONS: AtomicU64 = AtomicU64::new(1);
+
+/// A C `struct seq_operations` as [`SeqOperations`]: every callback is one
+/// indirect call through the table with the seq_file as `seq_open()` would
+/// have set it up: `m->op` the table, `m->private` the caller's data (which
+/// a callback may change, as with `seq_open_private()`), `m->file` the
+/// file. The protocol a C table relies on is enforced here: a `start` only
+/// when no iteration is open, `show`/`next` only with a token of the open
+/// iteration, one `stop` per `start` (`end_call` closes one left open).
 ///
 /// # Invariants
 ///
-/// `private` came from `P::into_foreign` and is released only by `drop`;
-/// `ops`' callbacks meet the contract of [`CSeqOps::new`] for it.
-pub(crate) struct CSeqOps<P: ForeignOwnable> {
-    ops: &'static bindings::seq_operations,
-    private: *const c_void,
-    _p: PhantomData<P>,
+/// - `ops` is a live table for the life of this value, whose callbacks
+///   meet the contract of [`CSeqOps::new`];
+/// - `iter` is 0 or the number of the iteration `->start` opened and no
+///   `->stop` closed yet, every token of it made by this value.
+pub(crate) struct CSeqOps {
+    ops: NonNull<bindings::seq_operations>,
+    private: *mut c_void,
+    iter: AtomicU64,
 }
 
-// SAFETY: `P` is owned like a `P` (sent with the value); the table is a
-// shared static.
-unsafe impl<P: ForeignOwnable + Send> Send for CSeqOps<P> {}
-// SAFETY: Shared access reaches `P` through `private()` (a shared borrow of
-// a `Sync` value) and through the callbacks. Each caller holds the lock of
-// its own seq_file, not of this value, so callbacks of several tasks may
-// run at once on the one `P`: only `P: Sync` (and `new`'s contract: the
-// callbacks mutate `P` only through its thread-safe interior mutability)
-// protects it.
-unsafe impl<P: ForeignOwnable + Send + Sync> Sync for CSeqOps<P> {}
+// SAFETY: The table is shared, immutable data; `private` is only handed to
+// `seq_open()`'s fields (the caller of `new` vouches for it being used from
+// any task, as a seq_file's private is); `iter` is atomic.
+unsafe impl Send for CSeqOps {}
+// SAFETY: Each caller holds its seq_file's lock, the only one this value's
+// `iter` is used under (one open, one seq_file).
+unsafe impl Sync for CSeqOps {}
 
-impl<P: ForeignOwnable> CSeqOps<P> {
+impl CSeqOps {
     /// Drives `ops`, whose callbacks find `private` in `m->private`.
     ///
     /// # Safety
     ///
-    /// `ops`' callbacks are sound for any locked seq_file whose `private` is
-    /// a foreign `P` and whose buffer is NULL/0 or writable, with `pos` the
-    /// seq_file's `index`, called by several tasks at once (each with its
-    /// own seq_file), and they mutate `P` only through thread-safe interior
-    /// mutability (Rust may hold shared borrows of it). Safe code drives
-    /// them through [`SeqOperations`], which does not enforce the seq_file
-    /// protocol: they must also be sound called in any order (`stop`
-    /// without `start`, `show` or `next` after `stop`) with any token one
-    /// of this table's `start`/`next` returned, stale ones included (the
-    /// tokens themselves cannot be forged: [`CToken`]). A table that needs
-    /// the protocol for soundness (one whose `start` takes a lock `stop`
-    /// drops, or whose tokens point at what `stop` frees) does not qualify.
-    /// After a `show` that overflowed the buffer, calling `show` again with
-    /// the same token before `stop` (the engine's direct map mode moves the
-    /// record to the next page at once) writes the same record: ftrace's
-    /// `s_show` does, through `iter->leftover`; a `show` that consumes its
-    /// record without such a leftover does not qualify.
-    pub(crate) unsafe fn new(ops: &'static bindings::seq_operations, private: P) -> Self {
-        // INVARIANT: made by `into_foreign` here; the table per the contract.
+    /// `ops` and its callbacks stay live as long as this value (its module
+    /// is pinned by the open); they are sound for a seq_file set up as
+    /// `seq_open(file, ops)` with `m->private = private` would, locked,
+    /// called in the order `seq_read_iter()` calls them (which this value
+    /// enforces), with `pos == &m->index`, and with no sleeping between
+    /// `->start` and `->stop`, which is the caller's to keep.
+    pub(crate) unsafe fn new(ops: NonNull<bindings::seq_operations>, private: *mut c_void) -> Self {
+        // INVARIANT: per the function's contract; no iteration open.
         Self {
             ops,
-            private: private.into_foreign(),
-            _p: PhantomData,
+            private,
+            iter: AtomicU64::new(0),
         }
     }
 
-    /// The table's data.
-    pub(crate) fn private(&self) -> P::Borrowed<'_> {
-        // SAFETY: By the type invariants `private` is a live foreign `P`,
-        // released only by `drop`, which this borrow of `self` precedes.
-        unsafe { P::borrow(self.private) }
-    }
-}
-
-impl<S: SeqOperations> CSeqOps<KBox<S>> {
-    /// The C table of a Rust implementation ([`SeqOpsVTable`]), driven as a
-    /// C table: what a C seq_file costs its caller (an indirect call per
-    /// callback).
-    pub(crate) fn of_rust(ops: S) -> Result<Self> {
-        let private = KBox::new(ops, GFP_KERNEL)?;
-        // SAFETY: `SeqOpsVTable::<S>`'s callbacks are sound for any locked
-        // seq_file whose `private` is a foreign `KBox<S>` (its `parts`) and
-        // whose buffer is NULL/0 or writable, and they use `m->index` as the
-        // position; they only borrow the private shared (`S: Sync`, so from
-        // several tasks at once), call safe Rust in whatever order they are
-        // called, take back only tokens of `S::Cursor::into_token` (values:
-        // a stale one is a copy of an old cursor, which safe `S` code must
-        // handle anyway), and `S::show` consumes nothing
-        // (`SeqOperations::show`).
-        Ok(unsafe { Self::new(&SeqOpsVTable::<S>::OPS, private) })
-    }
-}
-
-impl<P: ForeignOwnable> Drop for CSeqOps<P> {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariants `private` came from `into_foreign`
-        // and this is its one release.
-        drop(unsafe { P::from_foreign(self.private) });
-    }
-}
-
-impl<P: ForeignOwnable + Send + Sync + 'static> CSeqOps<P> {
-    /// Runs `f` with the raw seq_file of `m` whose `private` is the table's
-    /// own data, and puts the old value back: three memory accesses per
-    /// callback, 2.8 % of `trace_ops`' raw throughput. Only on a seq_file
-    /// of the module's own (the engine's, which leaves `m->private` NULL
-    /// and which nothing but its lock holder reads): `EINVAL` on one of
-    /// `seq_open()`'s (a `CSeqOps` served through [`SeqOpsVTable`]), whose
-    /// `m->private` other code reads without `m->lock` (the file's `write`,
-    /// as `SeqFileVTable` does) and would find the table's `P` there for a
-    /// while instead of what it expects.
-    fn with_private<R>(
-        &self,
-        m: &SeqFile,
-        f: impl FnOnce(*mut bindings::seq_file) -> R,
-    ) -> Result<R> {
-        if !m.is_own() {
-            return Err(EINVAL);
-        }
-        let old = m.swap_private(self.private.cast_mut());
-        let r = f(m.as_raw());
-        m.swap_private(old);
-        Ok(r)
+    fn table(&self) -> &bindings::seq_operations {
+        // SAFETY: Live for the life of `self` (type invariants).
+        unsafe { self.ops.as_ref() }
     }
 
-    /// The C token of `cur`, if this table made it; `EINVAL` otherwise.
-    fn mine(&self, cur: &CToken) -> Result<NonNull<c_void>> {
-        if cur.table == ptr::from_ref(self.ops) {
+    /// The C token of `cur`, if it belongs to the open iteration; `EINVAL`
+    /// otherwise.
+    #[inline(always)]
+    fn open_token(&self, cur: &CToken) -> Result<NonNull<c_void>> {
+        let iter = self.iter.load(Ordering::Relaxed);
+        if cur.iter == iter && iter != 0 {
             Ok(cur.v)
         } else {
             Err(EINVAL)
         }
     }
+
+    /// `->stop` of the open iteration, with `token`, and closes it.
+    fn close(&self, m: &SeqFile, token: *mut c_void) {
+        self.iter.store(0, Ordering::Relaxed);
+        if let Some(f) = self.table().stop {
+            // SAFETY: The seq_file is locked and set up as `seq_open()`
+            // would (`identity`); an iteration was open (callers), and
+            // `token` is NULL, an `ERR_PTR` or one of its tokens: `new`'s
+            // contract, in `seq_read_iter()`'s order.
+            unsafe { f(m.as_raw(), token) };
+        }
+    }
 }
 
-impl<P: ForeignOwnable + Send + Sync + 'static> SeqOperations for CSeqOps<P> {
+impl SeqOperations for CSeqOps {
     type Cursor = CToken;
 
-    fn start(&self, m: &SeqFile) -> At<Self::Cursor> {
-        let Some(f) = self.ops.start else {
-            return Ok(None);
-        };
-        // SAFETY: `raw` is locked and ours (`SeqFile`'s invariants), its
-        // `private` is `self.private` (`with_private`) and `pos` its
-        // `index`: `new`'s contract (type invariants).
-        let v = self.with_private(m, |raw| unsafe { f(raw, ptr::addr_of_mut!((*raw).index)) })?;
-        // SAFETY: What the table's `start` returned.
-        at_map(v, |t| unsafe { CToken::new(t, self.ops) })
-    }
-
-    fn next(&self, m: &SeqFile, cur: Self::Cursor) -> At<Self::Cursor> {
-        let Some(f) = self.ops.next else {
-            return Ok(None);
-        };
-        let v = self.mine(&cur)?;
-        // SAFETY: As in `start`; `v` came from this table's `start` or
-        // `next` (`CToken` invariants, `mine`).
-        let v = self.with_private(m, |raw| unsafe {
-            f(raw, v.as_ptr(), ptr::addr_of_mut!((*raw).index))
-        })?;
-        // SAFETY: What the table's `next` returned.
-        at_map(v, |t| unsafe { CToken::new(t, self.ops) })
-    }
-
-    fn stop(&self, m: &SeqFile, last: &At<Self::Cursor>) {
-        if let Some(f) = self.ops.stop {
-            let token = match last {
-                Ok(None) => ptr::null_mut(),
-                Ok(Some(c)) => match self.mine(c) {
-                    Ok(v) => v.as_ptr(),
-                    Err(_) => return,
-                },
-                Err(e) => e.to_ptr(),
-            };
-            // SAFETY: As in `start`; the token is NULL, an `ERR_PTR` or one
-            // of this table's (`CToken` invariants), which `new`'s contract
-            // allows in any order.
-            let _ = self.with_private(m, |raw| unsafe { f(raw, token) });
+    fn identity(&self) -> SeqIdentity {
+        // INVARIANT: the table outlives this value, which the open owns.
+        SeqIdentity {
+            op: self.ops.as_ptr(),
+            private: self.private,
         }
     }
 
+    fn start(&self, m: &SeqFile) -> At<Self::Cursor> {
+        if self.iter.load(Ordering::Relaxed) != 0 {
+            // Two starts without a stop: the caller's bug; no second lock.
+            return Err(EINVAL);
+        }
+        let iter = ITERATIONS.fetch_add(1, Ordering::Relaxed);
+        self.iter.store(iter, Ordering::Relaxed);
+        let Some(f) = self.table().start else {
+            return Ok(None);
+        };
+        let raw = m.as_raw();
+        // SAFETY: The seq_file is locked and set up as `seq_open()` would
+        // (`identity`), `pos` is its `index`, no iteration is open: `new`'s
+        // contract.
+        let v = unsafe { f(raw, ptr::addr_of_mut!((*raw).index)) };
+        // INVARIANT: a token of iteration `iter`, open now.
+        at_map(v, |v| CToken { v, iter })
+    }
+
+    #[inline]
+    fn next(&self, m: &SeqFile, cur: Self::Cursor) -> At<Self::Cursor> {
+        let v = self.open_token(&cur)?;
+        let Some(f) = self.table().next else {
+            return Ok(None);
+        };
+        let raw = m.as_raw();
+        // SAFETY: As in `start`; `v` is a token of the open iteration
+        // (`open_token`, `CToken` invariants).
+        let v = unsafe { f(raw, v.as_ptr(), ptr::addr_of_mut!((*raw).index)) };
+        // INVARIANT: a token of the same, still open iteration.
+        at_map(v, |v| CToken { v, iter: cur.iter })
+    }
+
+    fn stop(&self, m: &SeqFile, last: &At<Self::Cursor>) {
+        if self.iter.load(Ordering::Relaxed) == 0 {
+            // No start to match: nothing the table expects.
+            return;
+        }
+        let token = match last {
+            Ok(Some(c)) => self.open_token(c).map_or(ptr::null_mut(), |v| v.as_ptr()),
+            Ok(None) => ptr::null_mut(),
+            Err(e) => e.to_ptr(),
+        };
+        self.close(m, token);
+    }
+
+    #[inline]
     fn show(&self, m: &SeqFile, cur: &Self::Cursor) -> Result<Show> {
-        let Some(f) = self.ops.show else {
+        let v = self.open_token(cur)?;
+        let Some(f) = self.table().show else {
             return Err(EINVAL);
         };
-        let v = self.mine(cur)?;
-        // SAFETY: As in `start`; `v` is a record token of this table
-        // (`CToken` invariants, `mine`).
-        let r = self.with_private(m, |raw| unsafe { f(raw, v.as_ptr()) })?;
+        // SAFETY: As in `start`; `v` is a record token of the open
+        // iteration (`open_token`).
+        let r = unsafe { f(m.as_raw(), v.as_ptr()) };
         match r {
             0 => Ok(Show::Record),
             r if r > 0 => Ok(Show::Skip),
             r => Err(Error::from_errno(r)),
         }
+    }
+
+    fn end_call(&self, m: &SeqFile) {
+        if self.iter.load(Ordering::Relaxed) != 0 {
+            pr_warn!("seqsplice: an iteration was left open: stopped\n");
+            self.close(m, ptr::null_mut());
+        }
+    }
+}
+
+/// A Rust implementation served as a C table ([`SeqOpsVTable`]) through
+/// [`CSeqOps`]: what a C seq_file costs its caller (an indirect call per
+/// callback), with `m->private` the boxed implementation, owned here.
+///
+/// # Invariants
+///
+/// `own` came from `KBox::<S>::into_foreign` and is released only by
+/// `drop`; `table` was made with it as `private`.
+pub(crate) struct RustTable<S: SeqOperations> {
+    table: CSeqOps,
+    own: *const c_void,
+    _s: PhantomData<S>,
+}
+
+// SAFETY: Owns a `KBox<S>` (`S: Send + Sync`) and a `CSeqOps`.
+unsafe impl<S: SeqOperations> Send for RustTable<S> {}
+// SAFETY: Shared access reaches `S` only by shared borrows (`inner`, the
+// table's callbacks through `SeqOpsVTable::parts`); `S: Sync`.
+unsafe impl<S: SeqOperations> Sync for RustTable<S> {}
+
+impl<S: SeqOperations> RustTable<S> {
+    /// `ops` as a C table.
+    pub(crate) fn new(ops: S) -> Result<Self> {
+        let own = KBox::new(ops, GFP_KERNEL)?.into_foreign();
+        // SAFETY: `SeqOpsVTable::<S>`'s callbacks are sound for any locked
+        // seq_file whose `private` is a foreign `KBox<S>` (its `parts`),
+        // which `own` is and stays until `drop`, after the table; the table
+        // is a constant (static promotion), live for ever.
+        let table = unsafe { CSeqOps::new(NonNull::from(&SeqOpsVTable::<S>::OPS), own.cast_mut()) };
+        // INVARIANT: `own` from `into_foreign`, the table's private.
+        Ok(Self {
+            table,
+            own,
+            _s: PhantomData,
+        })
+    }
+
+    /// The implementation.
+    pub(crate) fn inner(&self) -> &S {
+        // SAFETY: `own` is a live foreign `KBox<S>` until `drop` (type
+        // invariants), which this borrow of `self` precedes.
+        unsafe { <KBox<S> as ForeignOwnable>::borrow(self.own) }
+    }
+}
+
+impl<S: SeqOperations> Drop for RustTable<S> {
+    fn drop(&mut self) {
+        // SAFETY: From `into_foreign` (type invariants); its one release.
+        // The table's callbacks are never called again: the open that
+        // drives them is being dropped.
+        drop(unsafe { <KBox<S> as ForeignOwnable>::from_foreign(self.own) });
+    }
+}
+
+impl<S: SeqOperations> SeqOperations for RustTable<S> {
+    type Cursor = CToken;
+
+    #[inline(always)]
+    fn identity(&self) -> SeqIdentity {
+        self.table.identity()
+    }
+
+    #[inline(always)]
+    fn start(&self, m: &SeqFile) -> At<CToken> {
+        self.table.start(m)
+    }
+
+    #[inline(always)]
+    fn next(&self, m: &SeqFile, cur: CToken) -> At<CToken> {
+        self.table.next(m, cur)
+    }
+
+    #[inline(always)]
+    fn stop(&self, m: &SeqFile, last: &At<CToken>) {
+        self.table.stop(m, last)
+    }
+
+    #[inline(always)]
+    fn show(&self, m: &SeqFile, cur: &CToken) -> Result<Show> {
+        self.table.show(m, cur)
+    }
+
+    #[inline(always)]
+    fn end_call(&self, m: &SeqFile) {
+        self.table.end_call(m)
     }
 }

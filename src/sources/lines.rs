@@ -26,6 +26,9 @@ pub(crate) const SKIP_EVERY: i64 = 1000;
 pub(crate) struct LinesSource;
 
 impl Source for LinesSource {
+    /// `show` consumes nothing and `start` takes no lock `show` needs.
+    const RESHOW_AT_ONCE: bool = true;
+
     type Cursor = Index;
 
     fn start(&self, m: &SeqFile) -> At<Index> {

@@ -28,7 +28,7 @@ command -v dkms >/dev/null || {
 # module build needs (no build products, no tools).
 src=$tmp/src/seqsplice-$version
 mkdir -p "$src" "$tmp/dkms" "$tmp/lib/modules/$release"
-git ls-files -z Kbuild Makefile dkms.conf src scripts/native-bench.sh scripts/guest/sweep.sh |
+git ls-files -z Kbuild Makefile dkms.conf src include scripts/native-bench.sh scripts/guest/sweep.sh |
 	xargs -0 cp --parents -t "$src"
 trees=(--sourcetree "$tmp/src" --dkmstree "$tmp/dkms" --installtree "$tmp/lib/modules")
 d() { dkms "$@" "${trees[@]}"; }

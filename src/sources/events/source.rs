@@ -172,6 +172,9 @@ impl EventsSource {
 }
 
 impl Source for EventsSource {
+    /// `show` consumes nothing and `start` takes no lock `show` needs.
+    const RESHOW_AT_ONCE: bool = true;
+
     type Cursor = Index;
 
     fn start(&self, m: &SeqFile) -> At<Index> {

@@ -25,7 +25,7 @@ use crate::engine::file::RecordFile;
 use crate::engine::source::{ShowOne, Single};
 use crate::engine::window::{pages_for, MAX_OPEN_BYTES};
 use crate::kernel_ext::seq_file::{seq_print, SeqFile};
-use crate::kernel_ext::seq_ops::CSeqOps;
+use crate::kernel_ext::seq_ops::RustTable;
 use knobs::{Kind, Knob, Snapshot, SETTINGS, TABLE};
 use source::TraceSource;
 
@@ -74,19 +74,21 @@ impl RecordFile for TraceCopy {
 /// `trace_ops`: the engine over the C table of [`TraceSource`].
 pub(crate) struct TraceOps;
 
-/// The C table `trace_ops` drives, with `m->private` its boxed source.
-type TraceTable = CSeqOps<KBox<TraceSource>>;
+/// The C table `trace_ops` drives, with `m->private` its boxed source:
+/// the engine's C path, as a C module's table through the exported API
+/// takes it (`CSeqOps`, an indirect call per callback).
+type TraceTable = RustTable<TraceSource>;
 
 #[vtable]
 impl RecordFile for TraceOps {
     type Source = TraceTable;
 
     fn open(_ino: u64) -> Result<TraceTable> {
-        CSeqOps::of_rust(TraceSource::new(SETTINGS.snapshot())?)
+        RustTable::new(TraceSource::new(SETTINGS.snapshot())?)
     }
 
     fn buffer(source: &TraceTable) -> BufferConfig {
-        buffer(&source.private().knobs)
+        buffer(&source.inner().knobs)
     }
 }
 

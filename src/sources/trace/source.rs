@@ -58,6 +58,9 @@ impl TraceSource {
 }
 
 impl Source for TraceSource {
+    /// `show` consumes nothing and `start` takes no lock `show` needs.
+    const RESHOW_AT_ONCE: bool = true;
+
     type Cursor = Index;
 
     #[inline(always)]

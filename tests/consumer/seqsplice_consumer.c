@@ -87,10 +87,13 @@ MODULE_PARM_DESC(bad, "mismatches of m->file, m->op or m->private seen (read-onl
 
 struct ssc_open;
 
+#define SSC_MAGIC	0x55c0ffee
+
 /* What m->private points at: one of the two privates of an open. */
 struct ssc_priv {
+	unsigned int magic;		/* SSC_MAGIC */
+	unsigned int idx;		/* open->priv[idx] */
 	struct ssc_open *open;
-	unsigned int idx;
 };
 
 struct ssc_table;
@@ -114,9 +117,9 @@ struct ssc_table {
 	bool single;			/* the copy twin uses single_open() */
 };
 
-/* Every live open, so that a callback can tell a private it never gave. */
+/* Every live open, to find one by its file (ioctl, release). */
 static LIST_HEAD(ssc_opens);
-static DEFINE_SPINLOCK(ssc_opens_lock);
+static DEFINE_MUTEX(ssc_opens_lock);
 
 /* A mismatch: counted, logged (the first 20) and, given @m, in the output. */
 #define ssc_bad(m, o, fmt, ...)						\
@@ -133,40 +136,36 @@ static DEFINE_SPINLOCK(ssc_opens_lock);
 	} while (0)
 
 /*
- * The open m->private belongs to, after checking m->private, m->file and
- * m->op against it; NULL if m->private is no live open's.  @out: the
- * seq_file to write a BAD line into (->show only).
+ * The open m->private belongs to, after checking m->private (a private of
+ * ours, by its magic and back pointer, and the one the open's callbacks
+ * last set), m->file and m->op against it; NULL if m->private is not ours.
+ * As a driver's callbacks do, it reads what m->private points at (a stray
+ * pointer is a KASAN report on the debug kernel).  @out: the seq_file to
+ * write a BAD line into (->show only).
  */
 static struct ssc_open *ssc_check(struct seq_file *m, struct seq_file *out,
 				  const char *where)
 {
-	struct ssc_open *o, *found = NULL;
-	unsigned long flags;
+	struct ssc_priv *p = m->private;
+	struct ssc_open *o;
 
-	spin_lock_irqsave(&ssc_opens_lock, flags);
-	list_for_each_entry(o, &ssc_opens, node) {
-		if (m->private == &o->priv[0] || m->private == &o->priv[1]) {
-			found = o;
-			break;
-		}
-	}
-	spin_unlock_irqrestore(&ssc_opens_lock, flags);
-	if (!found) {
-		ssc_bad(out, found, "%s: m->private %p is no open's",
-			where, m->private);
+	if (!p || p->magic != SSC_MAGIC || p->idx > 1 ||
+	    p != &p->open->priv[p->idx]) {
+		ssc_bad(out, NULL, "%s: m->private %p is none of ours", where,
+			m->private);
 		return NULL;
 	}
-	if (m->private != &found->priv[found->cur])
-		ssc_bad(out, found, "%s %s: m->private is private %u, not %u",
-			found->table->name, where,
-			((struct ssc_priv *)m->private)->idx, found->cur);
-	if (m->file != found->file)
-		ssc_bad(out, found, "%s %s: m->file %p, not the file opened %p",
-			found->table->name, where, m->file, found->file);
-	if (m->op != found->op)
-		ssc_bad(out, found, "%s %s: m->op %ps, not %ps",
-			found->table->name, where, m->op, found->op);
-	return found;
+	o = p->open;
+	if (p->idx != o->cur)
+		ssc_bad(out, o, "%s %s: m->private is private %u, not %u",
+			o->table->name, where, p->idx, o->cur);
+	if (m->file != o->file)
+		ssc_bad(out, o, "%s %s: m->file %p, not the file opened %p",
+			o->table->name, where, m->file, o->file);
+	if (m->op != o->op)
+		ssc_bad(out, o, "%s %s: m->op %ps, not %ps",
+			o->table->name, where, m->op, o->op);
+	return o;
 }
 
 /* A record's token: its index + 1 (never NULL). */
@@ -429,7 +428,9 @@ static struct ssc_open *ssc_open_new(struct file *file, bool api)
 	o->file = file;
 	o->op = d->table->ops;
 	o->api = api;
+	o->priv[0].magic = SSC_MAGIC;
 	o->priv[0].open = o;
+	o->priv[1].magic = SSC_MAGIC;
 	o->priv[1].open = o;
 	o->priv[1].idx = 1;
 	if (d->table->ops == &ssc_check_ops) {
@@ -444,16 +445,18 @@ static struct ssc_open *ssc_open_new(struct file *file, bool api)
 
 static void ssc_open_add(struct ssc_open *o)
 {
-	spin_lock_irq(&ssc_opens_lock);
+	mutex_lock(&ssc_opens_lock);
 	list_add(&o->node, &ssc_opens);
-	spin_unlock_irq(&ssc_opens_lock);
+	mutex_unlock(&ssc_opens_lock);
 }
 
 static void ssc_open_free(struct ssc_open *o)
 {
-	spin_lock_irq(&ssc_opens_lock);
+	mutex_lock(&ssc_opens_lock);
 	list_del(&o->node);
-	spin_unlock_irq(&ssc_opens_lock);
+	mutex_unlock(&ssc_opens_lock);
+	o->priv[0].magic = 0;
+	o->priv[1].magic = 0;
 	kfree(o->rec);
 	kfree(o);
 }
@@ -463,14 +466,14 @@ static struct ssc_open *ssc_open_of(struct file *file)
 {
 	struct ssc_open *o, *found = NULL;
 
-	spin_lock_irq(&ssc_opens_lock);
+	mutex_lock(&ssc_opens_lock);
 	list_for_each_entry(o, &ssc_opens, node) {
 		if (o->file == file) {
 			found = o;
 			break;
 		}
 	}
-	spin_unlock_irq(&ssc_opens_lock);
+	mutex_unlock(&ssc_opens_lock);
 	return found;
 }
 

@@ -99,9 +99,10 @@ kernel: deps
 # The test consumers of the exported API (tests/consumer, include/seqsplice.h)
 # for each flavour, against that flavour's kernel and seqsplice.ko (its
 # Module.symvers), from a copy of the sources (as debug-module does, so the
-# flavours' objects coexist): build/consumer/<flavour>/seqsplice_consumer.ko,
-# and seqsplice_noimport.ko in noimport/ below it, alone, with modpost's -N:
-# it lacks MODULE_IMPORT_NS(SEQSPLICE), which modpost otherwise refuses
+# flavours' objects coexist): build/consumer/<flavour>/seqsplice_consumer.ko
+# and seqsplice_bench.ko (make bench's C seq_file, tests/consumer), and
+# seqsplice_noimport.ko in noimport/ below it, alone, with modpost's -N: it
+# lacks MODULE_IMPORT_NS(SEQSPLICE), which modpost otherwise refuses
 # ("uses symbol ... but does not import it"). 6.12's Makefile.modpost passes
 # -N only for CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS (or nsdeps'
 # KBUILD_NSDEPS; KBUILD_MODPOST_WARN's -w covers undefined symbols, not
@@ -112,7 +113,7 @@ CONSUMER_KMAKE = $(KVARS) SEQSPLICE_INCLUDE=$(CURDIR)/include
 define consumer_build # flavour, KDIR, seqsplice's Module.symvers
 	mkdir -p build/consumer/$(1)/noimport
 	rsync --checksum tests/consumer/Kbuild tests/consumer/seqsplice_consumer.c \
-		build/consumer/$(1)/
+		tests/consumer/seqsplice_bench.c build/consumer/$(1)/
 	rsync --checksum tests/consumer/Kbuild tests/consumer/seqsplice_noimport.c \
 		build/consumer/$(1)/noimport/
 	$(MAKE) -C $(2) M=$(CURDIR)/build/consumer/$(1) $(CONSUMER_KMAKE) \

@@ -27,9 +27,11 @@ ko=$top/seqsplice.ko
 [ "$FLAVOUR" = debug ] && ko=$top/build/debug/seqsplice.ko
 cp "$ko" "$root/seqsplice.ko"
 # The test consumers of the exported API, this flavour's build (make
-# consumer): /consumer/seqsplice_consumer.ko and seqsplice_noimport.ko.
+# consumer): /consumer/seqsplice_consumer.ko and seqsplice_noimport.ko, and
+# make bench's C seq_file, seqsplice_bench.ko (scripts/guest/bench.sh).
 consumer=$top/build/consumer/$FLAVOUR
-for k in "$consumer/seqsplice_consumer.ko" "$consumer/noimport/seqsplice_noimport.ko"; do
+for k in "$consumer/seqsplice_consumer.ko" "$consumer/noimport/seqsplice_noimport.ko" \
+	"$consumer/seqsplice_bench.ko"; do
 	if [ -f "$k" ]; then cp "$k" "$root/consumer/"; fi
 done
 cp "$top/scripts/guest/init" "$root/init"

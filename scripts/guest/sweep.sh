@@ -14,7 +14,8 @@
 # tiny (native-bench.sh --smoke: two configurations, five paths).
 # full and quick end with the consumer line (sweep_consumer): the bench
 # module's C seq_file (tests/consumer/seqsplice_bench.c) through the API
-# against the stock core on the same table, equal and one-page buffer.
+# against the stock core on the same table, equal and one-page buffer;
+# consumer is that line alone (no live line).
 #
 #   sweep_live NAME    the live line of sweep NAME, run after its list:
 #                        live 0 BUF_KB SIZE PATHS
@@ -83,6 +84,7 @@ sweep_list() {
 		done
 		sweep_consumer
 		;;
+	consumer) sweep_consumer ;;
 	smoke) ;;
 	tiny)
 		for _m in raw printf; do

@@ -6,8 +6,8 @@
 # kernel cache.  As root:
 #   1. build seqsplice.ko against KDIR (default /lib/modules/$(uname -r)/build)
 #      with the toolchain that kernel was built with, the consumer line's C
-#      seq_file (tests/consumer/seqsplice_bench.c) into build/consumer/native,
-#      and spbench;
+#      seq_file (tests/consumer/seqsplice_bench.c, not with --build-only)
+#      into build/consumer/native, and spbench;
 #   2. insmod it and mount its filesystem at /sys/kernel/seqsplice (as the
 #      guest's /init does), unless it is already loaded and mounted, then
 #      seqsplice_bench.ko when there is one (BENCH_KO=path; without it the
@@ -390,7 +390,9 @@ set RUSTC=/path/to/that/rustc"
 	fi
 	say "building seqsplice.ko against $KDIR ($krel) with $*"
 	make -C "$KDIR" M="$top" "$@" modules >&2 || die "module build failed"
-	# The consumer line's C seq_file, against seqsplice's symbols.
+	# The consumer line's C seq_file, against seqsplice's symbols; not for
+	# --build-only (make NATIVE=1, DKMS: a source tree without tests/).
+	[ "$mode" != build ] && [ -f "$top/tests/consumer/seqsplice_bench.c" ] || return 0
 	bdir=$top/build/consumer/native
 	mkdir -p "$bdir" && cp "$top/tests/consumer/Kbuild" "$top/tests/consumer/seqsplice_bench.c" "$bdir/" ||
 		die "cannot copy tests/consumer to $bdir"

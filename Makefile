@@ -5,6 +5,8 @@
 #
 #   make            build seqsplice.ko against KDIR (default: the cached kernel)
 #   make demo       build, boot a guest, splice from trace, show stats
+#   make consumer   the test consumers of the exported API (tests/consumer)
+#                   against both kernels, into build/consumer/{release,debug}
 #   make check      everything: deps, kernels, clippy + rustfmt, host tests, install
 #                   and dkms tests, the guest suites on the release and the debug
 #                   kernel; ends with a table of the guest steps and their times
@@ -42,7 +44,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(KVARS)
 PHONY_DEBUG = debug-kernel debug-module
 .PHONY: $(PHONY_DEBUG) all modules deps kernel clippy fmt fmt-check clean rust-analyzer tools \
 	host-test runner-test layers-test install-test dkms-test selftests demo check bench soak soak-fuzz \
-	modules_install install uninstall
+	modules_install install uninstall consumer
 
 ifeq ($(NATIVE),1)
 all modules:
@@ -93,6 +95,38 @@ debug-module: debug-kernel
 
 kernel: deps
 	scripts/kernel.sh
+
+# The test consumers of the exported API (tests/consumer, include/seqsplice.h)
+# for each flavour, against that flavour's kernel and seqsplice.ko (its
+# Module.symvers), from a copy of the sources (as debug-module does, so the
+# flavours' objects coexist): build/consumer/<flavour>/seqsplice_consumer.ko
+# and seqsplice_bench.ko (make bench's C seq_file, tests/consumer), and
+# seqsplice_noimport.ko in noimport/ below it, alone, with modpost's -N: it
+# lacks MODULE_IMPORT_NS(SEQSPLICE), which modpost otherwise refuses
+# ("uses symbol ... but does not import it"). 6.12's Makefile.modpost passes
+# -N only for CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS (or nsdeps'
+# KBUILD_NSDEPS; KBUILD_MODPOST_WARN's -w covers undefined symbols, not
+# namespaces), per modpost run, hence the run of its own. The guest carries
+# both in /consumer (scripts/guest.sh); the kernel's loader must refuse the
+# second. tests/consumer/modinfo.sh checks what modpost recorded.
+CONSUMER_KMAKE = $(KVARS) SEQSPLICE_INCLUDE=$(CURDIR)/include
+define consumer_build # flavour, KDIR, seqsplice's Module.symvers
+	mkdir -p build/consumer/$(1)/noimport
+	rsync --checksum tests/consumer/Kbuild tests/consumer/seqsplice_consumer.c \
+		tests/consumer/seqsplice_bench.c build/consumer/$(1)/
+	rsync --checksum tests/consumer/Kbuild tests/consumer/seqsplice_noimport.c \
+		build/consumer/$(1)/noimport/
+	$(MAKE) -C $(2) M=$(CURDIR)/build/consumer/$(1) $(CONSUMER_KMAKE) \
+		KBUILD_EXTRA_SYMBOLS=$(3) modules
+	$(MAKE) -C $(2) M=$(CURDIR)/build/consumer/$(1)/noimport $(CONSUMER_KMAKE) \
+		KBUILD_EXTRA_SYMBOLS=$(3) SSC_MODULE=noimport \
+		CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS=y modules
+	tests/consumer/modinfo.sh build/consumer/$(1)
+endef
+
+consumer: modules debug-module
+	$(call consumer_build,release,$(KDIR),$(CURDIR)/Module.symvers)
+	$(call consumer_build,debug,$(DEBUG_KDIR),$(CURDIR)/build/debug/Module.symvers)
 
 # Warnings are errors here (-Dwarnings), with the kernel's clippy lints.
 clippy: kernel
@@ -161,7 +195,7 @@ dkms-test: modules
 # each step shown as it ends, the native report made on the host from the
 # release log (the guest has no python3), the table of every step's time.
 check: deps clippy fmt-check host-test runner-test layers-test install-test dkms-test selftests tools \
-		debug-module
+		debug-module consumer
 	scripts/check-guests.sh
 
 ifeq ($(NATIVE),1)
@@ -179,7 +213,7 @@ endif
 # then a long fuzzer run on the release kernel: make soak-fuzz OPS=2000000
 # [SEED=n] alone (a seed replays a failure).
 OPS ?= 2000000
-soak: deps tools selftests debug-module
+soak: deps tools selftests debug-module consumer
 	FLAVOUR=debug TIMEOUT=$${TIMEOUT:-5400} APPEND="seqsplice.plan=full" scripts/guest.sh check
 	$(MAKE) soak-fuzz
 soak-fuzz: deps modules tools

@@ -2,18 +2,20 @@
 # Build an initramfs (busybox-static, seqsplice.ko, test and tool binaries,
 # pv with its libraries) and boot the cached kernel in QEMU, then judge the
 # serial log with scripts/parse-log.sh.
-#   scripts/guest.sh MODE        MODE: check | demo | bench | leak
+#   scripts/guest.sh MODE        MODE: check | demo | bench | leak | only
+# only: just the steps named by APPEND="seqsplice.only=NAME[,NAME...]"
+# (scripts/guest/only.sh), judged like check.
 # Environment: ACCEL=tcg|kvm (default tcg: nested KVM here is ~1000x slower),
 # CPU (default max), ICOUNT=1 (deterministic instruction count), TIMEOUT
 # (seconds), APPEND (extra kernel command line), FLAVOUR=release|debug.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
-mode=${1:?usage: guest.sh check|demo|bench|leak}
+mode=${1:?usage: guest.sh check|demo|bench|leak|only}
 top=$SEQSPLICE_TOP
 KDIR=$(kernel_dir)
 out=$top/build/guest-$mode-$FLAVOUR
 rm -rf "$out"
-mkdir -p "$out/root"/{bin,sbin,usr/bin,proc,sys,dev,tmp,tests,tools,guest,lib64,lib/x86_64-linux-gnu}
+mkdir -p "$out/root"/{bin,sbin,usr/bin,proc,sys,dev,tmp,tests,tools,guest,consumer,lib64,lib/x86_64-linux-gnu}
 root=$out/root
 
 cp /bin/busybox "$root/bin/busybox"
@@ -24,6 +26,14 @@ done
 ko=$top/seqsplice.ko
 [ "$FLAVOUR" = debug ] && ko=$top/build/debug/seqsplice.ko
 cp "$ko" "$root/seqsplice.ko"
+# The test consumers of the exported API, this flavour's build (make
+# consumer): /consumer/seqsplice_consumer.ko and seqsplice_noimport.ko, and
+# make bench's C seq_file, seqsplice_bench.ko (scripts/guest/bench.sh).
+consumer=$top/build/consumer/$FLAVOUR
+for k in "$consumer/seqsplice_consumer.ko" "$consumer/noimport/seqsplice_noimport.ko" \
+	"$consumer/seqsplice_bench.ko"; do
+	if [ -f "$k" ]; then cp "$k" "$root/consumer/"; fi
+done
 cp "$top/scripts/guest/init" "$root/init"
 cp "$top"/scripts/guest/*.sh "$root/guest/"
 # make check runs the native benchmark driver's smoke mode (beside sweep.sh).
@@ -56,7 +66,7 @@ append="console=ttyS0 panic=-1 oops=panic quiet seqsplice.mode=$mode seqsplice.f
 # /proc/allocinfo the module's other allocations.  The leak suite (last in
 # a check boot, or alone in a leak boot) also unloads the module with pages
 # in a pipe under profiling (it must not warn).
-case "$mode" in check | leak) append+=" sysctl.vm.mem_profiling=1" ;; esac
+case "$mode" in check | leak | only) append+=" sysctl.vm.mem_profiling=1" ;; esac
 qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "${SMP:-2}" -m "${MEM:-1G}"
 	-nodefaults -no-reboot -nographic -serial stdio -bios /usr/share/qemu/qboot.rom
 	-kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz"
@@ -76,7 +86,7 @@ wall=$(($(date +%s) - start))
 echo "$wall" >"$out/wall"
 echo "guest: $mode finished in $wall s (wall)"
 case "$mode" in
-check | leak) "$top/scripts/parse-log.sh" "$log" ;;
+check | leak | only) "$top/scripts/parse-log.sh" "$log" ;;
 *)
 	# Judge first, quietly (its verdict only on failure), so that the run's
 	# own output is the last thing printed.

@@ -5,9 +5,13 @@
 # Rust-enabled 6.12 machine, bare metal or a KVM guest), no QEMU, no
 # kernel cache.  As root:
 #   1. build seqsplice.ko against KDIR (default /lib/modules/$(uname -r)/build)
-#      with the toolchain that kernel was built with, and spbench;
+#      with the toolchain that kernel was built with, the consumer line's C
+#      seq_file (tests/consumer/seqsplice_bench.c, not with --build-only)
+#      into build/consumer/native, and spbench;
 #   2. insmod it and mount its filesystem at /sys/kernel/seqsplice (as the
-#      guest's /init does), unless it is already loaded and mounted;
+#      guest's /init does), unless it is already loaded and mounted, then
+#      seqsplice_bench.ko when there is one (BENCH_KO=path; without it the
+#      sweep's consumer paths are left out);
 #   3. spbench env, spbench --smoke (every path's bytes checked), then the
 #      sweep of scripts/guest/sweep.sh (the one make bench runs under QEMU):
 #      one spbench process per path and round, rounds interleaved (ABAB),
@@ -386,6 +390,14 @@ set RUSTC=/path/to/that/rustc"
 	fi
 	say "building seqsplice.ko against $KDIR ($krel) with $*"
 	make -C "$KDIR" M="$top" "$@" modules >&2 || die "module build failed"
+	# The consumer line's C seq_file, against seqsplice's symbols; not for
+	# --build-only (make NATIVE=1, DKMS: a source tree without tests/).
+	[ "$mode" != build ] && [ -f "$top/tests/consumer/seqsplice_bench.c" ] || return 0
+	bdir=$top/build/consumer/native
+	mkdir -p "$bdir" && cp "$top/tests/consumer/Kbuild" "$top/tests/consumer/seqsplice_bench.c" "$bdir/" ||
+		die "cannot copy tests/consumer to $bdir"
+	make -C "$KDIR" M="$bdir" "$@" SSC_MODULE=bench SEQSPLICE_INCLUDE="$top/include" \
+		KBUILD_EXTRA_SYMBOLS="$top/Module.symvers" modules >&2 || die "seqsplice_bench.ko build failed"
 }
 
 build_spbench() {
@@ -414,7 +426,7 @@ fi
 
 # ---- work directory, cleanup
 w=$(mktemp -d "${TMPDIR:-/tmp}/native-bench.XXXXXX") || die "mktemp failed"
-loaded=0 mounted=0 captured=0
+loaded=0 mounted=0 captured=0 bench_loaded=0
 cleanup() {
 	# ftrace's settings back first (spbench uncapture also stops the
 	# module's recording and shrinks its buffer, so before the unload).
@@ -427,6 +439,9 @@ cleanup() {
 	fi
 	if [ "$mounted" = 1 ]; then
 		umount "$dir" || say "umount $dir failed"
+	fi
+	if [ "$bench_loaded" = 1 ]; then
+		rmmod seqsplice_bench || say "rmmod seqsplice_bench failed"
 	fi
 	if [ "$loaded" = 1 ]; then
 		rmmod seqsplice || say "rmmod seqsplice failed"
@@ -451,6 +466,14 @@ fi
 if ! awk -v d="$dir" '$2 == d && $3 == "seqsplice" { f = 1 } END { exit !f }' /proc/mounts; then
 	mount -t seqsplice nodev "$dir" || die "mount -t seqsplice nodev $dir failed"
 	mounted=1
+fi
+# The consumer line's C seq_file (it pins seqsplice: unloaded first).
+bench_ko=${BENCH_KO:-${top:+$top/build/consumer/native/seqsplice_bench.ko}}
+if grep -q '^seqsplice_bench ' /proc/modules; then
+	say "seqsplice_bench is already loaded: using it (and leaving it loaded)"
+elif [ -n "$bench_ko" ] && [ -f "$bench_ko" ]; then
+	insmod "$bench_ko" || die "insmod $bench_ko failed: $(dmesg 2>/dev/null | tail -3)"
+	bench_loaded=1
 fi
 
 # ---- perf
@@ -536,6 +559,17 @@ case "$live_text" in
 esac
 log=$w/hardware.log
 sweep_list "$sweep" >"$w/sweep" || die "unknown sweep '$sweep' (see scripts/guest/sweep.sh)"
+if ! grep -q '^seqsplice_bench ' /proc/modules && grep -q '\.consumer' "$w/sweep"; then
+	say "no seqsplice_bench.ko: the consumer line is left out"
+	# No C seq_file: the consumer paths out of every line.
+	awk '{
+		n = split($5, p, ",")
+		s = ""
+		for (i = 1; i <= n; i++)
+			if (p[i] !~ /\.consumer/) s = s (s == "" ? "" : ",") p[i]
+		if (s != "") print $1, $2, $3, $4, s
+	}' "$w/sweep" >"$w/sweep.c" && mv "$w/sweep.c" "$w/sweep"
+fi
 # The live line, run once after the sweep over one capture: the sweep's
 # (sweep_live), and for the smoke (tiny has none) two sizes on 1 MiB.
 if [ "$mode" = smoke ]; then

@@ -2,11 +2,14 @@
 # make bench, guest side: run the spbench sweep and print one
 # `BENCH {json}` line per timed run on the console for
 # scripts/bench-report.py.  The host picks the sweep with kernel command
-# line words (APPEND): spbench.sweep=full|short|wall|quick|smoke|tiny (the
-# list is sweep.sh's), spbench.volume=MiB per run for raw records,
+# line words (APPEND): spbench.sweep=full|short|wall|quick|consumer|smoke|tiny
+# (the list is sweep.sh's), spbench.volume=MiB per run for raw records,
 # spbench.pvolume=MiB per run for printf records, spbench.reps=rounds (each
 # round runs every path once: ABAB), spbench.tag=name.  The sweep's live
-# line (sweep_live) runs last, over one spbench capture.
+# line (sweep_live) runs last, over one spbench capture.  The consumer
+# line's C seq_file, /consumer/seqsplice_bench.ko (make consumer), is
+# loaded first when the initramfs has it (its paths are skipped, with the
+# reason, otherwise) and unloaded at the end: it pins seqsplice.
 t=/tools/spbench
 arg() { sed -n "s/.*spbench\.$1=\([A-Za-z0-9_.-]*\).*/\1/p" /proc/cmdline; }
 sweep=$(arg sweep)
@@ -22,6 +25,13 @@ tag=$(arg tag)
 }
 # Refuses a jiffies clocksource; prints the guest platform.
 $t env || exit 1
+bko=/consumer/seqsplice_bench.ko
+if [ -f $bko ] && ! grep -q '^seqsplice_bench ' /proc/modules; then
+	insmod $bko || {
+		echo "bench: insmod $bko failed"
+		exit 1
+	}
+fi
 $t --smoke || exit 1
 
 rc=0
@@ -65,4 +75,10 @@ if [ -s /tmp/live ]; then
 	$t uncapture </dev/null || rc=1
 fi
 cat /sys/kernel/seqsplice/stats >&2
+if grep -q '^seqsplice_bench ' /proc/modules; then
+	rmmod seqsplice_bench || {
+		echo "bench: rmmod seqsplice_bench failed"
+		rc=1
+	}
+fi
 exit $rc

@@ -1,6 +1,7 @@
 #!/bin/sh
-# make check, in the guest: the kselftest suites (TAP), then the op-sequence
-# fuzzer, the benchmark's smoke test and the native benchmark driver's smoke
+# make check, in the guest: the kselftest suites (TAP), the test consumer of
+# the exported C API (consumer_test), then the op-sequence fuzzer (on the
+# consumer too), the benchmark's smoke test and the native benchmark driver's smoke
 # mode, each one more TAP line of its own; the exact page-leak suite
 # (scripts/guest/leak.sh: the boot has vm.mem_profiling=1); on the debug
 # kernel, fault injection last.  Every step prints one SEQSPLICE-STEP line (name, exit status,
@@ -61,6 +62,7 @@ case "$plan" in
 debug)
 	SUITE_MODES=auto
 	FUZZ_DIV=10
+	CONSUMER_OPS=1000
 	MIN_EACH=5
 	NATIVE_SMOKE=0
 	EVENTS_FAULT_MODES=auto
@@ -68,6 +70,7 @@ debug)
 release | full)
 	SUITE_MODES="direct vm_map_ram vmap"
 	FUZZ_DIV=1
+	CONSUMER_OPS=4000
 	MIN_EACH=0
 	NATIVE_SMOKE=1
 	EVENTS_FAULT_MODES="direct vm_map_ram vmap"
@@ -102,6 +105,13 @@ for mode in $SUITE_MODES; do
 	# shellcheck disable=SC2086
 	suites_in $mode $ALL_SUITES
 done
+# The exported C API as a module uses it (tests/consumer, consumer_test):
+# every table of the test consumer, in every map mode at buffer_size_kb 4
+# and 1024, against the model and its stock seq_file twin; the modules'
+# lifetimes; the namespace refusal. On both kernels: on the debug one the
+# spin table (IRQs off from ->start to ->stop) is the regression test that
+# nothing sleeps there (DEBUG_ATOMIC_SLEEP, lockdep).
+step consumer /guest/consumer.sh test
 step memcg ./memcg_test
 # Live events: line for line against ftrace on the same tracepoint calls,
 # the knobs' errnos, readers against resize and enable, enable/disable
@@ -126,6 +136,11 @@ trace_ops  30000   trace_ops_and_trace_copy_match_the_record_stream
 lines      10000   lines_and_lines_copy_match_their_stream
 events     20000   events_and_events_copy_match_the_capture
 EOF
+# The consumer's check table through the API against a snapshot of its
+# stock twin (every callback checks m->file, m->op and m->private), every
+# kind of call at least 5 times on both kernels.
+tap_step ssfuzz/consumer "ssfuzz_${CONSUMER_OPS}_ops_ssc_check_matches_its_stock_twin" \
+	/guest/consumer.sh fuzz check $CONSUMER_OPS 5
 # The benchmark's every path on a few KiB, bytes checked, so it cannot rot.
 tap_step spbench-smoke spbench_smoke_every_benchmark_path_moves_the_right_bytes \
 	/tools/spbench --smoke

@@ -12,6 +12,10 @@
 # wall-clock: the splice paths with reps >= 5), quick (the headline
 # ratios, a development check), smoke (no timed run: spbench --smoke only),
 # tiny (native-bench.sh --smoke: two configurations, five paths).
+# full and quick end with the consumer line (sweep_consumer): the bench
+# module's C seq_file (tests/consumer/seqsplice_bench.c) through the API
+# against the stock core on the same table, equal and one-page buffer;
+# consumer is that line alone (no live line).
 #
 #   sweep_live NAME    the live line of sweep NAME, run after its list:
 #                        live 0 BUF_KB SIZE PATHS
@@ -31,6 +35,21 @@ sweep_live() {
 	for _s in $_ls; do echo "live 0 1024 $_s $_lp"; done
 }
 
+# The consumer line: 100-byte records, printf-formatted and seq_write()
+# ones (raw), buffer 1024 KiB, splice -> /dev/null at every size, through
+# the API (consumer) and the stock core with the equal (consumercopyeq) and
+# the one-page (consumercopy4) seq buffer; the C table's formatting floor
+# (lseek through the stock core) once per record mode.
+sweep_consumer() {
+	for _m in raw printf; do
+		for _s in 4096 16384 65536 262144 1048576; do
+			_p=splice.null.consumer,splice.null.consumercopyeq,splice.null.consumercopy4
+			[ "$_s" = 65536 ] && _p=$_p,seek.consumercopy4
+			echo "$_m 100 1024 $_s $_p"
+		done
+	done
+}
+
 sweep_list() {
 	_sizes="4096 16384 65536 262144 1048576"
 	case "$1" in
@@ -44,6 +63,7 @@ sweep_list() {
 		for _m in raw printf; do
 			for _s in 65536 1048576; do echo "$_m 4096 1024 $_s -"; done
 		done
+		sweep_consumer
 		;;
 	short)
 		for _s in 4096 65536 1048576; do echo "raw 100 1024 $_s -"; done
@@ -62,7 +82,9 @@ sweep_list() {
 		for _s in 4096 65536 1048576; do
 			echo "raw 100 1024 $_s splice.null.trace,splice.null.tracedirect,splice.null.tracevmram,splice.null.traceops,splice.null.copyeq,read.trace,read.copyeq,seek.copy4"
 		done
+		sweep_consumer
 		;;
+	consumer) sweep_consumer ;;
 	smoke) ;;
 	tiny)
 		for _m in raw printf; do

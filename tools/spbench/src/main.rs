@@ -25,6 +25,11 @@
 //!       (its size is the run's volume), rounds interleaved as above; a
 //!       `BENCH {"type":"skip",...}` line per path when there is no ftrace,
 //!       no events file or no capture
+//!   The consumer paths (`spbench paths consumer`: the bench module's C
+//!   seq_file through the API and the stock core, src/consumer.rs) run
+//!   with --mode printf|raw; before a configuration's runs the three files
+//!   must give the same bytes (the record stream's) over
+//!   min(volume, max(256 KiB, 2 x size)), else the run fails
 //!   spbench capture [--text BYTES] [--tag T] [--dir D]
 //!       records sched_switch/sched_wakeup in ftrace and in the module at
 //!       once, until the module's text is >= BYTES (default 64M), prints
@@ -38,12 +43,14 @@
 //!       model (seqsplice-model), and the live paths on a tiny capture
 //!       (events == events_copy, ftrace's trace not empty);
 //!       exits 1 on any mismatch
-//!   spbench paths [live]
-//!       the path ids (the live line's with `live`)
+//!   spbench paths [live|consumer]
+//!       the path ids (the live line's with `live`, the consumer line's
+//!       with `consumer`)
 //!
 //! Times are CLOCK_MONOTONIC nanoseconds. Under QEMU `-icount shift=0`
 //! that clock is the emulated instruction count (1 ns per instruction).
 
+mod consumer;
 mod counters;
 mod live;
 mod paths;
@@ -53,7 +60,7 @@ mod sys;
 use std::collections::BTreeMap;
 use std::process::exit;
 
-use paths::{all_paths, live_paths, Bench, Config, Path};
+use paths::{all_paths, consumer_paths, live_paths, Bench, Config, Path};
 
 pub const DEFAULT_DIR: &str = "/sys/kernel/seqsplice";
 const CLOCKSOURCE: &str = "/sys/devices/system/clocksource/clocksource0/current_clocksource";
@@ -280,6 +287,17 @@ fn cmd_run(a: &Args) {
     sys::pin(0);
     let mut b = Bench::new(cfg.clone()).unwrap_or_else(|e| die(&format!("setup: {e}")));
     b.live = capture.ok();
+    // The consumer's three files: the same bytes before any is timed.
+    if paths.iter().any(|p| p.source.is_consumer()) {
+        let bytes = volume.min((256 * 1024).max(2 * cfg.size as u64));
+        let n = bytes.div_ceil(cfg.width as u64).max(1);
+        match consumer::check_identical(&mut b, n) {
+            Ok(got) => eprintln!(
+                "spbench: consumer: the three files give the same {got} bytes ({n} records), trace's stream"
+            ),
+            Err(e) => die(&format!("consumer: {e}")),
+        }
+    }
     match a.kv.get("flush-probe").map(String::as_str) {
         None | Some("on") => {}
         Some("off") => b.flush = Err("--flush-probe off".into()),
@@ -319,9 +337,10 @@ fn cmd_run(a: &Args) {
                 .run(p, count, None)
                 .unwrap_or_else(|e| die(&format!("{} rep {rep}: {e}", p.id())));
             let copy_kb = match p.source {
-                paths::Source::CopyEq => cfg.buf_kb,
+                paths::Source::CopyEq | paths::Source::ConsumerCopyEq => cfg.buf_kb,
                 // ftrace's trace and events_copy: a one-page seq buffer.
                 paths::Source::Copy4
+                | paths::Source::ConsumerCopy4
                 | paths::Source::LiveFtrace
                 | paths::Source::LiveEventsCopy => 4,
                 _ => 0,
@@ -412,6 +431,11 @@ fn main() {
                 println!("{}", p.id());
             }
         }
+        Some("paths") if argv.get(1).map(String::as_str) == Some("consumer") => {
+            for p in consumer_paths() {
+                println!("{}", p.id());
+            }
+        }
         Some("paths") => {
             for p in all_paths() {
                 println!("{}", p.id());
@@ -419,7 +443,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: spbench --smoke [--dir D]\n       spbench env [--dir D]\n       spbench run --mode raw|printf --width W --buf-kb K --size BYTES --volume BYTES [--reps R] [--warmup BYTES] [--paths a,b] [--tag T] [--tcp-receiver auto|thread|inline] [--first-rep N] [--perf-control CTL,ACK] [--flush-probe on|off]\n       spbench run --mode live --buf-kb K --size BYTES [--reps R] [--warmup BYTES] [--paths a,b] [--tag T]\n       spbench capture [--text BYTES] [--tag T]\n       spbench uncapture\n       spbench paths [live]"
+                "usage: spbench --smoke [--dir D]\n       spbench env [--dir D]\n       spbench run --mode raw|printf --width W --buf-kb K --size BYTES --volume BYTES [--reps R] [--warmup BYTES] [--paths a,b] [--tag T] [--tcp-receiver auto|thread|inline] [--first-rep N] [--perf-control CTL,ACK] [--flush-probe on|off]\n       spbench run --mode live --buf-kb K --size BYTES [--reps R] [--warmup BYTES] [--paths a,b] [--tag T]\n       spbench capture [--text BYTES] [--tag T]\n       spbench uncapture\n       spbench paths [live|consumer]"
             );
             exit(2);
         }

@@ -11,6 +11,7 @@
 use std::io::{Error, ErrorKind, Result};
 use std::thread;
 
+use crate::consumer;
 use crate::counters::{End, FlushProbe, Snapshot};
 use crate::live;
 use crate::sys::{self, Buf, Fd};
@@ -46,6 +47,17 @@ pub enum Source {
     /// `events_copy`: the same bytes through the stock seq_read_iter +
     /// copy_splice_read (one-page seq buffer).
     LiveEventsCopy,
+    /// A C module's seq_file through seqsplice's exported API
+    /// (`/dev/ssbench`, tests/consumer/seqsplice_bench.c): the engine,
+    /// pages gifted, buffer_size_kb and map_mode as for `trace`.
+    Consumer,
+    /// The same table through the stock core with a seq buffer of
+    /// buffer_size_kb, set after seq_open() as single_open_size() does
+    /// (`/dev/ssbench_copyeq`).
+    ConsumerCopyEq,
+    /// The same table through the stock core, plain seq_open(): a
+    /// one-page seq buffer (`/dev/ssbench_copy4`).
+    ConsumerCopy4,
 }
 
 /// How the bytes leave the source.
@@ -95,10 +107,21 @@ impl Source {
             Source::LiveFtrace => "liveftrace",
             Source::LiveEvents => "liveevents",
             Source::LiveEventsCopy => "liveeventscopy",
+            Source::Consumer => "consumer",
+            Source::ConsumerCopyEq => "consumercopyeq",
+            Source::ConsumerCopy4 => "consumercopy4",
         }
     }
 
     /// Which file of the live capture the source reads, if it is live.
+    /// Whether the source is the bench module's C seq_file.
+    pub fn is_consumer(self) -> bool {
+        matches!(
+            self,
+            Source::Consumer | Source::ConsumerCopyEq | Source::ConsumerCopy4
+        )
+    }
+
     pub fn live_file(self) -> Option<live::File> {
         match self {
             Source::LiveFtrace => Some(live::File::Ftrace),
@@ -136,6 +159,7 @@ impl Path {
         all_paths()
             .into_iter()
             .chain(live_paths())
+            .chain(consumer_paths())
             .find(|p| p.id() == id)
     }
 
@@ -147,7 +171,8 @@ impl Path {
 }
 
 impl Source {
-    /// Served by the engine (`trace`, `trace_ops`), which gifts its pages.
+    /// Served by the engine (`trace`, `trace_ops`, the API's C seq_file),
+    /// which gifts its pages.
     pub fn gifts(self) -> bool {
         matches!(
             self,
@@ -157,6 +182,7 @@ impl Source {
                 | Source::TraceDirect
                 | Source::TraceOps
                 | Source::LiveEvents
+                | Source::Consumer
         )
     }
 
@@ -169,14 +195,18 @@ impl Source {
             Source::TraceVmMapRam => "vm_map_ram",
             Source::TraceDirect => "direct",
             // The module's default: auto where the module has it.
-            Source::Trace | Source::TraceOps | Source::LiveEvents
+            Source::Trace | Source::TraceOps | Source::LiveEvents | Source::Consumer
                 if has_knob && unsupported_direct(dir).is_none() =>
             {
                 "auto"
             }
-            Source::Trace | Source::TraceOps | Source::LiveEvents if has_knob => "vm_map_ram",
+            Source::Trace | Source::TraceOps | Source::LiveEvents | Source::Consumer
+                if has_knob =>
+            {
+                "vm_map_ram"
+            }
             // Older modules have no map_mode knob: their only mode is vmap.
-            Source::Trace | Source::TraceOps | Source::LiveEvents => "vmap",
+            Source::Trace | Source::TraceOps | Source::LiveEvents | Source::Consumer => "vmap",
             _ => "",
         }
     }
@@ -193,6 +223,7 @@ pub fn unsupported(dir: &str, path: &Path) -> Option<String> {
         }
         Source::TraceDirect => unsupported_direct(dir),
         s if s.live_file().is_some() => live::unsupported(dir),
+        s if s.is_consumer() => consumer::unsupported(),
         _ => None,
     }
 }
@@ -297,6 +328,48 @@ pub fn live_paths() -> Vec<Path> {
     .collect()
 }
 
+/// The consumer line's paths (`spbench paths consumer`): the bench
+/// module's C seq_file through the API and through the stock core, with
+/// the equal and the one-page seq buffer, by every method and sink of the
+/// record stream's paths, and the C table's formatting floor (lseek
+/// through the stock core).
+pub fn consumer_paths() -> Vec<Path> {
+    let srcs = [
+        Source::Consumer,
+        Source::ConsumerCopyEq,
+        Source::ConsumerCopy4,
+    ];
+    let mut v = Vec::new();
+    for sink in [Sink::Null, Sink::PipeRead, Sink::Tcp] {
+        for source in srcs {
+            v.push(Path {
+                method: Method::Splice,
+                sink,
+                source,
+            });
+        }
+    }
+    for method in [Method::Read, Method::Sendfile] {
+        for source in srcs {
+            v.push(Path {
+                method,
+                sink: if method == Method::Read {
+                    Sink::Direct
+                } else {
+                    Sink::Null
+                },
+                source,
+            });
+        }
+    }
+    v.push(Path {
+        method: Method::Seek,
+        sink: Sink::Direct,
+        source: Source::ConsumerCopy4,
+    });
+    v
+}
+
 /// The record-stream configuration a run uses (knobs written before it).
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -335,7 +408,7 @@ fn knob(cfg: &Config, name: &str, v: &str) -> Result<()> {
 
 fn copy_kb(cfg: &Config, s: Source) -> usize {
     match s {
-        Source::CopyEq => cfg.buf_kb,
+        Source::CopyEq | Source::ConsumerCopyEq => cfg.buf_kb,
         _ => 4,
     }
 }
@@ -353,6 +426,11 @@ pub fn set_knobs(cfg: &Config, source: Source, count: u64) -> Result<()> {
             }
         }
         return Ok(());
+    }
+    if source.is_consumer() {
+        // The bench module's parameters; seqsplice's buffer and map mode
+        // for the API's open.
+        consumer::set_params(cfg, count, copy_kb(cfg, Source::ConsumerCopyEq))?;
     }
     knob(cfg, "record_mode", &cfg.mode)?;
     knob(cfg, "record_width", &cfg.width.to_string())?;
@@ -384,6 +462,7 @@ fn source_path(cfg: &Config, s: Source) -> String {
         Source::LiveFtrace => format!("{}/trace", live::TRACEFS),
         Source::LiveEvents => format!("{}/events", cfg.dir),
         Source::LiveEventsCopy => format!("{}/events_copy", cfg.dir),
+        s if s.is_consumer() => consumer::device(s).to_string(),
         _ => format!("{}/trace_copy", cfg.dir),
     }
 }

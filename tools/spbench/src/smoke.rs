@@ -8,13 +8,18 @@
 //! ([`Bench::census`]): the module's `pages_gifted` for the gift sources,
 //! DIV_ROUND_UP(n, PAGE_SIZE) per call for copy_splice_read. A path the
 //! module cannot run (map_mode=direct before that mode exists) is listed
-//! as not run, with the reason. Then the live line on a tiny capture
-//! ([`live_smoke`]). Knobs are restored after.
+//! as not run, with the reason. The consumer paths (the bench module's C
+//! seq_file, [`consumer`]) likewise, when the module is loaded, and its
+//! three files compared with each other ([`consumer::check_identical`]).
+//! Then the live line on a tiny capture ([`live_smoke`]). Knobs are
+//! restored after.
 //! Output lines start with "# " so a TAP consumer treats them as comments.
 
+use crate::consumer;
 use crate::live;
 use crate::paths::{
-    all_paths, live_paths, unsupported, Bench, Config, Method, Path, Sink, Source, TcpReceiver,
+    all_paths, consumer_paths, live_paths, unsupported, Bench, Config, Method, Path, Sink, Source,
+    TcpReceiver,
 };
 use crate::sys;
 use seqsplice_model::{Mode, Stream};
@@ -74,6 +79,16 @@ pub fn run(dir: &str) -> i32 {
             not_run.push(p);
         }
     }
+    let consumer_ok = match consumer::unsupported() {
+        None => true,
+        Some(why) => {
+            println!("# spbench smoke: not run: the consumer paths: {why}");
+            not_run.extend(consumer_paths());
+            false
+        }
+    };
+    // Every path of the record stream, the consumer's too.
+    let every = || all_paths().into_iter().chain(consumer_paths());
     for &(mode, width, buf_kb, size, count) in CASES {
         let cfg = Config {
             dir: dir.to_string(),
@@ -99,7 +114,19 @@ pub fn run(dir: &str) -> i32 {
             Mode::from_name(mode).expect("a CASES mode is a knob value"),
         );
         let reference = stream.bytes(0, stream.size() as usize);
-        for p in all_paths() {
+        if consumer_ok {
+            match consumer::check_identical(&mut b, count) {
+                Ok(n) => {
+                    println!("# spbench smoke: consumer ({what}): the three files give the same {n} bytes");
+                    good += 1;
+                }
+                Err(e) => {
+                    println!("# spbench smoke: FAIL consumer ({what}): {e}");
+                    bad += 1;
+                }
+            }
+        }
+        for p in every() {
             if not_run.contains(&p) {
                 continue;
             }
@@ -161,7 +188,7 @@ pub fn run(dir: &str) -> i32 {
         }
         // The pipe-buffer census, on the /dev/null variant of each splice
         // source (the sink does not change what the source inserts).
-        for p in all_paths() {
+        for p in every() {
             if p.method != Method::Splice || p.sink != Sink::Null || not_run.contains(&p) {
                 continue;
             }

@@ -1,7 +1,8 @@
 //! One fuzzer worker: its own opens of a gift file (`trace`, `trace_ops`,
-//! `lines` or `events`) and its copy file (`trace_copy`, `lines_copy`,
-//! `events_copy`), its own knob configuration, its own pipes, and a random
-//! op sequence that depends on its seed alone.
+//! `lines` or `events`, or any file by absolute path) and its copy file
+//! (`trace_copy`, `lines_copy`, `events_copy`, or the path given), its own
+//! knob configuration, its own pipes, and a random op sequence that depends
+//! on its seed alone.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -181,6 +182,7 @@ struct Chan {
 }
 
 struct Side {
+    /// A file of `dir`, or an absolute path (`--gift-path`, `--copy-path`).
     name: &'static str,
     fd: i32,
     /// Where the file position should be.
@@ -348,10 +350,12 @@ impl Fuzz {
     /// `gift` is the file compared with `trace_copy` (`trace` or another
     /// file of the same records), or `lines` (with `lines_copy`), or
     /// `events` (with `events_copy`; `snapshot` is then that file's whole
-    /// contents, the expected stream).
+    /// contents, the expected stream), or, given `copy_path`, any file
+    /// compared with that one (`snapshot` is then its whole contents).
     pub fn new(
         dir: &str,
         gift: &'static str,
+        copy_path: Option<&'static str>,
         snapshot: Option<Arc<Snapshot>>,
         seed: u64,
         worker: usize,
@@ -360,14 +364,15 @@ impl Fuzz {
         // with `events_copy` and its snapshot; any other gift file with
         // `trace_copy` and the records'.
         let lines = gift == "lines";
-        let copy = match gift {
-            "lines" => "lines_copy",
-            "events" => "events_copy",
+        let copy = match (copy_path, gift) {
+            (Some(c), _) => c,
+            (None, "lines") => "lines_copy",
+            (None, "events") => "events_copy",
             _ => "trace_copy",
         };
         check!(
-            (gift == "events") == snapshot.is_some(),
-            "--gift {gift}: a snapshot is given exactly for events"
+            (gift == "events" || copy_path.is_some()) == snapshot.is_some(),
+            "--gift {gift}: a snapshot is given exactly for events and --copy-path"
         );
         let lock = sys::open("/tmp/ssfuzz.lock", libc::O_RDWR | libc::O_CREAT);
         check!(lock >= 0, "open /tmp/ssfuzz.lock: errno {}", sys::errno());
@@ -549,7 +554,12 @@ impl Fuzz {
         }
         for s in 0..2 {
             let name = self.sides[s].name;
-            let fd = sys::open(&format!("{}/{name}", self.dir), libc::O_RDONLY);
+            let path = if name.starts_with('/') {
+                name.to_string()
+            } else {
+                format!("{}/{name}", self.dir)
+            };
+            let fd = sys::open(&path, libc::O_RDONLY);
             if fd < 0 {
                 let e = sys::errno();
                 return Err(self.knob_failure(&format!("open {name}: errno {e}")));

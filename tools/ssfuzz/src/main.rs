@@ -13,6 +13,7 @@
 //! against the call, the pipe and the stream.
 //!
 //! `ssfuzz [--seed N] [--ops N] [--procs P] [--dir D] [--gift FILE] [--min-each N]`
+//! `ssfuzz ... --gift-path PATH --copy-path PATH`
 //!
 //! `--gift FILE` fuzzes another file through the engine instead of
 //! `trace`: `trace_ops` (the engine driving the records' C
@@ -27,6 +28,16 @@
 //! is checked against that snapshot exactly as against the model in the
 //! other modes; `buffer_size_kb` and `map_mode` apply to `events` as to
 //! `trace`, the record knobs are still written and must change nothing.
+//!
+//! `--gift-path PATH --copy-path PATH` (absolute paths, both or neither)
+//! fuzzes any file against its stock twin, e.g. a seq_file of a module
+//! using seqsplice's exported API (`/dev/ssc_check` against
+//! `/dev/ssc_check_copy`, tests/consumer): the expected stream is a
+//! snapshot of the copy file, taken and checked as for `events` (read
+//! twice before the run, once after; not empty, never changed). The knobs
+//! in `--dir` are written before every reopen as always: `buffer_size_kb`
+//! and `map_mode` apply to any file seqsplice serves, the record knobs must
+//! change nothing.
 //!
 //! `--min-each N` (default 0) fails the run if any op kind above, or the
 //! reopen with new knobs, ran fewer than N times: a short run (the debug
@@ -59,9 +70,12 @@ struct Args {
     procs: usize,
     dir: String,
     gift: &'static str,
+    /// `--copy-path`: the copy file, when `gift` is a `--gift-path`.
+    copy: Option<&'static str>,
     /// `--min-each`: the fewest calls of every op kind a passing run made.
     min_each: u64,
-    /// `--gift events`: the whole of `events_copy`, the expected stream.
+    /// `--gift events` or `--copy-path`: the whole of the copy file, the
+    /// expected stream.
     snapshot: Option<Arc<Snapshot>>,
 }
 
@@ -70,6 +84,7 @@ fn usage() -> ! {
         "usage: ssfuzz [--seed N] [--ops N] [--procs P] [--dir D] [--gift FILE] [--min-each N]"
     );
     eprintln!("  --gift: trace (default), trace_ops, lines, or events (against a snapshot of events_copy)");
+    eprintln!("  --gift-path P --copy-path Q: any file P against a snapshot of Q (absolute paths)");
     exit(2)
 }
 
@@ -81,9 +96,11 @@ fn parse_args() -> Args {
         procs: 4,
         dir: String::from("/sys/kernel/seqsplice"),
         gift: "trace",
+        copy: None,
         min_each: 0,
         snapshot: None,
     };
+    let mut gift_path = false;
     let mut i = 1;
     while i < args.len() {
         let Some(v) = args.get(i + 1).cloned() else {
@@ -100,15 +117,33 @@ fn parse_args() -> Args {
             }
             "--dir" => a.dir = v,
             "--gift" => a.gift = v.leak(),
+            "--gift-path" => {
+                gift_path = true;
+                a.gift = v.leak();
+            }
+            "--copy-path" => a.copy = Some(v.leak()),
             "--min-each" => a.min_each = v.parse().unwrap_or_else(|_| usage()),
             _ => usage(),
         }
         i += 2;
     }
+    if gift_path != a.copy.is_some()
+        || (gift_path && !(a.gift.starts_with('/') && a.copy.is_some_and(|c| c.starts_with('/'))))
+    {
+        usage()
+    }
     if a.seed == 0 {
         a.seed = sys::now_seed();
     }
     a
+}
+
+/// The arguments naming what is fuzzed, for the replay lines.
+fn target(a: &Args) -> String {
+    match a.copy {
+        Some(c) => format!("--gift-path {} --copy-path {c}", a.gift),
+        None => format!("--gift {}", a.gift),
+    }
 }
 
 /// What one worker did: its op count, the bytes it checked, and its
@@ -155,7 +190,7 @@ impl Outcome {
 }
 
 fn run_worker(a: &Args, seed: u64, k: usize, ops: u64) -> Outcome {
-    match Fuzz::new(&a.dir, a.gift, a.snapshot.clone(), seed, k) {
+    match Fuzz::new(&a.dir, a.gift, a.copy, a.snapshot.clone(), seed, k) {
         Err(e) => Outcome::failed(format!("setup: {e}")),
         Ok(mut f) => {
             let r = f.run(ops);
@@ -260,23 +295,30 @@ fn run_forked(a: &Args, ops: &[u64]) -> Vec<Option<Outcome>> {
     out
 }
 
-/// `--gift events`: reads `events_copy` to EOF twice; the reads must agree
-/// (the ring buffer is frozen) and not be empty (a run over nothing cannot
+/// `--gift events` (`path` is `events_copy`) or `--copy-path`: reads
+/// `path` to EOF twice; the reads must agree (the ring buffer is frozen,
+/// the file does not change) and not be empty (a run over nothing cannot
 /// fail).
-fn events_snapshot(dir: &str) -> Result<Snapshot, String> {
-    let path = format!("{dir}/events_copy");
-    let s = Snapshot::read(&path)?;
+fn copy_snapshot(path: &str, events: bool) -> Result<Snapshot, String> {
+    let s = Snapshot::read(path)?;
     if s.bytes.is_empty() {
-        return Err(format!(
-            "{path} is empty: capture some events first (then events_enable=0)"
-        ));
+        return Err(if events {
+            format!("{path} is empty: capture some events first (then events_enable=0)")
+        } else {
+            format!("{path} is empty: nothing to compare with")
+        });
     }
-    let again = Snapshot::read(&path)?;
+    let again = Snapshot::read(path)?;
     if again.bytes != s.bytes {
         return Err(format!(
-            "{path} changed between two reads ({} then {} bytes): is recording still on (events_enable)?",
+            "{path} changed between two reads ({} then {} bytes){}",
             s.bytes.len(),
-            again.bytes.len()
+            again.bytes.len(),
+            if events {
+                ": is recording still on (events_enable)?"
+            } else {
+                ""
+            }
         ));
     }
     Ok(s)
@@ -284,13 +326,20 @@ fn events_snapshot(dir: &str) -> Result<Snapshot, String> {
 
 fn main() {
     let mut a = parse_args();
-    let (seed, ops, procs, gift) = (a.seed, a.ops, a.procs, a.gift);
+    let (seed, ops, procs, gift) = (a.seed, a.ops, a.procs, target(&a));
     println!(
-        "ssfuzz: {gift} against its copy file, seed {seed}, {ops} ops in {procs} process{} (replay: ssfuzz --seed {seed} --ops {ops} --procs {procs} --gift {gift})",
+        "ssfuzz: {} against {}, seed {seed}, {ops} ops in {procs} process{} (replay: ssfuzz --seed {seed} --ops {ops} --procs {procs} {gift})",
+        a.gift,
+        a.copy.unwrap_or("its copy file"),
         if procs == 1 { "" } else { "es" }
     );
-    if gift == "events" {
-        match events_snapshot(&a.dir) {
+    let snapshot_of = match a.copy {
+        Some(c) => Some(c.to_string()),
+        None if a.gift == "events" => Some(format!("{}/events_copy", a.dir)),
+        None => None,
+    };
+    if let Some(path) = snapshot_of {
+        match copy_snapshot(&path, a.copy.is_none()) {
             Ok(s) => {
                 println!("ssfuzz: expected stream: {s:?}");
                 a.snapshot = Some(Arc::new(s));
@@ -346,7 +395,7 @@ fn main() {
         if procs == 1 {
             println!("ssfuzz: FAILED at op {}: {msg}", o.ops);
             println!(
-                "ssfuzz: replay with: ssfuzz --seed {seed} --ops {} --procs 1 --gift {gift}",
+                "ssfuzz: replay with: ssfuzz --seed {seed} --ops {} --procs 1 {gift}",
                 o.ops
             );
         } else {
@@ -355,10 +404,10 @@ fn main() {
                 o.ops
             );
             println!(
-                "ssfuzz: replay with: ssfuzz --seed {seed} --ops {ops} --procs {procs} --gift {gift}"
+                "ssfuzz: replay with: ssfuzz --seed {seed} --ops {ops} --procs {procs} {gift}"
             );
             println!(
-                "ssfuzz: or worker {k} alone: ssfuzz --seed {ws} --ops {} --procs 1 --gift {gift}",
+                "ssfuzz: or worker {k} alone: ssfuzz --seed {ws} --ops {} --procs 1 {gift}",
                 o.ops
             );
         }

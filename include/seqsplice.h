@@ -38,7 +38,10 @@ struct pipe_inode_info;
 /*
  * Opens @file for @op with m->private = @private; any file->private_data
  * already set (misc_open() sets it) is replaced.  Buffer size and map mode
- * come from seqsplice's knobs at this call.  0 or a negative errno.
+ * come from seqsplice's knobs at this call.  0 or a negative errno: -EINVAL
+ * unless the file's read_iter and release are seqsplice_read_iter() and
+ * seqsplice_release().  An ->open that fails after this succeeded calls
+ * seqsplice_release() itself.
  */
 int seqsplice_open(struct file *file, const struct seq_operations *op,
 		   void *private);

@@ -18,7 +18,8 @@ pub(crate) enum MapMode {
     /// path (`vm_map_ram`).
     Direct = 2,
     /// [`MapMode::Direct`] for a splice whose fill takes at most
-    /// [`AUTO_DIRECT_PAGES`] pages, [`MapMode::VmMapRam`] beyond: in the
+    /// [`AUTO_DIRECT_PAGES`] pages of a source that may show a record again
+    /// at once, [`MapMode::VmMapRam`] otherwise: in the
     /// benchmark the direct map wins small splices (no mapping to make and
     /// unmap for a page or two) and a mapping wins big ones (records span
     /// pages, so no record is formatted twice and every page is full).
@@ -35,11 +36,16 @@ impl MapMode {
     pub(crate) const NAMES: &'static [&'static str] = &["vmap", "vm_map_ram", "direct", "auto"];
 
     /// Whether a splice fill or append of `pages` pages formats through the
-    /// direct map.
-    pub(crate) fn direct_for(self, pages: usize) -> bool {
+    /// direct map, for a source that may (`reshow_at_once`) or may not show
+    /// a record that overflowed a page again at once on the next. `auto`
+    /// maps for the latter (every C table): there each page boundary a
+    /// record crosses would cost a `stop`/`start` and the record's
+    /// formatting again, and with printf records the formatting alone
+    /// outweighs a `vm_map_ram()` per call (Documentation/benchmark.rst).
+    pub(crate) fn direct_for(self, pages: usize, reshow_at_once: bool) -> bool {
         match self {
             MapMode::Direct => true,
-            MapMode::Auto => pages <= AUTO_DIRECT_PAGES,
+            MapMode::Auto => reshow_at_once && pages <= AUTO_DIRECT_PAGES,
             MapMode::Vmap | MapMode::VmMapRam => false,
         }
     }

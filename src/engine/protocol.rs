@@ -40,15 +40,6 @@ fn checkpoint() -> Result {
     Ok(())
 }
 
-/// The record after `at` (the end stays the end, an error stays the
-/// error).
-fn advance<S: Source>(src: &S, m: &OwnSeqFile, at: At<S::Cursor>) -> At<S::Cursor> {
-    match at {
-        Ok(Some(c)) => src.next(m, c),
-        other => other,
-    }
-}
-
 /// Fills an empty window with records, at most `size` bytes (mapped),
 /// stopping once `want` bytes are there, exactly like the fill loop of
 /// `seq_read_iter()`: skip, empty records, rollback of the record that
@@ -70,7 +61,7 @@ fn fill<S: Source>(
 ) -> Result {
     m.set_count(0);
     m.set_from(0);
-    if let Some(pages) = direct.filter(|&p| buf.map_mode().direct_for(p)) {
+    if let Some(pages) = direct.filter(|&p| buf.map_mode().direct_for(p, S::RESHOW_AT_ONCE)) {
         if fill_direct(m, src, buf, want, pages)? {
             return Ok(());
         }
@@ -125,10 +116,10 @@ fn first_record<S: Source>(m: &OwnSeqFile, src: &S, pace: &mut Pacer) -> Result<
     loop {
         let cur = match at {
             Ok(Some(c)) => c,
-            Ok(None) | Err(_) => {
-                src.stop(m, &at);
+            other => {
+                src.stop(m, &other);
                 m.set_count(0);
-                return at.map(|_| First::End);
+                return other.map(|_| First::End);
             }
         };
         let shown = match src.show(m, &cur) {
@@ -192,32 +183,56 @@ fn fill_direct<S: Source>(
 }
 
 /// After record `cur` overflowed the rest of a page: moves to the next
-/// page and returns the record to show there, with `at` where the
-/// iteration stands. The record is `cur` itself, shown again at once, when
-/// the source allows it ([`Source::RESHOW_AT_ONCE`]); otherwise the source
-/// is stopped and started again at `m->index` (`cur`'s), as
-/// `seq_read_iter()` does between two calls. `None` when no page is left
-/// (the source then stops at `cur`, which starts the next fill) or the
-/// restarted source has no record.
+/// page and returns the record to show there. The record is `cur` itself,
+/// shown again at once, when the source allows it
+/// ([`Source::RESHOW_AT_ONCE`]); otherwise the source is stopped and
+/// started again at `m->index` (`cur`'s), as `seq_read_iter()` does
+/// between two calls. `Err` with where the iteration stands (for its
+/// `stop`) when no page is left (the source then stops at `cur`, which
+/// starts the next fill) or the restarted source has no record.
 fn reshow<S: Source>(
     w: &mut Direct<'_, '_>,
     src: &S,
     cur: S::Cursor,
-    at: &mut At<S::Cursor>,
-) -> Option<S::Cursor> {
-    *at = Ok(Some(cur));
+) -> core::result::Result<S::Cursor, At<S::Cursor>> {
     if !w.next_page() {
-        return None;
+        return Err(Ok(Some(cur)));
     }
     if S::RESHOW_AT_ONCE {
-        return Some(cur);
+        return Ok(cur);
     }
-    src.stop(w, at);
+    src.stop(w, &Ok(Some(cur)));
     STATS.restarts.fetch_add(1, Ordering::Relaxed);
-    *at = src.start(w);
-    match *at {
-        Ok(Some(c)) => Some(c),
-        _ => None,
+    match src.start(w) {
+        Ok(Some(c)) => Ok(c),
+        other => Err(other),
+    }
+}
+
+/// Output a C table (a source that may not show a record again at once)
+/// formats between its `start` and `stop` at most, unless one record is
+/// bigger: the engine stops it, reschedules and starts it again, so that a
+/// table holding a spinlock from `->start` to `->stop` holds it for that
+/// long at most (`seq_read_iter()` holds it for its buffer, a page unless
+/// a record grew it).
+const C_PACE_BYTES: usize = window::PACE_BYTES;
+
+/// Stops a C table at record `cur` after [`C_PACE_BYTES`] of output,
+/// reschedules, looks for a fatal signal and starts it again: the record to
+/// go on with, or `Err` with where the iteration stands (`Ok(None)` with
+/// the source already stopped on a fatal signal).
+fn pace_table<S: Source>(
+    m: &OwnSeqFile,
+    src: &S,
+    cur: S::Cursor,
+) -> core::result::Result<S::Cursor, (At<S::Cursor>, bool)> {
+    src.stop(m, &Ok(Some(cur)));
+    if checkpoint().is_err() {
+        return Err((Ok(None), true));
+    }
+    match src.start(m) {
+        Ok(Some(c)) => Ok(c),
+        other => Err((other, false)),
     }
 }
 
@@ -227,42 +242,49 @@ fn reshow<S: Source>(
 /// bytes or the last page. A record wider than a page ends the fill: it
 /// starts the next one, which maps.
 fn fill_rest_direct<S: Source>(w: &mut Direct<'_, '_>, src: &S, cur: S::Cursor, want: usize) {
-    let mut at: At<S::Cursor> = Ok(Some(cur));
-    loop {
+    let mut cur = cur;
+    let at = loop {
         let offs = w.count();
         let pos = w.index();
-        at = advance(src, w, at);
+        let next = src.next(w, cur);
         if pos == w.index() {
             w.set_index(pos + 1);
         }
-        let cur = match at {
+        let c = match next {
             Ok(Some(c)) if w.total() < want => c,
-            _ => break,
+            other => break other,
         };
-        match src.show(w, &cur) {
-            Ok(Show::Skip) => w.set_count(offs),
-            Ok(Show::Record) if !w.overflowed() => {}
+        match src.show(w, &c) {
+            Ok(Show::Skip) => {
+                w.set_count(offs);
+                cur = c;
+            }
+            Ok(Show::Record) if !w.overflowed() => cur = c,
             Ok(Show::Record) => {
                 // The rest of this page is too short: the next page.
                 w.set_count(offs);
-                let Some(cur) = reshow(w, src, cur, &mut at) else {
-                    break;
+                let c = match reshow(w, src, c) {
+                    Ok(c) => c,
+                    Err(at) => break at,
                 };
-                match src.show(w, &cur) {
-                    Ok(Show::Skip) => w.set_count(0),
-                    Ok(Show::Record) if !w.overflowed() => {}
+                match src.show(w, &c) {
+                    Ok(Show::Skip) => {
+                        w.set_count(0);
+                        cur = c;
+                    }
+                    Ok(Show::Record) if !w.overflowed() => cur = c,
                     _ => {
                         w.set_count(0);
-                        break;
+                        break Ok(Some(c));
                     }
                 }
             }
             Err(_) => {
                 w.set_count(offs);
-                break;
+                break Ok(Some(c));
             }
         }
-    }
+    };
     src.stop(w, &at);
     STATS.fills.fetch_add(1, Ordering::Relaxed);
     STATS.direct_fills.fetch_add(1, Ordering::Relaxed);
@@ -271,32 +293,54 @@ fn fill_rest_direct<S: Source>(w: &mut Direct<'_, '_>, src: &S, cur: S::Cursor, 
 /// The rest of a fill after record `cur` was shown (`seq_read_iter()`'s
 /// second loop): more records until `want` bytes or the one that
 /// overflows, which is rolled back and shown again by the next fill. No
-/// checkpoint in here: the loop ends at `want` bytes, at most the open's
-/// 16 MiB, and its callers check between fills. (A check every 64 records
-/// cost 2 % of the emulated instruction count of 100-byte records, a byte
-/// count per record 7 %.)
+/// checkpoint for a Rust source: the loop ends at `want` bytes, at most
+/// the open's 16 MiB, and its callers check between fills. (A check every
+/// 64 records cost 2 % of the emulated instruction count of 100-byte
+/// records, a byte count per record 7 %.) A C table is paced every
+/// [`C_PACE_BYTES`] ([`pace_table`]): the same compare as the one against
+/// `want`, so it costs nothing per record.
 fn fill_rest<S: Source>(m: &OwnSeqFile, src: &S, cur: S::Cursor, want: usize) {
-    let mut at: At<S::Cursor> = Ok(Some(cur));
-    loop {
+    let pace_every = if S::RESHOW_AT_ONCE {
+        usize::MAX
+    } else {
+        C_PACE_BYTES
+    };
+    // Where the loop stops to look: `want`, or before it a C table's pace.
+    let mut limit = want.min(m.count().saturating_add(pace_every));
+    let mut cur = cur;
+    let at = loop {
         let offs = m.count();
         let pos = m.index();
-        at = advance(src, m, at);
+        let next = src.next(m, cur);
         if pos == m.index() {
             m.set_index(pos + 1);
         }
-        let cur = match at {
-            Ok(Some(c)) if m.count() < want => c,
-            _ => break,
+        let c = match next {
+            Ok(Some(c)) if m.count() < limit => c,
+            Ok(Some(c)) if m.count() < want => {
+                // A C table's iteration is as long as this at most.
+                limit = want.min(m.count().saturating_add(pace_every));
+                match pace_table(m, src, c) {
+                    Ok(c) => c,
+                    Err((_, true)) => {
+                        STATS.fills.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                    Err((at, false)) => break at,
+                }
+            }
+            other => break other,
         };
-        match src.show(m, &cur) {
+        match src.show(m, &c) {
             Ok(Show::Skip) => m.set_count(offs),
             Ok(Show::Record) if !m.overflowed() => {}
             _ => {
                 m.set_count(offs);
-                break;
+                break Ok(Some(c));
             }
         }
-    }
+        cur = c;
+    };
     src.stop(m, &at);
     STATS.fills.fetch_add(1, Ordering::Relaxed);
 }
@@ -318,15 +362,16 @@ fn append<S: Source>(
     let want = want.min(pages * PAGE_SIZE);
     let size = size.min(want + PAGE_SIZE);
     // A window laid out page by page can only be appended to page by page.
-    if buf.map_mode().direct_for(pages) || !buf.window_is_flat(m.from(), m.count()) {
+    if buf.map_mode().direct_for(pages, S::RESHOW_AT_ONCE)
+        || !buf.window_is_flat(m.from(), m.count())
+    {
         return append_direct(m, src, buf, want, pages);
     }
     buf.map_window(m, size, |mp| {
-        let at = src.start(mp);
-        let cur = match at {
+        let cur = match src.start(mp) {
             Ok(Some(c)) => c,
-            Ok(None) | Err(_) => {
-                src.stop(mp, &at);
+            other => {
+                src.stop(mp, &other);
                 return;
             }
         };
@@ -355,41 +400,43 @@ fn append_direct<S: Source>(
     pages: usize,
 ) -> Result {
     buf.direct_writer(m, pages, |w| {
-        let mut at = src.start(w);
-        let Ok(Some(mut cur)) = at else {
-            src.stop(w, &at);
-            return;
+        let cur = match src.start(w) {
+            Ok(Some(c)) => c,
+            other => {
+                src.stop(w, &other);
+                return;
+            }
         };
         let offs = w.count();
-        let fits = match src.show(w, &cur) {
+        // The first record, behind the window or at the next page's start;
+        // `Err` with where the iteration stands when it has no room.
+        let first = match src.show(w, &cur) {
             Ok(Show::Skip) => {
                 w.set_count(offs);
-                true
+                Ok(cur)
             }
-            Ok(Show::Record) if !w.overflowed() => true,
+            Ok(Show::Record) if !w.overflowed() => Ok(cur),
             Ok(Show::Record) => {
                 // Not in the rest of the window's last page: the next page.
                 w.set_count(offs);
-                match reshow(w, src, cur, &mut at) {
-                    Some(c) => {
-                        cur = c;
-                        matches!(src.show(w, &c), Ok(Show::Record) if !w.overflowed())
+                match reshow(w, src, cur) {
+                    Ok(c) if matches!(src.show(w, &c), Ok(Show::Record) if !w.overflowed()) => {
+                        Ok(c)
                     }
-                    None => false,
+                    Ok(c) => Err(Ok(Some(c))),
+                    Err(at) => Err(at),
                 }
             }
-            Err(_) => false,
+            Err(_) => Err(Ok(Some(cur))),
         };
-        if !fits {
-            // No room for this record: it starts the next fill.
-            w.reset();
-            if matches!(at, Ok(Some(_))) {
-                at = Ok(Some(cur));
+        match first {
+            Ok(cur) => fill_rest_direct(w, src, cur, want),
+            Err(at) => {
+                // No room for this record: it starts the next fill.
+                w.reset();
+                src.stop(w, &at);
             }
-            src.stop(w, &at);
-            return;
         }
-        fill_rest_direct(w, src, cur, want);
     })
 }
 
@@ -416,21 +463,31 @@ fn traverse<S: Source>(m: &OwnSeqFile, src: &S, buf: &mut PageBuffer, offset: u6
             let mut result = Ok(());
             let mut overflow = false;
             let mut stopped = false;
-            while let Ok(Some(cur)) = at {
+            // As traverse(): an error of `start` or `next` fails the seek
+            // only if it comes before the offset is reached.
+            let last = loop {
+                let cur = match at {
+                    Ok(Some(c)) => c,
+                    Err(e) => {
+                        result = Err(e);
+                        break Err(e);
+                    }
+                    Ok(None) => break Ok(None),
+                };
                 match src.show(mp, &cur) {
                     Err(e) => {
                         result = Err(e);
-                        break;
+                        break Ok(Some(cur));
                     }
                     Ok(Show::Skip) => mp.set_count(0),
                     Ok(Show::Record) => {}
                 }
                 if mp.overflowed() {
                     overflow = true;
-                    break;
+                    break Ok(Some(cur));
                 }
                 let index = mp.index();
-                at = src.next(mp, cur);
+                let next = src.next(mp, cur);
                 if index == mp.index() {
                     // So that a restart below moves on.
                     mp.set_index(index + 1);
@@ -440,32 +497,29 @@ fn traverse<S: Source>(m: &OwnSeqFile, src: &S, buf: &mut PageBuffer, offset: u6
                     let from = (offset - pos) as usize;
                     mp.set_from(from);
                     mp.set_count(count as usize - from);
-                    break;
+                    break next;
                 }
                 pos += count;
                 mp.set_count(0);
                 if pos == offset {
-                    break;
+                    break next;
                 }
                 // Between records, every so often: stop, yield, start
                 // again at `m->index` (nothing sleeps inside the source).
-                if pace.tick(count as usize) && matches!(at, Ok(Some(_))) {
-                    src.stop(mp, &at);
+                if pace.tick(count as usize) && matches!(next, Ok(Some(_))) {
+                    src.stop(mp, &next);
                     if let Err(e) = checkpoint() {
                         result = Err(e);
                         stopped = true;
-                        break;
+                        break Ok(None);
                     }
                     at = src.start(mp);
+                } else {
+                    at = next;
                 }
-            }
-            if result.is_ok() {
-                if let Err(e) = &at {
-                    result = Err(*e);
-                }
-            }
+            };
             if !stopped {
-                src.stop(mp, &at);
+                src.stop(mp, &last);
             }
             if overflow {
                 mp.set_count(0);
@@ -627,6 +681,14 @@ pub(crate) fn splice_read<S: Source>(
         // Between fills (each at most the open's buffer): the loop may run
         // as many as the pipe has slots.
         if done > 0 && checkpoint().is_err() {
+            break;
+        }
+        // sendfile's pipe (`splice_direct_to_actor()`) may rewind into
+        // what this call delivered after a short write: a fill or an
+        // append would drop those pages (`discard_gifted()`) and the rewind
+        // regenerate from the first record. The call ends instead; the
+        // actor asks again for the rest.
+        if done > 0 && pipe.is_direct() {
             break;
         }
         if l.count() == 0 {

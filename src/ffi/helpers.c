@@ -221,6 +221,12 @@ void seqsplice_tracepoint_synchronize_unregister(void)
 	tracepoint_synchronize_unregister();
 }
 
+/* As seq_open(): no pwrite() on a seq_file (FMODE_PWRITE is a macro). */
+void seqsplice_file_clear_pwrite(struct file *file)
+{
+	file->f_mode &= ~FMODE_PWRITE;
+}
+
 /*
  * The exported API (include/seqsplice.h): defined in Rust
  * (src/kernel_ext/capi.rs), exported here, as 6.12 has no Rust export

@@ -40,6 +40,8 @@ void seqsplice_cond_resched(void);
 void seqsplice_rcu_read_lock(void);
 void seqsplice_rcu_read_unlock(void);
 size_t seqsplice_iov_iter_count(const struct iov_iter *iter);
+struct file;
+void seqsplice_file_clear_pwrite(struct file *file);
 /*
  * What tracing_gen_ctx_irq_test() (kernel/trace/trace.c, not exported)
  * reads for an event's irq/preempt flags: the raw values, no logic.

@@ -111,6 +111,15 @@ unsafe extern "C" fn open<T: TableFile>(
         if file.is_null() {
             return Err(EINVAL);
         }
+        // SAFETY: `file` is being opened (the caller's contract): its
+        // `f_op` is set and live.
+        let fops = unsafe { &*(*file).f_op };
+        if !fops_are_ours(fops) {
+            // Another `read_iter` or `release` would take the open's state
+            // in `private_data` for a seq_file (or leak it).
+            pr_warn!("seqsplice_open: the file's operations must be seqsplice_read_iter and seqsplice_release (include/seqsplice.h)\n");
+            return Err(EINVAL);
+        }
         // SAFETY: `file` is being opened by its `->open` (the caller's
         // contract), and `f_inode` is set before `->open` runs.
         let opening = unsafe { Opening::new((*file).f_inode, file) };
@@ -124,9 +133,28 @@ unsafe extern "C" fn open<T: TableFile>(
         // SAFETY: The file is being opened: no other call uses it yet. A
         // `private_data` already there (`misc_open()` sets it) is the
         // caller's, not owned by the file: replaced, as the header says.
-        unsafe { (*file).private_data = state.into_foreign().cast_mut() };
+        // No pwrite(), as `seq_open()` sets it up.
+        unsafe {
+            (*file).private_data = state.into_foreign().cast_mut();
+            crate::ffi::seqsplice_file_clear_pwrite(file);
+        }
         Ok(0)
     })
+}
+
+/// Whether `fops` reads and releases through the exported functions (and
+/// splices and seeks through them or not at all), so that nothing but
+/// seqsplice interprets `private_data`.
+fn fops_are_ours(fops: &bindings::file_operations) -> bool {
+    // Addresses: a function pointer compares by address alone.
+    let read_iter = fops.read_iter.map(|f| f as *const ());
+    let release = fops.release.map(|f| f as *const ());
+    let splice = fops.splice_read.map(|f| f as *const ());
+    let llseek = fops.llseek.map(|f| f as *const ());
+    read_iter == Some(seqsplice_read_iter as *const ())
+        && release == Some(seqsplice_release as *const ())
+        && (splice.is_none() || splice == Some(seqsplice_splice_read as *const ()))
+        && llseek != Some(bindings::seq_lseek as *const ())
 }
 
 /// # Safety

@@ -72,8 +72,12 @@ impl<T> SeqFileLock<T> {
     /// `seq_open_private()` users read it, `READ_ONCE()`): a callback may
     /// change it under the lock meanwhile.
     pub(crate) fn private_now(&self) -> *mut core::ffi::c_void {
-        // SAFETY: The seq_file is live (pinned, initialised by `new`); a
-        // volatile read of an aligned pointer field, as `READ_ONCE()`.
+        // SAFETY: The seq_file is live (pinned, initialised by `new`). A
+        // callback may store to the field under the lock meanwhile: this is
+        // the kernel's `READ_ONCE()` of an aligned pointer (a single load
+        // that cannot tear, the value of one store or the other), racy in
+        // Rust's memory model as `seq_open_private()` users' reads are in
+        // C's; only the pointer is read, never what it points to.
         unsafe { core::ptr::read_volatile(addr_of_mut!((*self.seq.get()).private)) }
     }
 

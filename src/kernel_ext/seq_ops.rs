@@ -33,7 +33,7 @@ pub(crate) enum Show {
 
 /// The position an implementation hands out for a record: converts to and
 /// from the `void *` of a C `seq_operations`.
-pub(crate) trait Cursor: Copy {
+pub(crate) trait Cursor: Sized {
     /// The non-NULL, non-`ERR_PTR` token of this cursor.
     fn into_token(self) -> NonNull<c_void>;
 
@@ -83,7 +83,9 @@ impl Cursor for Index {
 }
 
 /// The token of a C `seq_operations` (NULL and `ERR_PTR` are not cursors),
-/// as [`CSeqOps`] hands it out: only its `start` and `next` make one, so
+/// as [`CSeqOps`] hands it out: neither `Copy` nor `Clone`, so a token is
+/// gone once given to `next` (a table's `->next` may free the record it
+/// leaves: `dl_seq_next()`); only `start` and `next` make one, so
 /// safe code cannot forge the `v` a C callback is given; and it names the
 /// iteration (one `->start` to its `->stop`, numbered uniquely across every
 /// table and open) it belongs to, so [`CSeqOps`] refuses (`EINVAL`) a token
@@ -92,8 +94,10 @@ impl Cursor for Index {
 ///
 /// # Invariants
 ///
-/// `v` was returned by `->start` or `->next` in iteration `iter` (never 0).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `v` was returned by `->start` or `->next` in iteration `iter`, never 0
+/// (the number of none) and never `u64::MAX` unless made by
+/// [`Cursor::from_token`] (then no `CSeqOps` accepts it).
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct CToken {
     v: NonNull<c_void>,
     iter: u64,
@@ -108,8 +112,12 @@ impl Cursor for CToken {
     }
 
     unsafe fn from_token(token: NonNull<c_void>) -> Self {
-        // INVARIANT: iteration 0 is none: vacuous (no `CSeqOps` accepts it).
-        Self { v: token, iter: 0 }
+        // INVARIANT: `u64::MAX` is no iteration (the numbers start at 1 and
+        // do not reach it): vacuous, no `CSeqOps` accepts it.
+        Self {
+            v: token,
+            iter: u64::MAX,
+        }
     }
 }
 
@@ -360,8 +368,9 @@ impl CSeqOps {
     /// otherwise.
     #[inline(always)]
     fn open_token(&self, cur: &CToken) -> Result<NonNull<c_void>> {
-        let iter = self.iter.load(Ordering::Relaxed);
-        if cur.iter == iter && iter != 0 {
+        // No token names iteration 0 (`CToken` invariants), so no token
+        // passes while none is open.
+        if cur.iter == self.iter.load(Ordering::Relaxed) {
             Ok(cur.v)
         } else {
             Err(EINVAL)
@@ -393,8 +402,14 @@ impl SeqOperations for CSeqOps {
     }
 
     fn start(&self, m: &SeqFile) -> At<Self::Cursor> {
-        if self.iter.load(Ordering::Relaxed) != 0 {
-            // Two starts without a stop: the caller's bug; no second lock.
+        let raw = m.as_raw();
+        // SAFETY: The seq_file is live and locked (`SeqFile` invariants).
+        let op = unsafe { (*raw).op };
+        if self.iter.load(Ordering::Relaxed) != 0 || op != self.ops.as_ptr().cast_const() {
+            // Two starts without a stop (no second lock), or a seq_file not
+            // set up for this table (`identity`), whose `private` the
+            // callbacks would misread: the caller's bug. No iteration
+            // opens, so no token of it exists and its `stop` does nothing.
             return Err(EINVAL);
         }
         let iter = ITERATIONS.fetch_add(1, Ordering::Relaxed);
@@ -402,7 +417,6 @@ impl SeqOperations for CSeqOps {
         let Some(f) = self.table().start else {
             return Ok(None);
         };
-        let raw = m.as_raw();
         // SAFETY: The seq_file is locked and set up as `seq_open()` would
         // (`identity`), `pos` is its `index`, no iteration is open: `new`'s
         // contract.

@@ -273,4 +273,51 @@ TEST_F_TIMEOUT(seqsplice, trace_ops_matches_model_by_read_splice_pread_in_both_m
 	}
 }
 
+/*
+ * seq_file's contract in direct mode: a record that does not fit the rest
+ * of a page moves to the next page.  trace (a Rust source that declares it
+ * safe) shows it again at once; trace_ops (a C table) only after ->stop and
+ * ->start, as seq_read_iter() does: one restart per page moved to, the
+ * same bytes.
+ */
+TEST_F_TIMEOUT(seqsplice, direct_mode_reshows_c_table_records_after_stop_and_start, 120)
+{
+	static const char *const files[] = { "trace", "trace_ops" };
+	unsigned char *out;
+	size_t cap, f;
+
+	use_stream(_metadata, &self->s, 20000, 100, 64, 0, "printf");
+	set_knob(_metadata, "map_mode", "direct");
+	cap = self->s.size + (2 << 20);
+	out = malloc(cap);
+	ASSERT_NE(NULL, out);
+	for (f = 0; f < ARRAY_SIZE(files); f++) {
+		long long pages, restarts;
+		struct stats a, b;
+		size_t pcap, got;
+		int fd, p[2];
+
+		read_stats(_metadata, &a);
+		fd = open_file(_metadata, files[f]);
+		pcap = make_pipe(_metadata, p, 16);
+		got = splice_to_eof(_metadata, fd, NULL, p, pcap, 65536, out,
+				    cap, NULL);
+		close_pipe(p);
+		close(fd);
+		read_stats(_metadata, &b);
+		ASSERT_EQ(self->s.size, got);
+		ASSERT_TRUE(model_matches(_metadata, &self->s, files[f], 0,
+					  out, got));
+		pages = stat_delta(&a, &b, ST_DIRECT_PAGES);
+		restarts = stat_delta(&a, &b, ST_RESTARTS);
+		/* 100-byte records: nearly every page ends with one moved on. */
+		ASSERT_LT((long long)(got / PG / 2), pages);
+		ASSERT_EQ(f ? pages : 0, restarts) {
+			TH_LOG("%s: %lld pages moved to, %lld restarts",
+			       files[f], pages, restarts);
+		}
+	}
+	free(out);
+}
+
 TEST_HARNESS_MAIN

@@ -334,6 +334,50 @@ TEST_F(seqsplice, splice_1mib_gifts_pages_and_counts_bytes_trace_copy_gifts_none
 	close_pipe(p);
 }
 
+/*
+ * Records appended behind a window a read() left are bounded by the open's
+ * buffer, not by the pipe: with buffer_size_kb=4 and a 256-slot pipe, an
+ * open holds a few pages, not the ~256 the pipe could take (the high-water
+ * mark of pages_held, restarted by writing buffer_total_kb).
+ */
+TEST_F(seqsplice, append_behind_a_read_window_is_bounded_by_the_buffer)
+{
+	unsigned char *out;
+	char total[32];
+	struct stream s;
+	struct stats a;
+	size_t got, pcap;
+	int p[2], fd;
+	ssize_t n;
+
+	use_stream(_metadata, &s, 0, 0, 4, 0, NULL);
+	out = malloc(s.size + MIB);
+	ASSERT_NE(NULL, out);
+	pcap = make_pipe(_metadata, p, 256);
+	fd = open_file(_metadata, TRACE);
+	/* Half a record: the rest stays in the clean page. */
+	ASSERT_EQ(150, read(fd, out, 150));
+	ASSERT_LT(0, knob_read("buffer_total_kb", total, sizeof(total)));
+	total[strcspn(total, "\n")] = 0;
+	set_knob(_metadata, "buffer_total_kb", total);
+	n = splice(fd, NULL, p[1], NULL, MIB, 0);
+	ASSERT_LT(0, n);
+	read_stats(_metadata, &a);
+	ASSERT_GE(4, a.v[ST_PAGES_HELD_MAX]) {
+		TH_LOG("an open with a 4 KiB buffer held %lld pages",
+		       a.v[ST_PAGES_HELD_MAX]);
+	}
+	ASSERT_EQ((size_t)n, read_full(_metadata, p[0], out + 150, n));
+	got = 150 + n;
+	got += splice_to_eof(_metadata, fd, NULL, p, pcap, MIB, out + got,
+			     s.size + MIB - got, NULL);
+	ASSERT_EQ(s.size, got);
+	ASSERT_TRUE(model_matches(_metadata, &s, TRACE, 0, out, got));
+	close(fd);
+	close_pipe(p);
+	free(out);
+}
+
 TEST_F(seqsplice, tiny_splices_continue_inside_the_gifted_page)
 {
 	unsigned char buf[200];

@@ -335,8 +335,9 @@ fn knob_parse_cases() {
     assert_eq!(parse_choice(b"vm_map_ram\n", MapMode::NAMES), Ok(1));
     assert_eq!(parse_choice(b"direct", MapMode::NAMES), Ok(2));
     assert_eq!(MapMode::from_index(3), MapMode::Auto);
-    assert!(MapMode::Auto.direct_for(4) && !MapMode::Auto.direct_for(5));
-    assert!(MapMode::Direct.direct_for(256) && !MapMode::VmMapRam.direct_for(1));
+    assert!(MapMode::Auto.direct_for(4, true) && !MapMode::Auto.direct_for(5, true));
+    assert!(!MapMode::Auto.direct_for(1, false));
+    assert!(MapMode::Direct.direct_for(256, false) && !MapMode::VmMapRam.direct_for(1, true));
     assert_eq!(MapMode::from_index(1), MapMode::VmMapRam);
 }
 

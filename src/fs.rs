@@ -15,6 +15,7 @@ use crate::kernel_ext::seq_file::SeqFile;
 use crate::kernel_ext::simple_fs::{self, Entry, FileTable, Files, FsType, SimpleFs};
 use crate::sources::events::{EnableFile, EventsCopy, EventsFile, SizeFile};
 use crate::sources::lines::{Lines, LinesCopy};
+use crate::sources::mirror::{Mirror, MirrorCopy, MirrorPath};
 use crate::sources::trace::knob;
 use crate::sources::trace::knobs::{COUNT, NAMES};
 use crate::sources::trace::{KnobFile, Trace, TraceCopy, TraceOps, FIRST_KNOB};
@@ -96,9 +97,9 @@ const MODE_READ: u16 = 0o440;
 const MODE_WRITE: u16 = 0o640;
 
 /// Entries of [`FILES`]: unused 0 and root 1, trace and trace_copy, the
-/// knobs, stats, purge, trace_ops, lines, lines_copy, the four events files
-/// and the end.
-const NR_FILES: usize = FIRST_KNOB + COUNT + 10;
+/// knobs, stats, purge, trace_ops, lines, lines_copy, the four events
+/// files, the three mirror files and the end.
+const NR_FILES: usize = FIRST_KNOB + COUNT + 13;
 
 /// The table: fixed files around one entry per knob (whose inode numbers
 /// [`KnobFile::open`] maps back to knobs).
@@ -121,6 +122,9 @@ const fn files() -> Files<NR_FILES> {
     t[n + 6] = Vtable::<EventsCopy>::copy(c_str!("events_copy"), MODE_READ);
     t[n + 7] = Vtable::<EnableFile>::copy(c_str!("events_enable"), MODE_WRITE);
     t[n + 8] = Vtable::<SizeFile>::copy(c_str!("events_buffer_size_kb"), MODE_WRITE);
+    t[n + 9] = Vtable::<Mirror>::gift(c_str!("mirror"), MODE_READ);
+    t[n + 10] = Entry::target_copy::<MirrorCopy>(c_str!("mirror_copy"), MODE_READ);
+    t[n + 11] = Vtable::<MirrorPath>::copy(c_str!("mirror_path"), 0o600);
     Files::new(t)
 }
 

@@ -55,8 +55,11 @@ pub(crate) trait RecordFile: 'static {
         PAGE_SIZE
     }
 
-    /// A write of `input` (at most
-    /// [`MAX_WRITE`](crate::kernel_ext::file::MAX_WRITE) bytes), copy path
+    /// Longest write accepted, bytes (at most
+    /// [`WRITE_BUF`](crate::kernel_ext::file::WRITE_BUF)).
+    const WRITE_MAX: usize = crate::kernel_ext::file::MAX_WRITE;
+
+    /// A write of `input` (at most [`Self::WRITE_MAX`] bytes), copy path
     /// only.
     fn write(_source: &Self::Source, _input: &[u8]) -> Result {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
@@ -212,6 +215,8 @@ impl<T: RecordFile> SeqFileOps for CopyPath<T> {
     type Ops = SeqPrivate<T::Source>;
 
     const HAS_WRITE: bool = T::HAS_WRITE;
+
+    const WRITE_MAX: usize = T::WRITE_MAX;
 
     /// The source, and above a page a caller-supplied seq buffer, as
     /// `single_open_size()` gives, charged to the global cap (the stock

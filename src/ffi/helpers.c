@@ -11,7 +11,11 @@
  * freed only once no page carries it (src/pages.rs, PageTag).
  */
 #include <linux/alloc_tag.h>
+#include <linux/cred.h>
+#include <linux/dcache.h>
 #include <linux/fs.h>
+#include <linux/mount.h>
+#include <linux/namei.h>
 #include <linux/irqflags.h>
 #include <linux/gfp.h>
 #include <linux/kmemleak.h>
@@ -226,6 +230,44 @@ void seqsplice_tracepoint_synchronize_unregister(void)
 void seqsplice_file_clear_pwrite(struct file *file)
 {
 	file->f_mode &= ~FMODE_PWRITE;
+}
+
+/* The mirror's target (src/kernel_ext/target.rs): a path looked up once. */
+int seqsplice_kern_path_follow(const char *name, struct path *path)
+{
+	return kern_path(name, LOOKUP_FOLLOW, path);
+}
+
+unsigned long seqsplice_path_magic(const struct path *path)
+{
+	return path->dentry->d_sb->s_magic;
+}
+
+bool seqsplice_path_is_reg(const struct path *path)
+{
+	return d_is_reg(path->dentry);
+}
+
+/* The last component's name, NUL-terminated and cut to @size - 1 bytes. */
+void seqsplice_path_name(const struct path *path, char *buf, size_t size)
+{
+	struct name_snapshot name;
+
+	take_dentry_name_snapshot(&name, path->dentry);
+	strscpy(buf, name.name.name, size);
+	release_dentry_name_snapshot(&name);
+}
+
+int seqsplice_path_may_read(const struct path *path)
+{
+	return inode_permission(mnt_idmap(path->mnt), d_inode(path->dentry),
+				MAY_READ);
+}
+
+/* Read-only, never O_TRUNC, with the caller's (the opener's) credentials. */
+struct file *seqsplice_dentry_open_read(const struct path *path)
+{
+	return dentry_open(path, O_RDONLY | O_LARGEFILE, current_cred());
 }
 
 /*

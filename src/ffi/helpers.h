@@ -42,6 +42,13 @@ void seqsplice_rcu_read_unlock(void);
 size_t seqsplice_iov_iter_count(const struct iov_iter *iter);
 struct file;
 void seqsplice_file_clear_pwrite(struct file *file);
+struct path;
+int seqsplice_kern_path_follow(const char *name, struct path *path);
+unsigned long seqsplice_path_magic(const struct path *path);
+bool seqsplice_path_is_reg(const struct path *path);
+void seqsplice_path_name(const struct path *path, char *buf, size_t size);
+int seqsplice_path_may_read(const struct path *path);
+struct file *seqsplice_dentry_open_read(const struct path *path);
 /*
  * What tracing_gen_ctx_irq_test() (kernel/trace/trace.c, not exported)
  * reads for an event's irq/preempt flags: the raw values, no logic.

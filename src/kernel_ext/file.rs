@@ -25,9 +25,12 @@ use super::iov::IovDest;
 use super::pipe::Pipe;
 use super::seq_ops::{SeqOperations, SeqOpsVTable};
 
-/// Longest write a [`SeqFileOps`] file accepts, in bytes; a longer write is
-/// `EINVAL`.
+/// Longest write a [`SeqFileOps`] file accepts by default, in bytes; a
+/// longer write is `EINVAL`.
 pub(crate) const MAX_WRITE: usize = 32;
+
+/// Longest write any [`SeqFileOps`] file may accept ([`SeqFileOps::WRITE_MAX`]).
+pub(crate) const WRITE_BUF: usize = 256;
 
 /// The file and inode an `->open` is for.
 ///
@@ -253,7 +256,10 @@ pub(crate) trait SeqFileOps: 'static {
     /// `->open`: the records of a new open, and its seq buffer.
     fn open(opening: &Opening) -> Result<SeqOpen<Self::Ops>>;
 
-    /// A write of `input` (at most [`MAX_WRITE`] bytes).
+    /// Longest write accepted, bytes (at most [`WRITE_BUF`]).
+    const WRITE_MAX: usize = MAX_WRITE;
+
+    /// A write of `input` (at most [`Self::WRITE_MAX`] bytes).
     fn write(_ops: &Self::Ops, _input: &[u8]) -> Result {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
@@ -347,11 +353,15 @@ impl<T: SeqFileOps> SeqFileVTable<T> {
         from_result(|| {
             // SAFETY: `file` is an open file of ours.
             let ops = unsafe { Self::state(file) };
-            let mut buf = [0u8; MAX_WRITE];
-            let dst = buf.get_mut(..count).ok_or_else(|| {
-                pr_info!("write of {} bytes refused: too long\n", count);
-                EINVAL
-            })?;
+            let mut buf = [0u8; WRITE_BUF];
+            let max = T::WRITE_MAX.min(WRITE_BUF);
+            let dst = buf
+                .get_mut(..count)
+                .filter(|_| count <= max)
+                .ok_or_else(|| {
+                    pr_info!("write of {} bytes refused: too long\n", count);
+                    EINVAL
+                })?;
             UserSlice::new(ubuf as usize, count)
                 .reader()
                 .read_slice(dst)?;

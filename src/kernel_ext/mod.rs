@@ -44,5 +44,6 @@ pub(crate) mod seq_file;
 pub(crate) mod seq_lock;
 pub(crate) mod seq_ops;
 pub(crate) mod simple_fs;
+pub(crate) mod target;
 pub(crate) mod tracepoint;
 pub(crate) mod vmap;

@@ -389,6 +389,25 @@ impl CSeqOps {
         })
     }
 
+    /// As [`CSeqOps::new`], for a seq_file whose `m->file` is `file` rather
+    /// than the open's own (another file's table, served through this one).
+    ///
+    /// # Safety
+    ///
+    /// As for [`CSeqOps::new`], with `seq_open(file, ops)`; and `file`
+    /// stays live as long as this value.
+    pub(super) unsafe fn with_file(
+        ops: NonNull<bindings::seq_operations>,
+        private: *mut c_void,
+        file: NonNull<bindings::file>,
+    ) -> Result<Self> {
+        // SAFETY: Per the function's contract.
+        let mut t = unsafe { Self::new(ops, private) }?;
+        // INVARIANT: `file` outlives the value (contract).
+        t.file = file.as_ptr();
+        Ok(t)
+    }
+
     /// The C token of `cur`, if it belongs to the open iteration; `EINVAL`
     /// otherwise.
     #[inline(always)]

@@ -42,6 +42,15 @@ impl Entry {
         Self::with_ops(name, &SeqFileVTable::<T>::OPS, mode)
     }
 
+    /// A file served by the seq_file core over `T`'s target
+    /// ([`TargetCopyVTable`](super::target::TargetCopyVTable)).
+    pub(crate) const fn target_copy<T: super::target::TargetCopy>(
+        name: &'static CStr,
+        mode: u16,
+    ) -> Entry {
+        Self::with_ops(name, &super::target::TargetCopyVTable::<T>::OPS, mode)
+    }
+
     const fn with_ops(
         name: &'static CStr,
         ops: &'static bindings::file_operations,

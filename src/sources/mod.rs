@@ -13,4 +13,5 @@
 
 pub(crate) mod events;
 pub(crate) mod lines;
+pub(crate) mod mirror;
 pub(crate) mod trace;

@@ -313,6 +313,7 @@ static const struct {
 	{ "trace_ops", 0440 }, { "lines", 0440 }, { "lines_copy", 0440 },
 	{ "events", 0440 }, { "events_copy", 0440 },
 	{ "events_enable", 0640 }, { "events_buffer_size_kb", 0640 },
+	{ "mirror", 0440 }, { "mirror_copy", 0440 }, { "mirror_path", 0600 },
 };
 
 TEST_F(seqsplice, files_are_root_owned_with_interface_modes)

@@ -72,6 +72,18 @@ echo "$k of $n with the comm column aside too"
 # between the two probes' reads of exit_state (prev_state Z in one, X in
 # the other).
 nocomm </tmp/events | grep -v -F -x -f /tmp/ftrace.nc | sed 's/^/not in ftrace: /'
+echo "== ftrace's own trace, through seqsplice: mirror (ftrace's formatter, pages gifted)"
+cat $d/mirror_path
+g0=$(stat pages_gifted)
+pv -q $d/mirror >/tmp/mirror
+echo "mirror: $(wc -c </tmp/mirror) bytes spliced by pv as $(($(stat pages_gifted) - g0)) gifted pages"
+cat $t/trace >/tmp/ftrace2
+if cmp /tmp/mirror /tmp/ftrace2; then
+	echo "identical: pv $d/mirror == cat $t/trace"
+else
+	echo "DIFFERENT"
+	exit 1
+fi
 echo 0 >$t/events/sched/sched_switch/enable
 echo 0 >$t/events/sched/sched_wakeup/enable
 echo "== stats"

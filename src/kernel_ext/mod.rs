@@ -10,10 +10,16 @@
 //! `unsafe` (scripts/check-layers.sh).
 //!
 //! ```text
+//! capi         the exported C API (include/seqsplice.h): seqsplice_open()
+//!              and friends, dispatching to a registered TableFile
 //! file         FileOps + FileVTable<T>, SeqFileOps + SeqFileVTable<T>: the
 //!              file_operations trampolines, generic over the file type
+//! target       Target (another file's seq_file, opened read-only with the
+//!              opener's credentials, on an allow-list), TargetTable,
+//!              TargetCopyVTable<T>
 //! seq_ops      SeqOperations (seq_operations in Rust), SeqOpsVTable<S>
-//!              (Rust -> C table), CSeqOps (C table -> Rust)
+//!              (Rust -> C table), CSeqOps (C table -> Rust, under
+//!              seq_file's protocol), RustTable<S> (a Rust source as a C table)
 //! seq_file     SeqFile writer (seq_write, seq_print!, checked seq_printf),
 //!              OwnSeqFile (a seq_file whose window its owner sets)
 //! seq_lock     SeqFileLock<T> (a seq_file of the module's own and its lock)

@@ -109,10 +109,10 @@ static MIRROR_PATH: PathKnob = PathKnob::new();
 /// Logs a refused target.
 fn refused(path: &TargetPath, r: &Refusal) {
     pr_info!(
-        "mirror: {}: refused: {} ({:?})\n",
+        "mirror: {}: refused: {} ({})\n",
         path.as_cstr().to_str().unwrap_or("?"),
         r.why,
-        r.errno
+        r.errno.to_errno()
     );
 }
 
@@ -150,7 +150,7 @@ impl TargetCopy for MirrorCopy {
     }
 
     fn refused(r: &Refusal) {
-        pr_info!("mirror_copy: refused: {} ({:?})\n", r.why, r.errno);
+        pr_info!("mirror_copy: refused: {} ({})\n", r.why, r.errno.to_errno());
     }
 }
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # make check, in the guest: the kselftest suites (TAP), the test consumer of
 # the exported C API (consumer_test), then the op-sequence fuzzer (on the
-# consumer too), the benchmark's smoke test and the native benchmark driver's smoke
+# consumer and on mirror too), the benchmark's smoke test and the native benchmark driver's smoke
 # mode, each one more TAP line of its own; the exact page-leak suite
 # (scripts/guest/leak.sh: the boot has vm.mem_profiling=1); on the debug
 # kernel, fault injection last.  Every step prints one SEQSPLICE-STEP line (name, exit status,
@@ -55,7 +55,7 @@ tap_step() { # name description command...
 	echo "SEQSPLICE-STEP name=$name rc=$r seconds=$(awk -v s="$s" '{print $1 - s}' /proc/uptime)"
 }
 
-ALL_SUITES="read_seek splice sendfile_net lifetime concurrency knobs upstream_splice hardening sources events"
+ALL_SUITES="read_seek splice sendfile_net lifetime concurrency knobs upstream_splice hardening sources events mirror"
 plan=$(echo "$cmdline" | sed -n 's/.*seqsplice\.plan=\([a-z]*\).*/\1/p')
 [ -n "$plan" ] || plan=$flavour
 case "$plan" in
@@ -63,6 +63,7 @@ debug)
 	SUITE_MODES=auto
 	FUZZ_DIV=10
 	CONSUMER_OPS=1000
+	MIRROR_OPS=1000
 	MIN_EACH=5
 	NATIVE_SMOKE=0
 	EVENTS_FAULT_MODES=auto
@@ -71,6 +72,7 @@ release | full)
 	SUITE_MODES="direct vm_map_ram vmap"
 	FUZZ_DIV=1
 	CONSUMER_OPS=4000
+	MIRROR_OPS=4000
 	MIN_EACH=0
 	NATIVE_SMOKE=1
 	EVENTS_FAULT_MODES="direct vm_map_ram vmap"
@@ -141,6 +143,13 @@ EOF
 # kind of call at least 5 times on both kernels.
 tap_step ssfuzz/consumer "ssfuzz_${CONSUMER_OPS}_ops_ssc_check_matches_its_stock_twin" \
 	/guest/consumer.sh fuzz check $CONSUMER_OPS 5
+# ftrace's own trace through the engine (mirror) against a snapshot of
+# mirror_copy over a frozen ftrace capture with lines of most of a page
+# and wider than one (scripts/guest/mirror.sh), buffer_size_kb 1024 so
+# that the stock side never overflows its seq buffer; every kind of call
+# at least 5 times on both kernels.
+tap_step ssfuzz/mirror "ssfuzz_${MIRROR_OPS}_ops_mirror_matches_mirror_copy_over_a_frozen_trace" \
+	/guest/mirror.sh fuzz $MIRROR_OPS 5
 # The benchmark's every path on a few KiB, bytes checked, so it cannot rot.
 tap_step spbench-smoke spbench_smoke_every_benchmark_path_moves_the_right_bytes \
 	/tools/spbench --smoke

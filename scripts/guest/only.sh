@@ -10,6 +10,9 @@
 #   consumer-fuzz   ssfuzz on the consumer's check table, seqsplice.ops=N
 #                   operations (release 4000, debug 1000, every kind of call
 #                   at least 5 times), as check runs it
+#   mirror-fuzz     ssfuzz on mirror against mirror_copy over a frozen
+#                   ftrace capture (scripts/guest/mirror.sh), seqsplice.ops=N
+#                   operations as above ("mirror" is mirror_test)
 #   <suite>         /tests/<suite>_test (read_seek, splice, ..., events:
 #                   give capture first), in seqsplice.map_mode=MODE (auto)
 #   <script>        /guest/<script>.sh (leak, capture, events, memcg ...)
@@ -34,6 +37,7 @@ for name in $(echo "$only" | tr ',' ' '); do
 	case "$name" in
 	consumer) set -- /guest/consumer.sh test ;;
 	consumer-fuzz) set -- /guest/consumer.sh fuzz check "$ops" 5 ;;
+	mirror-fuzz) set -- /guest/mirror.sh fuzz "$ops" 5 ;;
 	*)
 		if [ -x "/tests/${name}_test" ]; then
 			set -- "/tests/${name}_test"

@@ -322,6 +322,8 @@ pub struct Fuzz {
     /// Fuzzing `lines` / `lines_copy` or `events` / `events_copy`: the
     /// stream ignores the knobs.
     fixed: bool,
+    /// `--buffer-kb`: `buffer_size_kb` of every configuration.
+    buffer_kb: Option<usize>,
     sides: [Side; 2],
     pub ops: u64,
     pub bytes: u64,
@@ -352,11 +354,13 @@ impl Fuzz {
     /// `events` (with `events_copy`; `snapshot` is then that file's whole
     /// contents, the expected stream), or, given `copy_path`, any file
     /// compared with that one (`snapshot` is then its whole contents).
+    /// `buffer_kb`, if given, is the `buffer_size_kb` of every open.
     pub fn new(
         dir: &str,
         gift: &'static str,
         copy_path: Option<&'static str>,
         snapshot: Option<Arc<Snapshot>>,
+        buffer_kb: Option<usize>,
         seed: u64,
         worker: usize,
     ) -> Result<Fuzz, Failure> {
@@ -415,6 +419,7 @@ impl Fuzz {
             rng: Rng::new(seed),
             knobs,
             fixed: lines || snapshot.is_some(),
+            buffer_kb,
             stream: match snapshot {
                 Some(s) => Expect::Snapshot(s),
                 None if lines => Expect::Model(Stream::lines()),
@@ -502,6 +507,7 @@ impl Fuzz {
             )
         };
         let count = count.min(4_000_000 / width as u64).max(1);
+        let buf_kb = self.buffer_kb.unwrap_or(buf_kb);
         let mode = if self.rng.below(2) == 0 {
             Mode::Raw
         } else {

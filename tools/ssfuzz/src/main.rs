@@ -39,6 +39,14 @@
 //! and `map_mode` apply to any file seqsplice serves, the record knobs must
 //! change nothing.
 //!
+//! `--buffer-kb N` writes `buffer_size_kb` N at every reopen instead of a
+//! random size (the other knobs stay random): for a copy file whose stock
+//! seq_file must never overflow its buffer to be an exact oracle, e.g.
+//! `mirror_copy` (ftrace's `s_show()` keeps a line that overflowed the seq
+//! buffer for the same position, and a seek after it prints that line
+//! again in front of the next one, so the stock core over ftrace's `trace`
+//! is only exact while its buffer holds everything asked of it).
+//!
 //! `--min-each N` (default 0) fails the run if any op kind above, or the
 //! reopen with new knobs, ran fewer than N times: a short run (the debug
 //! kernel's, where KASAN and lockdep need each path reached rather than
@@ -74,6 +82,8 @@ struct Args {
     copy: Option<&'static str>,
     /// `--min-each`: the fewest calls of every op kind a passing run made.
     min_each: u64,
+    /// `--buffer-kb`: `buffer_size_kb` of every open, else random.
+    buffer_kb: Option<usize>,
     /// `--gift events` or `--copy-path`: the whole of the copy file, the
     /// expected stream.
     snapshot: Option<Arc<Snapshot>>,
@@ -81,10 +91,11 @@ struct Args {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: ssfuzz [--seed N] [--ops N] [--procs P] [--dir D] [--gift FILE] [--min-each N]"
+        "usage: ssfuzz [--seed N] [--ops N] [--procs P] [--dir D] [--gift FILE] [--min-each N] [--buffer-kb N]"
     );
     eprintln!("  --gift: trace (default), trace_ops, lines, or events (against a snapshot of events_copy)");
     eprintln!("  --gift-path P --copy-path Q: any file P against a snapshot of Q (absolute paths)");
+    eprintln!("  --buffer-kb N: buffer_size_kb N at every reopen (other knobs random)");
     exit(2)
 }
 
@@ -98,6 +109,7 @@ fn parse_args() -> Args {
         gift: "trace",
         copy: None,
         min_each: 0,
+        buffer_kb: None,
         snapshot: None,
     };
     let mut gift_path = false;
@@ -123,6 +135,13 @@ fn parse_args() -> Args {
             }
             "--copy-path" => a.copy = Some(v.leak()),
             "--min-each" => a.min_each = v.parse().unwrap_or_else(|_| usage()),
+            "--buffer-kb" => {
+                let kb: usize = v.parse().unwrap_or_else(|_| usage());
+                if !(4..=16384).contains(&kb) {
+                    usage()
+                }
+                a.buffer_kb = Some(kb);
+            }
             _ => usage(),
         }
         i += 2;
@@ -140,9 +159,13 @@ fn parse_args() -> Args {
 
 /// The arguments naming what is fuzzed, for the replay lines.
 fn target(a: &Args) -> String {
-    match a.copy {
+    let t = match a.copy {
         Some(c) => format!("--gift-path {} --copy-path {c}", a.gift),
         None => format!("--gift {}", a.gift),
+    };
+    match a.buffer_kb {
+        Some(kb) => format!("{t} --buffer-kb {kb}"),
+        None => t,
     }
 }
 
@@ -190,7 +213,15 @@ impl Outcome {
 }
 
 fn run_worker(a: &Args, seed: u64, k: usize, ops: u64) -> Outcome {
-    match Fuzz::new(&a.dir, a.gift, a.copy, a.snapshot.clone(), seed, k) {
+    match Fuzz::new(
+        &a.dir,
+        a.gift,
+        a.copy,
+        a.snapshot.clone(),
+        a.buffer_kb,
+        seed,
+        k,
+    ) {
         Err(e) => Outcome::failed(format!("setup: {e}")),
         Ok(mut f) => {
             let r = f.run(ops);

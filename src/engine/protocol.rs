@@ -456,9 +456,14 @@ fn traverse<S: Source>(m: &OwnSeqFile, src: &S, buf: &mut PageBuffer, offset: u6
     let cap = buf.cap_bytes();
     let mut size = PAGE_SIZE;
     let mut pace = Pacer::default();
+    // Bytes before `m->index`'s record: kept across a growth, which goes
+    // on at the record that did not fit rather than from the first (a C
+    // table that kept that record to show again, as ftrace's `s_show()`
+    // does in `iter->seq`, would otherwise print it in front of record 0's
+    // successors: `s_start()` at another position does not clear it).
+    let mut pos: u64 = 0;
     loop {
         let (mapped, overflow, result) = buf.map(m, size, |mp| {
-            let mut pos: u64 = 0;
             let mut at = src.start(mp);
             let mut result = Ok(());
             let mut overflow = false;
@@ -522,8 +527,8 @@ fn traverse<S: Source>(m: &OwnSeqFile, src: &S, buf: &mut PageBuffer, offset: u6
                 src.stop(mp, &last);
             }
             if overflow {
+                // The next try starts at this record, `pos` bytes in.
                 mp.set_count(0);
-                mp.set_index(0);
             }
             (mp.size(), overflow, result)
         })?;
@@ -540,8 +545,51 @@ fn traverse<S: Source>(m: &OwnSeqFile, src: &S, buf: &mut PageBuffer, offset: u6
 /// restarts; an offset inside the held, already delivered data (sendfile's
 /// rewind, `splice_direct_to_actor()`) moves the window back without writing
 /// anything; any other offset regenerates.
+/// Before the iteration of a C table restarts elsewhere (a seek): the
+/// table may still hold the record at `m->index`, shown into a buffer too
+/// small for it and kept to be shown again (ftrace's `s_show()` keeps it in
+/// `iter->seq`, and `s_start()` at another position does not clear it: its
+/// next line would come out after that stale one, as it does through the
+/// stock core). Shows that record once into clean pages and drops it. Not
+/// for a source that may show a record again at once (the Rust sources
+/// keep nothing), nor before anything was iterated. The window is the
+/// caller's to discard.
+fn drain<S: Source>(m: &OwnSeqFile, src: &S, buf: &mut PageBuffer) -> Result {
+    if S::RESHOW_AT_ONCE || m.index() == 0 {
+        return Ok(());
+    }
+    m.set_count(0);
+    m.set_from(0);
+    let cap = buf.cap_bytes();
+    let mut size = 2 * PAGE_SIZE;
+    let mut pace = Pacer::default();
+    loop {
+        let (mapped, wide) = buf.map(m, size, |mp| {
+            let wide = match first_record(mp, src, &mut pace) {
+                Ok(First::Record(cur)) => {
+                    src.stop(mp, &Ok(Some(cur)));
+                    Ok(false)
+                }
+                Ok(First::End) => Ok(false),
+                Ok(First::TooWide) => Ok(true),
+                Err(e) => Err(e),
+            };
+            mp.set_count(0);
+            (mp.size(), wide)
+        })?;
+        if !wide? {
+            STATS.drains.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        size = grow_after_overflow(size, mapped, cap).ok_or(ENOMEM)?;
+    }
+}
+
 fn seek<S: Source>(l: &OwnSeqFile, src: &S, tb: &mut PageBuffer, pos: i64) -> Result {
     if pos == 0 {
+        if l.index() != 0 {
+            drain(l, src, tb)?;
+        }
         l.set_index(0);
         l.set_count(0);
     }
@@ -559,7 +607,7 @@ fn seek<S: Source>(l: &OwnSeqFile, src: &S, tb: &mut PageBuffer, pos: i64) -> Re
             return Ok(());
         }
     }
-    match traverse(l, src, tb, pos as u64) {
+    match drain(l, src, tb).and_then(|()| traverse(l, src, tb, pos as u64)) {
         Ok(()) => {
             l.set_read_pos(pos);
             Ok(())

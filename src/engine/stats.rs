@@ -84,4 +84,7 @@ counters! {
     /// `start` (a source that does not allow showing a record again at
     /// once: every C table).
     restarts,
+    /// Records a C table may have kept to show again, shown once and
+    /// dropped before a seek restarted it elsewhere.
+    drains,
 }

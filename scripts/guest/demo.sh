@@ -75,7 +75,7 @@ nocomm </tmp/events | grep -v -F -x -f /tmp/ftrace.nc | sed 's/^/not in ftrace: 
 echo "== ftrace's own trace, through seqsplice: mirror (ftrace's formatter, pages gifted)"
 cat $d/mirror_path
 g0=$(stat pages_gifted)
-pv -q $d/mirror >/tmp/mirror
+pv -q $d/mirror | cat >/tmp/mirror
 echo "mirror: $(wc -c </tmp/mirror) bytes spliced by pv as $(($(stat pages_gifted) - g0)) gifted pages"
 cat $t/trace >/tmp/ftrace2
 if cmp /tmp/mirror /tmp/ftrace2; then

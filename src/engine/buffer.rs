@@ -68,6 +68,9 @@ pub(crate) struct PageBuffer {
     /// The current call keeps its mapping for the next (`read()`,
     /// `lseek()`): map with `vmap()`.
     persist: bool,
+    /// The source stopped last on a record that did not fit, which it may
+    /// keep to show again (`protocol::drain`).
+    pending: bool,
 }
 
 impl PageBuffer {
@@ -83,7 +86,18 @@ impl PageBuffer {
             pages: Pages::new(),
             cfg,
             persist: false,
+            pending: false,
         }
+    }
+
+    /// Whether the source stopped last on a record that did not fit.
+    pub(crate) fn pending(&self) -> bool {
+        self.pending
+    }
+
+    /// Records how the source's last iteration ended.
+    pub(crate) fn set_pending(&mut self, pending: bool) {
+        self.pending = pending;
     }
 
     /// Buffer size of this open, in pages.

@@ -10,6 +10,7 @@
 //! `seq_read_iter()`; the buffer byte `b` holds the
 //! file offset `read_pos - from + b` for all `b < from + count`.
 
+use core::cell::Cell;
 use core::sync::atomic::Ordering;
 
 use kernel::bindings;
@@ -61,8 +62,11 @@ fn fill<S: Source>(
 ) -> Result {
     m.set_count(0);
     m.set_from(0);
+    // Whether the fill ends on a record that did not fit (`drain`).
+    let pending = Cell::new(false);
     if let Some(pages) = direct.filter(|&p| buf.map_mode().direct_for(p, S::RESHOW_AT_ONCE)) {
-        if fill_direct(m, src, buf, want, pages)? {
+        if fill_direct(m, src, buf, want, pages, &pending)? {
+            buf.set_pending(pending.get());
             return Ok(());
         }
         // Wider than a page: a mapping twice that, growing from there.
@@ -74,18 +78,27 @@ fn fill<S: Source>(
         let (mapped, first) = buf.map(m, size, |mp| {
             let first = first_record(mp, src, &mut pace).map(|first| match first {
                 First::Record(cur) => {
-                    fill_rest(mp, src, cur, want);
+                    pending.set(fill_rest(mp, src, cur, want));
                     First::End
                 }
                 other => other,
             });
             (mp.size(), first)
         })?;
-        match first? {
-            First::Record(_) | First::End => return Ok(()),
+        match first {
+            Ok(First::Record(_) | First::End) => {
+                buf.set_pending(pending.get());
+                return Ok(());
+            }
+            Err(e) => {
+                buf.set_pending(false);
+                return Err(e);
+            }
             // The first record does not fit: a bigger buffer, same record.
-            First::TooWide => {}
+            Ok(First::TooWide) => {}
         }
+        // Until it is shown, the record that did not fit may be kept.
+        buf.set_pending(true);
         checkpoint()?;
         size = grow_after_overflow(size, mapped, cap).ok_or(ENOMEM)?;
         STATS.grows.fetch_add(1, Ordering::Relaxed);
@@ -166,6 +179,7 @@ fn fill_direct<S: Source>(
     buf: &mut PageBuffer,
     want: usize,
     pages: usize,
+    pending: &Cell<bool>,
 ) -> Result<bool> {
     // Every page the fill may use is allocated before the source starts.
     buf.direct_writer(m, pages.max(1), |w| {
@@ -173,7 +187,7 @@ fn fill_direct<S: Source>(
         // there is the writer's starting state.
         match first_record(w, src, &mut Pacer::default())? {
             First::Record(cur) => {
-                fill_rest_direct(w, src, cur, want);
+                pending.set(fill_rest_direct(w, src, cur, want));
                 Ok(true)
             }
             First::End => Ok(true),
@@ -240,9 +254,16 @@ fn pace_table<S: Source>(
 /// [`fill_rest`], but the record that does not fit the rest of a page is
 /// shown again at the start of the next page ([`reshow`]), until `want`
 /// bytes or the last page. A record wider than a page ends the fill: it
-/// starts the next one, which maps.
-fn fill_rest_direct<S: Source>(w: &mut Direct<'_, '_>, src: &S, cur: S::Cursor, want: usize) {
+/// starts the next one, which maps. True when the source stopped on a
+/// record that did not fit (`drain`).
+fn fill_rest_direct<S: Source>(
+    w: &mut Direct<'_, '_>,
+    src: &S,
+    cur: S::Cursor,
+    want: usize,
+) -> bool {
     let mut cur = cur;
+    let mut pending = false;
     let at = loop {
         let offs = w.count();
         let pos = w.index();
@@ -263,6 +284,7 @@ fn fill_rest_direct<S: Source>(w: &mut Direct<'_, '_>, src: &S, cur: S::Cursor, 
             Ok(Show::Record) => {
                 // The rest of this page is too short: the next page.
                 w.set_count(offs);
+                pending = true;
                 let c = match reshow(w, src, c) {
                     Ok(c) => c,
                     Err(at) => break at,
@@ -278,6 +300,7 @@ fn fill_rest_direct<S: Source>(w: &mut Direct<'_, '_>, src: &S, cur: S::Cursor, 
                         break Ok(Some(c));
                     }
                 }
+                pending = false;
             }
             Err(_) => {
                 w.set_count(offs);
@@ -288,6 +311,7 @@ fn fill_rest_direct<S: Source>(w: &mut Direct<'_, '_>, src: &S, cur: S::Cursor, 
     src.stop(w, &at);
     STATS.fills.fetch_add(1, Ordering::Relaxed);
     STATS.direct_fills.fetch_add(1, Ordering::Relaxed);
+    pending
 }
 
 /// The rest of a fill after record `cur` was shown (`seq_read_iter()`'s
@@ -299,7 +323,9 @@ fn fill_rest_direct<S: Source>(w: &mut Direct<'_, '_>, src: &S, cur: S::Cursor, 
 /// records, a byte count per record 7 %.) A C table is paced every
 /// [`C_PACE_BYTES`] ([`pace_table`]): the same compare as the one against
 /// `want`, so it costs nothing per record.
-fn fill_rest<S: Source>(m: &OwnSeqFile, src: &S, cur: S::Cursor, want: usize) {
+///
+/// True when the source stopped on a record that did not fit (`drain`).
+fn fill_rest<S: Source>(m: &OwnSeqFile, src: &S, cur: S::Cursor, want: usize) -> bool {
     let pace_every = if S::RESHOW_AT_ONCE {
         usize::MAX
     } else {
@@ -308,6 +334,7 @@ fn fill_rest<S: Source>(m: &OwnSeqFile, src: &S, cur: S::Cursor, want: usize) {
     // Where the loop stops to look: `want`, or before it a C table's pace.
     let mut limit = want.min(m.count().saturating_add(pace_every));
     let mut cur = cur;
+    let mut pending = false;
     let at = loop {
         let offs = m.count();
         let pos = m.index();
@@ -324,7 +351,7 @@ fn fill_rest<S: Source>(m: &OwnSeqFile, src: &S, cur: S::Cursor, want: usize) {
                     Ok(c) => c,
                     Err((_, true)) => {
                         STATS.fills.fetch_add(1, Ordering::Relaxed);
-                        return;
+                        return false;
                     }
                     Err((at, false)) => break at,
                 }
@@ -336,6 +363,7 @@ fn fill_rest<S: Source>(m: &OwnSeqFile, src: &S, cur: S::Cursor, want: usize) {
             Ok(Show::Record) if !m.overflowed() => {}
             _ => {
                 m.set_count(offs);
+                pending = true;
                 break Ok(Some(c));
             }
         }
@@ -343,6 +371,7 @@ fn fill_rest<S: Source>(m: &OwnSeqFile, src: &S, cur: S::Cursor, want: usize) {
     };
     src.stop(m, &at);
     STATS.fills.fetch_add(1, Ordering::Relaxed);
+    pending
 }
 
 /// Appends records behind a window that lies in pages no pipe holds, up to
@@ -367,12 +396,12 @@ fn append<S: Source>(
     {
         return append_direct(m, src, buf, want, pages);
     }
-    buf.map_window(m, size, |mp| {
+    let pending = buf.map_window(m, size, |mp| {
         let cur = match src.start(mp) {
             Ok(Some(c)) => c,
             other => {
                 src.stop(mp, &other);
-                return;
+                return false;
             }
         };
         let offs = mp.count();
@@ -383,11 +412,13 @@ fn append<S: Source>(
                 // No room for this record: it starts the next fill.
                 mp.set_count(offs);
                 src.stop(mp, &Ok(Some(cur)));
-                return;
+                return true;
             }
         }
-        fill_rest(mp, src, cur, want);
-    })
+        fill_rest(mp, src, cur, want)
+    })?;
+    buf.set_pending(pending);
+    Ok(())
 }
 
 /// [`append`] in direct mode: records behind the window on pages below
@@ -399,12 +430,12 @@ fn append_direct<S: Source>(
     want: usize,
     pages: usize,
 ) -> Result {
-    buf.direct_writer(m, pages, |w| {
+    let pending = buf.direct_writer(m, pages, |w| {
         let cur = match src.start(w) {
             Ok(Some(c)) => c,
             other => {
                 src.stop(w, &other);
-                return;
+                return false;
             }
         };
         let offs = w.count();
@@ -435,9 +466,12 @@ fn append_direct<S: Source>(
                 // No room for this record: it starts the next fill.
                 w.reset();
                 src.stop(w, &at);
+                true
             }
         }
-    })
+    })?;
+    buf.set_pending(pending);
+    Ok(())
 }
 
 /// Regenerates up to `offset` on clean pages, as `traverse()` in
@@ -532,6 +566,7 @@ fn traverse<S: Source>(m: &OwnSeqFile, src: &S, buf: &mut PageBuffer, offset: u6
             }
             (mp.size(), overflow, result)
         })?;
+        buf.set_pending(overflow);
         if overflow {
             size = grow_after_overflow(size, mapped, cap).ok_or(ENOMEM)?;
             STATS.grows.fetch_add(1, Ordering::Relaxed);
@@ -555,7 +590,7 @@ fn traverse<S: Source>(m: &OwnSeqFile, src: &S, buf: &mut PageBuffer, offset: u6
 /// keep nothing), nor before anything was iterated. The window is the
 /// caller's to discard.
 fn drain<S: Source>(m: &OwnSeqFile, src: &S, buf: &mut PageBuffer) -> Result {
-    if S::RESHOW_AT_ONCE || m.index() == 0 {
+    if S::RESHOW_AT_ONCE || !buf.pending() {
         return Ok(());
     }
     m.set_count(0);
@@ -577,19 +612,27 @@ fn drain<S: Source>(m: &OwnSeqFile, src: &S, buf: &mut PageBuffer) -> Result {
             mp.set_count(0);
             (mp.size(), wide)
         })?;
-        if !wide? {
-            STATS.drains.fetch_add(1, Ordering::Relaxed);
-            return Ok(());
+        match wide {
+            Ok(false) => {}
+            Ok(true) => {
+                size = grow_after_overflow(size, mapped, cap).ok_or(ENOMEM)?;
+                continue;
+            }
+            // Worth another try later.
+            Err(e) if e == EINTR || e == ENOMEM => return Err(e),
+            // The table will not show it (its ->start or ->show fails
+            // there now): nothing more to do about it.
+            Err(_) => {}
         }
-        size = grow_after_overflow(size, mapped, cap).ok_or(ENOMEM)?;
+        buf.set_pending(false);
+        STATS.drains.fetch_add(1, Ordering::Relaxed);
+        return Ok(());
     }
 }
 
 fn seek<S: Source>(l: &OwnSeqFile, src: &S, tb: &mut PageBuffer, pos: i64) -> Result {
     if pos == 0 {
-        if l.index() != 0 {
-            drain(l, src, tb)?;
-        }
+        drain(l, src, tb)?;
         l.set_index(0);
         l.set_count(0);
     }

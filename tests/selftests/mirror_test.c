@@ -1309,6 +1309,37 @@ static void refuse(struct __test_metadata *_metadata, const struct refusal *r,
  * its events, and the FIFO still has no reader (a writer's non-blocking
  * open is ENXIO).
  */
+/*
+ * Pages mirror gave to a pipe outlive the file, the target and the module:
+ * splice, close, umount and rmmod seqsplice, then the pipe still holds
+ * ftrace's bytes; the module loads again with nothing held.
+ */
+TEST_F(mirror, rmmod_with_mirror_pages_in_a_pipe_then_drain_matches_trace)
+{
+	size_t n = 0, want = self->ref.size < 65536 ? self->ref.size : 65536;
+	unsigned char *buf = malloc(want);
+	int p[2], fd;
+
+	ASSERT_NE(NULL, buf);
+	make_pipe(_metadata, p, 256);
+	fd = open_file(_metadata, MIRROR);
+	while (n < want) {
+		ssize_t r = splice(fd, NULL, p[1], NULL, want - n, 0);
+
+		ASSERT_LT(0, r) TH_LOG("splice: %s", strerror(errno));
+		n += r;
+	}
+	close(fd);
+	unload_module(_metadata);
+	ASSERT_EQ(n, read_full(_metadata, p[0], buf, n));
+	ASSERT_TRUE(model_matches(_metadata, &self->ref, "pipe after rmmod", 0,
+				  buf, n));
+	close_pipe(p);
+	load_module(_metadata);
+	ASSERT_EQ(0, read_stat("pages_held"));
+	free(buf);
+}
+
 TEST_F(mirror, refused_targets_keep_mirror_path_and_open_nothing)
 {
 	char dbg[1024], p256[300], p255[300];

@@ -431,11 +431,7 @@ pub fn digest(path: &str, size: usize, keep: Option<usize>) -> Result<Digest> {
 /// Where two digests of files `a` and `b` first differ, said precisely:
 /// the byte offset, and the lines around it from both (re-read, MiB `i`
 /// of each only).
-pub fn first_difference(
-    a: (&str, &str, &Digest),
-    b: (&str, &str, &Digest),
-    size: usize,
-) -> String {
+pub fn first_difference(a: (&str, &str, &Digest), b: (&str, &str, &Digest), size: usize) -> String {
     let (an, ap, ad) = a;
     let (bn, bp, bd) = b;
     let i = ad
@@ -932,7 +928,10 @@ mod tests {
         let msg = first_difference(("a", ap, &da), ("b", bp, &db), 65536);
         std::fs::remove_file(&a).unwrap();
         std::fs::remove_file(&b).unwrap();
-        assert!(msg.contains(&format!("first difference at byte {at} ")), "{msg}");
+        assert!(
+            msg.contains(&format!("first difference at byte {at} ")),
+            "{msg}"
+        );
     }
 
     #[test]

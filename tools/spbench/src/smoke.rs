@@ -307,9 +307,7 @@ fn live_checks(dir: &str) -> Result<u32, LiveSmoke> {
         println!("# spbench smoke: not run: the live mirror paths: {why}");
     }
     for p in live_paths() {
-        if no_mirror.is_some()
-            && matches!(p.source, Source::LiveMirror | Source::LiveMirrorCopy)
-        {
+        if no_mirror.is_some() && matches!(p.source, Source::LiveMirror | Source::LiveMirrorCopy) {
             continue;
         }
         for sink in [Sink::Null, Sink::PipeRead] {

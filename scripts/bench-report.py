@@ -24,6 +24,16 @@ with its targets, met or missed.
 prints that section alone from one serial log, whatever its tag (a quick
 sweep's boot: ICOUNT=1 scripts/guest.sh bench with spbench.sweep=quick; the
 log is taken for an icount boot).
+The mirror line (ftrace's own formatter three ways over the live capture:
+ftrace's trace, the module's mirror_copy with an equal seq buffer, and
+mirror through the engine: paths splice.null.liveftrace, .livemirrorcopy,
+.livemirror) gets a table per view with the batching and zero-copy shares
+and its targets;
+
+  bench-report.py --mirror LOG [--mirror-wall LOG]
+
+prints that section alone: LOG an icount boot's serial log, the optional
+second one a plain TCG boot's (the wall-clock view), whatever their tags.
 Each log may also carry a `skip` line per path the module could not run,
 and a `capture` line: the live line's events (spbench capture), whose
 runs (mode "live": ftrace's trace, the module's events and events_copy,
@@ -106,7 +116,7 @@ MAP_MODES = [("vmap", "splice.null.tracevmap"), ("vm_map_ram", "splice.null.trac
              ("direct", "splice.null.tracedirect")]
 
 # Sources served by the engine: their pipe buffers are the module's gifts.
-GIFT_SOURCES = {"trace", "tracevmap", "tracevmram", "tracedirect", "traceops", "consumer"}
+GIFT_SOURCES = {"trace", "tracevmap", "tracevmram", "tracedirect", "traceops", "consumer", "livemirror"}
 
 # csd functions spbench counts (tools/spbench/src/counters.rs): the kernel
 # TLB flushes, each executed once on every online CPU.
@@ -115,7 +125,7 @@ KFLUSH_RANGE = "csd.do_kernel_range_flush"
 KFLUSH_CPA = "csd.__cpa_flush_tlb"
 
 
-def parse_log(path, captures=None):
+def parse_log(path, captures=None, checks=None):
     env, runs, skips = None, [], []
     bad = 0
     with open(path, "rb") as f:
@@ -137,6 +147,8 @@ def parse_log(path, captures=None):
                 skips.append(j)
             elif j.get("type") == "capture" and captures is not None:
                 captures.append(j)
+            elif j.get("type") == "livecheck" and checks is not None:
+                checks.append(j)
     return env, runs, skips, bad
 
 
@@ -265,6 +277,180 @@ def live_section(boots, live_view, meta, is_icount, unit, live_skips):
                          "capped"], rows))
         md.append("")
     return md, {"ratios": data, "captures": caps}
+
+
+# The mirror line: ftrace's own formatter (its seq_operations) over the
+# live capture, three transports: ftrace's trace (stock: one-page seq
+# buffer, copy_splice_read), mirror_copy (stock core, seq buffer of
+# buffer_size_kb: batching) and mirror (the engine: pages gifted).
+LIVE_MIRROR = "splice.null.livemirror"
+LIVE_MIRROR_COPY = "splice.null.livemirrorcopy"
+
+
+def mirror_rows(v, band=0.005):
+    """Per splice size: the three speeds, the ratios, and the shares of
+    mirror's saving over trace (time per MiB) that batching
+    (trace → mirror_copy) and zero-copy (mirror_copy → mirror) account for
+    (None where mirror ÷ trace is within the tie band of 1: no saving to
+    split)."""
+    out = []
+    for sz in v.sizes(LIVE_CFG):
+        t, c, m = (v.speed(*LIVE_CFG, sz, p) for p in (LIVE_FTRACE, LIVE_MIRROR_COPY, LIVE_MIRROR))
+        if t is None or c is None or m is None:
+            continue
+        tt, tc, tm = 1 / t, 1 / c, 1 / m
+        saving = tt - tm
+        shares = (None, None)
+        if abs(m / t - 1) >= band:
+            shares = ((tt - tc) / saving, (tc - tm) / saving)
+        out.append({"size": sz, "trace": t, "mirror_copy": c, "mirror": m,
+                    "mirror_over_trace": m / t, "mirror_copy_over_trace": c / t,
+                    "mirror_over_mirror_copy": m / c,
+                    "share_batching": shares[0], "share_zero_copy": shares[1],
+                    "spread": {k: v.spread(*LIVE_CFG, sz, p) for k, p in
+                               (("trace", LIVE_FTRACE), ("mirror_copy", LIVE_MIRROR_COPY),
+                                ("mirror", LIVE_MIRROR))},
+                    "mirror_bytes_per_pipe_buffer": v.bytes_per_buf(*LIVE_CFG, sz, LIVE_MIRROR),
+                    "mirror_copy_bytes_per_pipe_buffer": v.bytes_per_buf(*LIVE_CFG, sz, LIVE_MIRROR_COPY)})
+    return out
+
+
+def f_share(x):
+    return "–" if x is None else f"{x * 100:.0f} %"
+
+
+def f_range(xs, fmt="{:.3f}×"):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return "–"
+    lo, hi = min(xs), max(xs)
+    return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)[:-1]}–{fmt.format(hi)}"
+
+
+def mirror_targets(rows, thr):
+    """mirror ≥ 1.00× ftrace's trace and ≥ 1.00× mirror_copy at every size."""
+    out = []
+    for key_, base in (("mirror_over_trace", "ftrace's trace"), ("mirror_over_mirror_copy", "mirror_copy")):
+        got = [(r[key_], r["size"]) for r in rows]
+        if not got:
+            continue
+        low = min(got)
+        misses = [(x, sz) for x, sz in got if x < 1.0]
+        out.append({"target": f"mirror ≥ 1.00× {base} at every size", "met": not misses,
+                    "lowest": {"ratio": low[0], "size": low[1]},
+                    "missed": [{"size": sz, "ratio": x, "tie": x >= 1 - thr} for x, sz in misses]})
+    return out
+
+
+def mirror_statement(views):
+    """The one-line answer to the seed thread ("this will drop performance
+    of splice on ring buffer (trace file)"), from the views' rows."""
+    parts = []
+    for label, rows, band in views:
+        if not rows:
+            continue
+        drops = [r for r in rows if r["mirror_over_trace"] < 1.0]
+        zc = [r["mirror_over_mirror_copy"] for r in rows]
+        parts.append(f"{label}: zero-copy (mirror ÷ mirror_copy) {f_range(zc)}, batching (mirror_copy ÷ trace) "
+                     f"{f_range([r['mirror_copy_over_trace'] for r in rows])}, the gift path ÷ ftrace's trace "
+                     f"{f_range([r['mirror_over_trace'] for r in rows])}"
+                     + (f", below 1 at {', '.join(ksize(r['size']) for r in drops)}" if drops else
+                        ", at no size below 1") + f" (ties within ±{band * 100:.1f} %)")
+    if not parts:
+        return None
+    return ("On ftrace's own formatter, splicing `trace` whole (4 KiB–1 MiB per call): " + "; ".join(parts) + ".")
+
+
+def mirror_section(views, checks, thr=0.005):
+    """The mirror line's section and its JSON. views: [(name, label,
+    View of the live runs, wall-clock?)]; checks: the livecheck lines."""
+    have = []
+    for n, lab, v, w in views:
+        rows = mirror_rows(v)
+        band = thr
+        if w and rows:
+            # The rounds' own spread: the median over sizes and arms of
+            # (max − min) ÷ median, at least 0.5 %, rounded up to 0.5 %.
+            rel = [(r["spread"][k][1] - r["spread"][k][0]) / r[k] for r in rows
+                   for k in ("trace", "mirror_copy", "mirror") if r["spread"][k]]
+            if rel:
+                band = max(0.005, -(-statistics.median(rel) // 0.005) * 0.005)
+            rows = mirror_rows(v, band)
+        if rows:
+            have.append((n, lab, v, w, rows, band))
+    bad = [c for c in checks if not c.get("same")]
+    if not have and not bad:
+        return [], None
+    md = ["## ftrace's formatter three ways: trace, mirror_copy, mirror", ""]
+    md.append("One frozen ftrace buffer of sched_switch/sched_wakeup events (the live line's capture), spliced "
+              "whole, once per run, from offset 0 to EOF into /dev/null through a pipe of the splice size, "
+              "by three transports of the same formatter, ftrace's own `seq_operations` for "
+              "`/sys/kernel/tracing/trace`: **trace** is ftrace's file itself (stock `seq_read_iter`, one-page seq "
+              "buffer, `copy_splice_read`); **mirror_copy** is `/sys/kernel/seqsplice/mirror_copy`, ftrace's "
+              "table through the same stock core with a seq buffer of buffer_size_kb=1024 (batching, no "
+              "zero-copy); **mirror** is `/sys/kernel/seqsplice/mirror`, ftrace's table through the engine "
+              "(buffer_size_kb=1024, map_mode=auto, pages gifted to the pipe). Each opens ftrace's `trace` anew "
+              "(mirror_path = /sys/kernel/tracing/trace), so each run iterates the same frozen ring buffer. "
+              "mirror ÷ mirror_copy is zero-copy alone, mirror_copy ÷ trace batching alone; their product is "
+              "mirror ÷ trace. The shares split mirror's saving over trace in time per MiB: batching = "
+              "(t_trace − t_mirror_copy) ÷ (t_trace − t_mirror), zero-copy = (t_mirror_copy − t_mirror) ÷ "
+              "(t_trace − t_mirror) (\"–\" when mirror ÷ trace is within the tie band of 1: no saving to split). "
+              "Ties: ±0.5 % in the emulated instruction count (a boot repeats its rounds to 0.01 %); in the "
+              "wall-clock view the rounds' own spread (the median over sizes and arms of (max − min) ÷ median, "
+              "rounded up to 0.5 %).")
+    md.append("")
+    out = {"views": {}, "checks": checks}
+    for name, label, v, wall, rows, band in have:
+        def cell(r, k):
+            x = r[k]
+            if not wall or not r["spread"][k]:
+                return f_speed(x)
+            lo, hi = r["spread"][k]
+            return f"{f_speed(x)} ({f_speed(lo)}–{f_speed(hi)})"
+        md.append(f"**{label}**")
+        md.append("")
+        md.append(table(["splice size", "trace", "mirror_copy", "mirror", "mirror ÷ trace",
+                         "mirror_copy ÷ trace (batching)", "mirror ÷ mirror_copy (zero-copy)",
+                         "share: batching", "share: zero-copy", "mirror bytes per pipe buffer"],
+                        [[ksize(r["size"]), cell(r, "trace"), cell(r, "mirror_copy"), cell(r, "mirror"),
+                          f"**{r['mirror_over_trace']:.3f}×**", f"{r['mirror_copy_over_trace']:.3f}×",
+                          f"**{r['mirror_over_mirror_copy']:.3f}×**", f_share(r["share_batching"]),
+                          f_share(r["share_zero_copy"]), f_cnt(r["mirror_bytes_per_pipe_buffer"], 0)]
+                         for r in rows]))
+        md.append("")
+        tg = mirror_targets(rows, band)
+        md.append(f"Targets ({'wall-clock' if wall else 'emulated instruction count'}; ties within ±{band * 100:.1f} %):")
+        md.append("")
+        for t in tg:
+            line = f"- {t['target']}: **{'met' if t['met'] else 'missed'}** (lowest {t['lowest']['ratio']:.3f}× " \
+                   f"at {ksize(t['lowest']['size'])})"
+            if t["missed"]:
+                line += "; below 1 at " + ", ".join(
+                    f"{ksize(m['size'])} {m['ratio']:.3f}×" + (" (a tie)" if m["tie"] else "") for m in t["missed"])
+            md.append(line + ".")
+        md.append("")
+        out["views"][name] = {"label": label, "wall": wall, "rows": rows, "targets": tg, "tie_band": band}
+    st = mirror_statement([(("wall-clock" if w else "emulated instruction count"), rows, band)
+                           for n, _, _, w, rows, band in have if n != "icount2"])
+    if st:
+        md.append("**Measured answer to \"this will drop performance of splice on ring buffer (trace file)\"** — " + st)
+        md.append("")
+        out["statement"] = st
+    if checks:
+        ok = [c for c in checks if c.get("same")]
+        sizes = sorted({c["size"] for c in ok})
+        hashes = sorted({f["hash"] for c in ok for f in c["files"].values()})
+        nbytes = sorted({f["bytes"] for c in ok for f in c["files"].values()})
+        if ok:
+            md.append(f"Byte check before each configuration's runs: ftrace's `trace`, `mirror` and `mirror_copy` "
+                      f"spliced whole at the run's size into a pipe read back gave the same bytes at "
+                      f"{len(sizes)} splice size(s) ({', '.join(ksize(x) for x in sizes)}) in {len(ok)} check(s): "
+                      f"{', '.join(f'{b:,}' for b in nbytes)} bytes, hash "
+                      f"{', '.join(hashes)} (one per boot's capture).")
+        for c in bad:
+            md.append(f"- **Byte check failed** at {ksize(c['size'])}: {c.get('why', '?')}")
+        md.append("")
+    return md, out
 
 
 def key(r):
@@ -890,6 +1076,24 @@ def consumer_only(path):
     print("\n".join(md))
 
 
+def mirror_only(path, wall_path=None):
+    """--mirror LOG [--mirror-wall LOG]: the mirror section alone."""
+    views, checks = [], []
+    for p, wall in ((path, False), (wall_path, True)):
+        if not p:
+            continue
+        c = []
+        env, runs, _, _ = parse_log(p, checks=c)
+        checks += c
+        label = (f"plain TCG wall-clock, {(env or {}).get('cpus', '?')} vCPU(s) (MiB/s, medians, min–max)" if wall
+                 else f"{EMU} (medians)")
+        views.append(("wall" if wall else "icount", label, View([r for r in runs if is_live(r)], env), wall))
+    md, _ = mirror_section(views, checks)
+    if not md:
+        sys.exit(f"bench-report: no mirror runs in {path}")
+    print("\n".join(md))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--icount", nargs=2, metavar="LOG")
@@ -898,11 +1102,16 @@ def main():
     ap.add_argument("--hardware")
     ap.add_argument("--json", help="regenerate from an earlier report's .json")
     ap.add_argument("--consumer", metavar="LOG", help="print the consumer line's section of one log, any tag")
+    ap.add_argument("--mirror", metavar="LOG", help="print the mirror line's section of an icount boot's log")
+    ap.add_argument("--mirror-wall", metavar="LOG", help="with --mirror: a plain TCG boot's log, the wall-clock view")
     ap.add_argument("--out")
     ap.add_argument("--meta", action="append", default=[])
     a = ap.parse_args()
     if a.consumer:
         consumer_only(a.consumer)
+        return
+    if a.mirror:
+        mirror_only(a.mirror, a.mirror_wall)
         return
     if not a.out:
         ap.error("--out is required")
@@ -927,8 +1136,8 @@ def main():
     for name, path in ([("icount1", a.icount[0]), ("icount2", a.icount[1])] if a.icount else []) + \
             ([("wall", a.wall)] if a.wall else []) + ([("kvm", a.kvm)] if a.kvm else []) + \
             ([("hardware", a.hardware)] if a.hardware else []):
-        captures = []
-        env, runs, skips, bad = parse_log(path, captures)
+        captures, checks = [], []
+        env, runs, skips, bad = parse_log(path, captures, checks)
         for sk in skips:
             skipped[sk["path"]] = sk["reason"]
         if not runs:
@@ -939,7 +1148,7 @@ def main():
                      "(a stale or foreign serial log?)")
         if bad:
             notes.append(f"{bad} unparsable BENCH line(s) in {os.path.basename(path)}")
-        boots[name] = {"env": env, "runs": runs, "log": path, "captures": captures}
+        boots[name] = {"env": env, "runs": runs, "log": path, "captures": captures, "checks": checks}
     if not boots:
         sys.exit("bench-report: no input (--icount LOG LOG [--wall LOG], --kvm LOG or --json FILE)")
     live_skips = {p: why for p, why in skipped.items() if ".live" in p}
@@ -1170,6 +1379,19 @@ def main():
                           f"{meta.get('wall_reps', '?')}), gift ÷ stock copy / gift ÷ equal-buffer copy: "
                           + ", ".join(parts) + ".")
     live_md, live_js = live_section(boots, live_view, meta, is_icount, unit, live_skips)
+    mirror_checks = [c for b in boots.values() for c in b.get("checks") or []]
+    if a.json:
+        mirror_checks = ((old.get("mirror") or {}).get("checks")) or []
+    mirror_views = []
+    for name in ("icount1", "icount2", "wall", "kvm", "hardware"):
+        if name in boots:
+            w = not name.startswith("icount")
+            lab = {"icount1": f"icount boot 1 ({EMU}, medians of {meta.get('reps', '?')} rounds)",
+                   "icount2": f"icount boot 2 ({EMU}, medians of {meta.get('reps', '?')} rounds)",
+                   "wall": f"plain TCG wall-clock (MiB/s, medians of {meta.get('wall_reps', '?')} rounds, min–max)",
+                   }.get(name, f"{name} (MiB/s wall-clock, medians, min–max)")
+            mirror_views.append((name, lab, live_view(name), w))
+    mirror_md, mirror_js = mirror_section(mirror_views, mirror_checks, thr)
     consumer_md, consumer_js = consumer_section(primary, is_icount, unit, thr, skipped)
     if consumer_js and consumer_js["targets"]:
         md.append("- **Consumer line** (a C seq_file through the API vs the stock core, same table; "
@@ -1186,6 +1408,16 @@ def main():
                   + ", ".join(f"{ksize(x['size'])} {f_ratio(x['events'], x['ftrace'])} / "
                               f"{f_ratio(x['events'], x['events_copy'])}" for x in d)
                   + ". See [Live events vs ftrace](#live-events-vs-ftrace).")
+    for name, mv in ((mirror_js or {}).get("views") or {}).items():
+        if name == "icount2":
+            continue
+        md.append(f"- **ftrace's formatter three ways** ({'plain TCG wall-clock' if mv['wall'] else unit}; "
+                  "ftrace's `trace`, `mirror_copy` (equal buffer), `mirror` (gift), same capture), mirror ÷ trace / "
+                  "mirror ÷ mirror_copy: "
+                  + ", ".join(f"{ksize(r['size'])} {r['mirror_over_trace']:.3f}× / {r['mirror_over_mirror_copy']:.3f}×"
+                              for r in mv["rows"])
+                  + "; " + "; ".join(f"{t['target']}: {'met' if t['met'] else 'missed'}" for t in mv["targets"])
+                  + ". See [ftrace's formatter three ways](#ftraces-formatter-three-ways-trace-mirror_copy-mirror).")
     if live_js and not live_js["ratios"] and live_skips:
         md.append("- Live events vs ftrace: not run (" + "; ".join(sorted(set(live_skips.values()))) + ").")
     if ident:
@@ -1362,6 +1594,7 @@ def main():
         md.append("")
     md += consumer_md
     md += live_md
+    md += mirror_md
 
     # ---- losses
     md.append("## Where the gift path loses")
@@ -1638,6 +1871,7 @@ def main():
                          "baseline": name, "ratio": r} for c, s, label, name, r in lost],
         "skipped": [{"path": p, "reason": why} for p, why in sorted(skipped.items())],
         "live": live_js,
+        "mirror": mirror_js,
         "consumer": consumer_js,
         # Every timed run; zero counters left out to keep the file small.
         "runs": {k: [dict(r, d={n: x for n, x in r["d"].items() if x}) for r in v["runs"]]

@@ -172,6 +172,15 @@ validate() {
 		cap_events = field(s, "bytes")
 		next
 	}
+	# The byte check before a run of the ftrace formatter through mirror
+	# or mirror_copy (a failed one fails that run, whose line is missing).
+	/^BENCH \{"type":"livecheck",/ {
+		if ($0 !~ /"same":true,/) {
+			print "native-bench: a live byte check failed: " substr($0, 1, 300) > "/dev/stderr"
+			bad = 1
+		}
+		next
+	}
 	/^BENCH \{"type":"skip",/ {
 		p = pathof($0)
 		if ($0 !~ skip || !(p in islive)) {
@@ -250,7 +259,8 @@ validate() {
 				bad = 1
 			}
 			for (i = 1; i <= lives && !cap_bad; i++) {
-				b = lpath[i] ~ /liveftrace$/ ? cap_ftrace : cap_events
+				# The ftrace formatter (trace, mirror, mirror_copy): the ftrace size.
+				b = lpath[i] ~ /live(ftrace|mirror|mirrorcopy)$/ ? cap_ftrace : cap_events
 				if (lbytes[i] != b) {
 					print "native-bench: " lpath[i] " moved " lbytes[i] " bytes, the capture has " b > "/dev/stderr"
 					bad = 1

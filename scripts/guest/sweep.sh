@@ -15,21 +15,26 @@
 # full and quick end with the consumer line (sweep_consumer): the bench
 # module's C seq_file (tests/consumer/seqsplice_bench.c) through the API
 # against the stock core on the same table, equal and one-page buffer;
-# consumer is that line alone (no live line).
+# consumer is that line alone (no live line); live is the live line alone.
 #
 #   sweep_live NAME    the live line of sweep NAME, run after its list:
 #                        live 0 BUF_KB SIZE PATHS
 #                      (spbench run --mode live over one spbench capture:
 #                      ftrace's trace, the module's events and events_copy,
-#                      each file whole per run); nothing for smoke and tiny
-#                      or an unknown NAME.  Kept out of sweep_list: its runs
-#                      need the capture first, and their lines are not the
-#                      record stream's (mode live, no width).
+#                      and ftrace's formatter through the module's mirror
+#                      (the engine) and mirror_copy (the stock core, equal
+#                      seq buffer), each file whole per run); nothing for
+#                      smoke and tiny or an unknown NAME.  Kept out of
+#                      sweep_list: its runs need the capture first, and
+#                      their lines are not the record stream's (mode live,
+#                      no width).  quick and live run every size: the
+#                      mirror table is per size.
 sweep_live() {
 	_lp=splice.null.liveftrace,splice.null.liveevents,splice.null.liveeventscopy
+	_lp=$_lp,splice.null.livemirror,splice.null.livemirrorcopy
 	case "$1" in
-	full) _ls="4096 16384 65536 262144 1048576" ;;
-	short | quick | wall) _ls="4096 65536 1048576" ;;
+	full | quick | live) _ls="4096 16384 65536 262144 1048576" ;;
+	short | wall) _ls="4096 65536 1048576" ;;
 	*) return 0 ;;
 	esac
 	for _s in $_ls; do echo "live 0 1024 $_s $_lp"; done
@@ -85,6 +90,7 @@ sweep_list() {
 		sweep_consumer
 		;;
 	consumer) sweep_consumer ;;
+	live) ;;
 	smoke) ;;
 	tiny)
 		for _m in raw printf; do

@@ -2,7 +2,12 @@
 //! The live line: ftrace's own `trace` file against the module's `events`
 //! (the engine: gifted pages) and `events_copy` (stock seq_read_iter +
 //! copy_splice_read, a one-page seq buffer, as ftrace's `trace`), over the
-//! same captured sched_switch / sched_wakeup events.
+//! same captured sched_switch / sched_wakeup events; and ftrace's `trace`
+//! against the module's `mirror` (ftrace's own seq_operations through the
+//! engine: gifted pages) and `mirror_copy` (the same table through the
+//! stock core with a seq buffer of buffer_size_kb): one formatter, three
+//! transports. The three give the same bytes, which [`same_bytes`] checks
+//! before they are timed.
 //!
 //! `spbench capture` records them: ftrace's two sched events and the
 //! module's probes on (both see the same tracepoint calls), a ping-pong of
@@ -44,6 +49,11 @@ pub enum File {
     Ftrace,
     Events,
     EventsCopy,
+    /// The module's `mirror`: ftrace's `trace` through the engine.
+    Mirror,
+    /// `mirror_copy`: ftrace's `trace` table through the stock core with
+    /// an equal seq buffer.
+    MirrorCopy,
 }
 
 /// ftrace's tracefs, mounted if it is not (as the guest's /init leaves it
@@ -94,6 +104,29 @@ pub fn unsupported(dir: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// Why the mirror sources cannot run here, if they cannot: the live
+/// line's reasons, a module without `mirror` and `mirror_copy`, or a
+/// `mirror_path` that is not ftrace's top-level `trace` (the capture's).
+pub fn unsupported_mirror(dir: &str) -> Option<String> {
+    if let Some(why) = unsupported(dir) {
+        return Some(why);
+    }
+    for f in ["mirror", "mirror_copy", "mirror_path"] {
+        if !std::path::Path::new(&format!("{dir}/{f}")).exists() {
+            return Some(format!("the module has no {dir}/{f}"));
+        }
+    }
+    let want = format!("{TRACEFS}/trace");
+    match sys::read_text(&format!("{dir}/mirror_path")) {
+        Ok(p) if p.trim() == want => None,
+        Ok(p) => Some(format!(
+            "{dir}/mirror_path is '{}', not the capture's {want}",
+            p.trim()
+        )),
+        Err(e) => Some(format!("{dir}/mirror_path: {e}")),
+    }
 }
 
 /// The module's `stats` line `name`.
@@ -277,6 +310,213 @@ pub fn scan(path: &str) -> Result<Scan> {
     Ok(s)
 }
 
+/// A whole file as one splice path moved it: its size, a hash of all of
+/// it, and a hash of each MiB (to find where two files part).
+#[derive(Clone, Debug, Default)]
+pub struct Digest {
+    pub bytes: u64,
+    pub hash: u64,
+    pub per_mib: Vec<u64>,
+    /// The bytes of the MiB asked to be kept, if the file reaches it.
+    pub kept: Vec<u8>,
+}
+
+/// A word-at-a-time hash (FxHash's step over 8-byte words; the tail
+/// zero-padded with its length mixed in), streamed in pieces.
+#[derive(Clone, Copy)]
+struct Hasher {
+    h: u64,
+    pend: [u8; 8],
+    npend: usize,
+    len: u64,
+}
+
+impl Hasher {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+
+    fn new() -> Hasher {
+        Hasher {
+            h: 0,
+            pend: [0; 8],
+            npend: 0,
+            len: 0,
+        }
+    }
+
+    fn word(&mut self, w: u64) {
+        self.h = (self.h.rotate_left(5) ^ w).wrapping_mul(Self::K);
+    }
+
+    fn update(&mut self, mut b: &[u8]) {
+        self.len += b.len() as u64;
+        if self.npend > 0 {
+            let k = (8 - self.npend).min(b.len());
+            self.pend[self.npend..self.npend + k].copy_from_slice(&b[..k]);
+            self.npend += k;
+            b = &b[k..];
+            if self.npend < 8 {
+                return;
+            }
+            self.word(u64::from_le_bytes(self.pend));
+            self.npend = 0;
+        }
+        let mut it = b.chunks_exact(8);
+        for c in &mut it {
+            self.word(u64::from_le_bytes(c.try_into().unwrap()));
+        }
+        let r = it.remainder();
+        self.pend[..r.len()].copy_from_slice(r);
+        self.npend = r.len();
+    }
+
+    fn finish(mut self) -> u64 {
+        if self.npend > 0 {
+            self.pend[self.npend..].fill(0);
+            self.word(u64::from_le_bytes(self.pend));
+        }
+        self.word(self.len);
+        self.h
+    }
+}
+
+/// Splices `path` whole, `size` bytes per call, into a pipe of `size`
+/// read back, and digests what came (keeping MiB `keep` whole, if asked).
+pub fn digest(path: &str, size: usize, keep: Option<usize>) -> Result<Digest> {
+    const MIB: u64 = 1 << 20;
+    let src = sys::open(path, libc::O_RDONLY)?;
+    let (pr, pw, _) = sys::pipe_sized(size)?;
+    let mut buf = vec![0u8; size.max(1 << 16)];
+    let mut d = Digest::default();
+    let mut all = Hasher::new();
+    let mut mib = Hasher::new();
+    loop {
+        let n = sys::splice(&src, &pw, size, libc::SPLICE_F_MOVE)?;
+        if n == 0 {
+            break;
+        }
+        let mut left = n;
+        while left > 0 {
+            let m = sys::read(&pr, &mut buf[..left.min(size.max(1 << 16))])?;
+            if m == 0 {
+                return Err(Error::new(ErrorKind::UnexpectedEof, "pipe drained short"));
+            }
+            let mut piece = &buf[..m];
+            while !piece.is_empty() {
+                // Cut at MiB boundaries of the stream.
+                let room = (MIB - d.bytes % MIB) as usize;
+                let k = room.min(piece.len());
+                all.update(&piece[..k]);
+                mib.update(&piece[..k]);
+                if keep == Some((d.bytes / MIB) as usize) {
+                    d.kept.extend_from_slice(&piece[..k]);
+                }
+                d.bytes += k as u64;
+                if d.bytes % MIB == 0 {
+                    d.per_mib.push(mib.finish());
+                    mib = Hasher::new();
+                }
+                piece = &piece[k..];
+            }
+            left -= m;
+        }
+    }
+    if d.bytes % MIB != 0 {
+        d.per_mib.push(mib.finish());
+    }
+    d.hash = all.finish();
+    src.close()?;
+    Ok(d)
+}
+
+/// Where two digests of files `a` and `b` first differ, said precisely:
+/// the byte offset, and the lines around it from both (re-read, MiB `i`
+/// of each only).
+pub fn first_difference(a: (&str, &str, &Digest), b: (&str, &str, &Digest), size: usize) -> String {
+    let (an, ap, ad) = a;
+    let (bn, bp, bd) = b;
+    let i = ad
+        .per_mib
+        .iter()
+        .zip(bd.per_mib.iter())
+        .position(|(x, y)| x != y)
+        .unwrap_or(ad.per_mib.len().min(bd.per_mib.len()));
+    let base = (i as u64) << 20;
+    let (ka, kb) = match (digest(ap, size, Some(i)), digest(bp, size, Some(i))) {
+        (Ok(x), Ok(y)) => (x.kept, y.kept),
+        (Err(e), _) | (_, Err(e)) => {
+            return format!(
+                "{an} {} bytes, {bn} {} bytes, first differing MiB {i}; re-reading it failed: {e}",
+                ad.bytes, bd.bytes
+            )
+        }
+    };
+    let at = ka
+        .iter()
+        .zip(kb.iter())
+        .position(|(x, y)| x != y)
+        .unwrap_or(ka.len().min(kb.len()));
+    let line = |k: &[u8]| {
+        let start = k[..at.min(k.len())]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |p| p + 1);
+        let end = (at + 1..k.len())
+            .find(|&j| k[j] == b'\n')
+            .map_or(k.len(), |j| (j + 1 + 160).min(k.len()));
+        String::from_utf8_lossy(&k[start..end]).into_owned()
+    };
+    format!(
+        "{an} {} bytes, {bn} {} bytes; first difference at byte {} (MiB {i}), the line there: {an}: {:?}; {bn}: {:?}",
+        ad.bytes,
+        bd.bytes,
+        base + at as u64,
+        line(&ka),
+        line(&kb)
+    )
+}
+
+/// The check before a configuration's runs of ftrace's formatter: each of
+/// `sources` (ftrace's `trace`, `mirror`, `mirror_copy`: those the
+/// configuration runs, ftrace's always) spliced whole at the run's size
+/// with the run's knobs, into a pipe read back; all must give the same
+/// bytes as ftrace's `trace`, and as many as the capture found. Returns
+/// each source's digest, or the first difference, said precisely.
+pub fn same_bytes(
+    cfg: &crate::paths::Config,
+    cap: &Capture,
+    sources: &[crate::paths::Source],
+) -> std::result::Result<Vec<(crate::paths::Source, Digest)>, String> {
+    use crate::paths::{self, Source};
+    let mut list = vec![Source::LiveFtrace];
+    list.extend(sources.iter().copied().filter(|&s| s != Source::LiveFtrace));
+    let mut got = Vec::new();
+    for s in list {
+        paths::set_knobs(cfg, s, u64::MAX).map_err(|e| format!("{}: knobs: {e}", s.name()))?;
+        let path = paths::source_path(cfg, s);
+        let d = digest(&path, cfg.size, None).map_err(|e| format!("{path}: {e}"))?;
+        got.push((s, path, d));
+    }
+    let (fs, fp, fd) = &got[0];
+    if fd.bytes != cap.ftrace.bytes {
+        return Err(format!(
+            "{fp} gives {} bytes, the capture found {}",
+            fd.bytes, cap.ftrace.bytes
+        ));
+    }
+    for (s, p, d) in &got[1..] {
+        if d.bytes != fd.bytes || d.hash != fd.hash {
+            return Err(format!(
+                "{} and {} differ at splice size {}: {}",
+                s.name(),
+                fs.name(),
+                cfg.size,
+                first_difference((s.name(), p, d), (fs.name(), fp, fd), cfg.size)
+            ));
+        }
+    }
+    Ok(got.into_iter().map(|(s, _, d)| (s, d)).collect())
+}
+
 fn contains(h: &[u8], n: &[u8]) -> bool {
     h.windows(n.len()).any(|w| w == n)
 }
@@ -324,6 +564,8 @@ impl Capture {
         match f {
             File::Ftrace => self.ftrace.bytes,
             File::Events | File::EventsCopy => self.events.bytes,
+            // ftrace's own table, header included: ftrace's bytes.
+            File::Mirror | File::MirrorCopy => self.ftrace.bytes,
         }
     }
 
@@ -637,6 +879,59 @@ mod tests {
         let pp = PingPong::start().unwrap();
         pp.rounds(1000).unwrap();
         pp.stop().unwrap();
+    }
+
+    #[test]
+    fn hash_is_the_same_in_any_pieces() {
+        let data: Vec<u8> = (0..100_003u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        let mut one = Hasher::new();
+        one.update(&data);
+        let one = one.finish();
+        for cut in [1, 3, 8, 13, 4096, 65537] {
+            let mut h = Hasher::new();
+            for c in data.chunks(cut) {
+                h.update(c);
+            }
+            assert_eq!(h.finish(), one, "pieces of {cut}");
+        }
+        let mut other = data.clone();
+        other[99_999] ^= 1;
+        let mut h = Hasher::new();
+        h.update(&other);
+        assert_ne!(h.finish(), one);
+        let mut h = Hasher::new();
+        h.update(&data[..100_002]);
+        assert_ne!(h.finish(), one, "a byte short");
+    }
+
+    #[test]
+    fn digest_and_first_difference() {
+        let dir = std::env::temp_dir();
+        let a = dir.join(format!("spbench-dig-a-{}", std::process::id()));
+        let b = dir.join(format!("spbench-dig-b-{}", std::process::id()));
+        let mut text = Vec::new();
+        for i in 0..40_000 {
+            text.extend_from_slice(format!("line {i:08} of the test file\n").as_bytes());
+        }
+        std::fs::write(&a, &text).unwrap();
+        let at = (1 << 20) + 12345;
+        text[at] = b'X';
+        std::fs::write(&b, &text).unwrap();
+        let (ap, bp) = (a.to_str().unwrap(), b.to_str().unwrap());
+        let da = digest(ap, 65536, None).unwrap();
+        let db = digest(bp, 65536, None).unwrap();
+        assert_eq!(da.bytes, text.len() as u64);
+        assert_eq!(da.per_mib.len(), 2);
+        assert_eq!(da.per_mib[0], db.per_mib[0]);
+        assert_ne!(da.hash, db.hash);
+        assert_eq!(digest(ap, 4096, None).unwrap().hash, da.hash);
+        let msg = first_difference(("a", ap, &da), ("b", bp, &db), 65536);
+        std::fs::remove_file(&a).unwrap();
+        std::fs::remove_file(&b).unwrap();
+        assert!(
+            msg.contains(&format!("first difference at byte {at} ")),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -24,7 +24,13 @@
 //!       `events_copy` over the capture below, each whole file per run
 //!       (its size is the run's volume), rounds interleaved as above; a
 //!       `BENCH {"type":"skip",...}` line per path when there is no ftrace,
-//!       no events file or no capture
+//!       no events file or no capture. ftrace's formatter is also run
+//!       through the module's `mirror` (the engine) and `mirror_copy` (the
+//!       stock core, equal seq buffer): before a configuration's runs of
+//!       those, each of them and ftrace's `trace` is spliced whole at the
+//!       run's size and must give the same bytes (size and hash; a
+//!       `BENCH {"type":"livecheck",...}` line says so), else the run
+//!       fails with the first difference
 //!   The consumer paths (`spbench paths consumer`: the bench module's C
 //!   seq_file through the API and the stock core, src/consumer.rs) run
 //!   with --mode printf|raw; before a configuration's runs the three files
@@ -298,6 +304,57 @@ fn cmd_run(a: &Args) {
             Err(e) => die(&format!("consumer: {e}")),
         }
     }
+    // ftrace's formatter three ways: the same bytes before any is timed.
+    let mirror = [paths::Source::LiveMirror, paths::Source::LiveMirrorCopy];
+    if paths.iter().any(|p| mirror.contains(&p.source)) {
+        let srcs: Vec<paths::Source> = paths
+            .iter()
+            .map(|p| p.source)
+            .filter(|s| mirror.contains(s))
+            .collect();
+        let cap = b.live.as_ref().expect("live paths run with a capture");
+        match live::same_bytes(&cfg, cap, &srcs) {
+            Ok(got) => {
+                let (_, d0) = &got[0];
+                let names: Vec<&str> = got.iter().map(|(s, _)| s.name()).collect();
+                eprintln!(
+                    "spbench: live: {} give the same {} bytes (hash {:016x}) at splice size {}",
+                    names.join(", "),
+                    d0.bytes,
+                    d0.hash,
+                    cfg.size
+                );
+                let files: Vec<String> = got
+                    .iter()
+                    .map(|(s, d)| {
+                        format!(
+                            "{}:{{\"bytes\":{},\"hash\":\"{:016x}\"}}",
+                            js(s.name()),
+                            d.bytes,
+                            d.hash
+                        )
+                    })
+                    .collect();
+                println!(
+                    "BENCH {{\"type\":\"livecheck\",\"tag\":{},\"size\":{},\"buf_kb\":{},\"same\":true,\"files\":{{{}}}}}",
+                    js(&tag),
+                    cfg.size,
+                    cfg.buf_kb,
+                    files.join(",")
+                );
+            }
+            Err(e) => {
+                println!(
+                    "BENCH {{\"type\":\"livecheck\",\"tag\":{},\"size\":{},\"buf_kb\":{},\"same\":false,\"why\":{}}}",
+                    js(&tag),
+                    cfg.size,
+                    cfg.buf_kb,
+                    js(&e)
+                );
+                die(&format!("live: ftrace's formatter three ways: {e}"));
+            }
+        }
+    }
     match a.kv.get("flush-probe").map(String::as_str) {
         None | Some("on") => {}
         Some("off") => b.flush = Err("--flush-probe off".into()),
@@ -337,7 +394,9 @@ fn cmd_run(a: &Args) {
                 .run(p, count, None)
                 .unwrap_or_else(|e| die(&format!("{} rep {rep}: {e}", p.id())));
             let copy_kb = match p.source {
-                paths::Source::CopyEq | paths::Source::ConsumerCopyEq => cfg.buf_kb,
+                paths::Source::CopyEq
+                | paths::Source::ConsumerCopyEq
+                | paths::Source::LiveMirrorCopy => cfg.buf_kb,
                 // ftrace's trace and events_copy: a one-page seq buffer.
                 paths::Source::Copy4
                 | paths::Source::ConsumerCopy4

@@ -47,6 +47,14 @@ pub enum Source {
     /// `events_copy`: the same bytes through the stock seq_read_iter +
     /// copy_splice_read (one-page seq buffer).
     LiveEventsCopy,
+    /// The module's `mirror` over the same capture: ftrace's own `trace`
+    /// (its seq_operations, its formatter) through the engine, gifted
+    /// pages, buffer_size_kb and map_mode as for `trace`.
+    LiveMirror,
+    /// `mirror_copy`: ftrace's `trace` table through the stock
+    /// seq_read_iter + copy_splice_read with a seq buffer of
+    /// buffer_size_kb (the equal buffer: batching without zero-copy).
+    LiveMirrorCopy,
     /// A C module's seq_file through seqsplice's exported API
     /// (`/dev/ssbench`, tests/consumer/seqsplice_bench.c): the engine,
     /// pages gifted, buffer_size_kb and map_mode as for `trace`.
@@ -107,13 +115,14 @@ impl Source {
             Source::LiveFtrace => "liveftrace",
             Source::LiveEvents => "liveevents",
             Source::LiveEventsCopy => "liveeventscopy",
+            Source::LiveMirror => "livemirror",
+            Source::LiveMirrorCopy => "livemirrorcopy",
             Source::Consumer => "consumer",
             Source::ConsumerCopyEq => "consumercopyeq",
             Source::ConsumerCopy4 => "consumercopy4",
         }
     }
 
-    /// Which file of the live capture the source reads, if it is live.
     /// Whether the source is the bench module's C seq_file.
     pub fn is_consumer(self) -> bool {
         matches!(
@@ -122,11 +131,14 @@ impl Source {
         )
     }
 
+    /// Which file of the live capture the source reads, if it is live.
     pub fn live_file(self) -> Option<live::File> {
         match self {
             Source::LiveFtrace => Some(live::File::Ftrace),
             Source::LiveEvents => Some(live::File::Events),
             Source::LiveEventsCopy => Some(live::File::EventsCopy),
+            Source::LiveMirror => Some(live::File::Mirror),
+            Source::LiveMirrorCopy => Some(live::File::MirrorCopy),
             _ => None,
         }
     }
@@ -182,6 +194,7 @@ impl Source {
                 | Source::TraceDirect
                 | Source::TraceOps
                 | Source::LiveEvents
+                | Source::LiveMirror
                 | Source::Consumer
         )
     }
@@ -195,18 +208,30 @@ impl Source {
             Source::TraceVmMapRam => "vm_map_ram",
             Source::TraceDirect => "direct",
             // The module's default: auto where the module has it.
-            Source::Trace | Source::TraceOps | Source::LiveEvents | Source::Consumer
+            Source::Trace
+            | Source::TraceOps
+            | Source::LiveEvents
+            | Source::LiveMirror
+            | Source::Consumer
                 if has_knob && unsupported_direct(dir).is_none() =>
             {
                 "auto"
             }
-            Source::Trace | Source::TraceOps | Source::LiveEvents | Source::Consumer
+            Source::Trace
+            | Source::TraceOps
+            | Source::LiveEvents
+            | Source::LiveMirror
+            | Source::Consumer
                 if has_knob =>
             {
                 "vm_map_ram"
             }
             // Older modules have no map_mode knob: their only mode is vmap.
-            Source::Trace | Source::TraceOps | Source::LiveEvents | Source::Consumer => "vmap",
+            Source::Trace
+            | Source::TraceOps
+            | Source::LiveEvents
+            | Source::LiveMirror
+            | Source::Consumer => "vmap",
             _ => "",
         }
     }
@@ -222,6 +247,7 @@ pub fn unsupported(dir: &str, path: &Path) -> Option<String> {
             Some("no map_mode knob: the module only has vmap".to_string())
         }
         Source::TraceDirect => unsupported_direct(dir),
+        Source::LiveMirror | Source::LiveMirrorCopy => live::unsupported_mirror(dir),
         s if s.live_file().is_some() => live::unsupported(dir),
         s if s.is_consumer() => consumer::unsupported(),
         _ => None,
@@ -312,12 +338,15 @@ pub fn all_paths() -> Vec<Path> {
 }
 
 /// The live line's paths (`spbench run --mode live`): each file of the
-/// capture, whole, spliced to /dev/null.
+/// capture, whole, spliced to /dev/null; ftrace's formatter three ways
+/// (its `trace`, `mirror`, `mirror_copy`) among them.
 pub fn live_paths() -> Vec<Path> {
     [
         Source::LiveFtrace,
         Source::LiveEvents,
         Source::LiveEventsCopy,
+        Source::LiveMirror,
+        Source::LiveMirrorCopy,
     ]
     .into_iter()
     .map(|source| Path {
@@ -408,14 +437,15 @@ fn knob(cfg: &Config, name: &str, v: &str) -> Result<()> {
 
 fn copy_kb(cfg: &Config, s: Source) -> usize {
     match s {
-        Source::CopyEq | Source::ConsumerCopyEq => cfg.buf_kb,
+        Source::CopyEq | Source::ConsumerCopyEq | Source::LiveMirrorCopy => cfg.buf_kb,
         _ => 4,
     }
 }
 
 /// Writes every knob the run depends on (snapshotted by the next open).
-/// The live sources have no records: `events` takes buffer_size_kb and
-/// map_mode as `trace` does, `events_copy` and ftrace's `trace` none.
+/// The live sources have no records: `events` and `mirror` take
+/// buffer_size_kb and map_mode as `trace` does, `mirror_copy` its seq
+/// buffer from buffer_size_kb, `events_copy` and ftrace's `trace` none.
 pub fn set_knobs(cfg: &Config, source: Source, count: u64) -> Result<()> {
     if source.live_file().is_some() {
         knob(cfg, "buffer_size_kb", &cfg.buf_kb.to_string())?;
@@ -453,7 +483,7 @@ pub fn set_knobs(cfg: &Config, source: Source, count: u64) -> Result<()> {
     }
 }
 
-fn source_path(cfg: &Config, s: Source) -> String {
+pub fn source_path(cfg: &Config, s: Source) -> String {
     match s {
         Source::Trace | Source::TraceVmap | Source::TraceVmMapRam | Source::TraceDirect => {
             format!("{}/trace", cfg.dir)
@@ -462,6 +492,8 @@ fn source_path(cfg: &Config, s: Source) -> String {
         Source::LiveFtrace => format!("{}/trace", live::TRACEFS),
         Source::LiveEvents => format!("{}/events", cfg.dir),
         Source::LiveEventsCopy => format!("{}/events_copy", cfg.dir),
+        Source::LiveMirror => format!("{}/mirror", cfg.dir),
+        Source::LiveMirrorCopy => format!("{}/mirror_copy", cfg.dir),
         s if s.is_consumer() => consumer::device(s).to_string(),
         _ => format!("{}/trace_copy", cfg.dir),
     }

@@ -254,7 +254,9 @@ const LIVE_ROUNDS: u64 = 200;
 /// The live line on a tiny capture: each live path to a pipe read back
 /// and to /dev/null, `events` and `events_copy` byte for byte the same,
 /// ftrace's `trace` not empty and both holding sched_switch and
-/// sched_wakeup lines. ftrace and the module get their settings back.
+/// sched_wakeup lines; `mirror` and `mirror_copy` (where the module has
+/// them) byte for byte ftrace's `trace`. ftrace and the module get their
+/// settings back.
 fn live_smoke(dir: &str) -> Result<u32, LiveSmoke> {
     if let Some(why) = live::unsupported(dir) {
         return Err(LiveSmoke::NotRun(why));
@@ -300,7 +302,14 @@ fn live_checks(dir: &str) -> Result<u32, LiveSmoke> {
     let mut b = Bench::new(cfg).map_err(|e| fail(good, format!("setup: {e}")))?;
     b.live = Some(c.clone());
     let mut got = Vec::new();
+    let no_mirror = live::unsupported_mirror(dir);
+    if let Some(why) = &no_mirror {
+        println!("# spbench smoke: not run: the live mirror paths: {why}");
+    }
     for p in live_paths() {
+        if no_mirror.is_some() && matches!(p.source, Source::LiveMirror | Source::LiveMirrorCopy) {
+            continue;
+        }
         for sink in [Sink::Null, Sink::PipeRead] {
             let q = Path { sink, ..p };
             let mut bytes = Vec::new();
@@ -315,11 +324,16 @@ fn live_checks(dir: &str) -> Result<u32, LiveSmoke> {
             }
             good += 1;
             if sink == Sink::PipeRead {
-                got.push((q.id(), bytes));
+                got.push((p.source, bytes));
             }
         }
     }
-    let (ftrace, events, copy) = (&got[0].1, &got[1].1, &got[2].1);
+    let of = |s: Source| &got.iter().find(|(x, _)| *x == s).expect("run above").1;
+    let (ftrace, events, copy) = (
+        of(Source::LiveFtrace),
+        of(Source::LiveEvents),
+        of(Source::LiveEventsCopy),
+    );
     if events != copy {
         let at = events.iter().zip(copy.iter()).position(|(a, b)| a != b);
         return Err(fail(
@@ -339,5 +353,28 @@ fn live_checks(dir: &str) -> Result<u32, LiveSmoke> {
         events.len(),
         ftrace.len()
     );
-    Ok(good + 1)
+    good += 1;
+    if no_mirror.is_none() {
+        for s in [Source::LiveMirror, Source::LiveMirrorCopy] {
+            let m = of(s);
+            if m != ftrace {
+                let at = m.iter().zip(ftrace.iter()).position(|(a, b)| a != b);
+                return Err(fail(
+                    good,
+                    format!(
+                        "{} ({} bytes) and ftrace's trace ({} bytes) differ (first at byte {at:?})",
+                        s.name(),
+                        m.len(),
+                        ftrace.len()
+                    ),
+                ));
+            }
+        }
+        println!(
+            "# spbench smoke: live: mirror == mirror_copy == ftrace's trace ({} bytes)",
+            ftrace.len()
+        );
+        good += 1;
+    }
+    Ok(good)
 }

@@ -26,8 +26,9 @@ use crate::ffi;
 /// # Invariants
 ///
 /// - `seq` is a zeroed seq_file whose `lock` is initialised (so the value
-///   is pinned: the mutex must not move) and whose `file` is the open's,
-///   `op` and `private` a [`SeqIdentity`]'s. Nothing but this module accesses it, and `seq` and `data`
+///   is pinned: the mutex must not move) and whose `file` is the open's
+///   (or the [`SeqIdentity`]'s, another file whose table it serves), `op`
+///   and `private` the [`SeqIdentity`]'s. Nothing but this module accesses it, and `seq` and `data`
 ///   only with `seq.lock` held, through a [`SeqFileGuard`].
 /// - `seq.buf` is NULL with `seq.size == 0` between guards (a guard resets
 ///   it when it goes).

@@ -80,7 +80,12 @@ impl PathKnob {
                     .seq
                     .compare_exchange(s, s + 1, Ordering::Acquire, Ordering::Relaxed)
                 {
-                    Ok(_) => break,
+                    Ok(_) => {
+                        // The odd count before any byte: `smp_wmb()` of
+                        // `write_seqcount_begin()`.
+                        core::sync::atomic::fence(Ordering::Release);
+                        break;
+                    }
                     Err(now) => s = now,
                 }
             } else {

@@ -19,7 +19,8 @@
 //!              TargetCopyVTable<T>
 //! seq_ops      SeqOperations (seq_operations in Rust), SeqOpsVTable<S>
 //!              (Rust -> C table), CSeqOps (C table -> Rust, under
-//!              seq_file's protocol), RustTable<S> (a Rust source as a C table)
+//!              seq_file's protocol), OwnedTable<O> (a C table and what keeps
+//!              it alive), RustTable<S> (a Rust source as a C table)
 //! seq_file     SeqFile writer (seq_write, seq_print!, checked seq_printf),
 //!              OwnSeqFile (a seq_file whose window its owner sets)
 //! seq_lock     SeqFileLock<T> (a seq_file of the module's own and its lock)

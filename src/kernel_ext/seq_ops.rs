@@ -510,70 +510,32 @@ impl SeqOperations for CSeqOps {
     }
 }
 
-/// A Rust implementation served as a C table ([`SeqOpsVTable`]) through
-/// [`CSeqOps`]: what a C seq_file costs its caller (an indirect call per
-/// callback), with `m->private` the boxed implementation, owned here.
+/// A C table driven through [`CSeqOps`] and the value that keeps what its
+/// pointers name alive (a boxed Rust implementation, another file), which
+/// goes after the table.
 ///
 /// # Invariants
 ///
-/// `own` came from `KBox::<S>::into_foreign` and is released only by
-/// `drop`; `table` was made with it as `private`.
-pub(crate) struct RustTable<S: SeqOperations> {
+/// `table`'s table, private and file stay valid while `owner` lives;
+/// `table` is dropped first (field order).
+pub(crate) struct OwnedTable<O> {
     table: CSeqOps,
-    own: *const c_void,
-    _s: PhantomData<S>,
+    owner: O,
 }
 
-// SAFETY: Owns a `KBox<S>` (`S: Send + Sync`) and a `CSeqOps`.
-unsafe impl<S: SeqOperations> Send for RustTable<S> {}
-// SAFETY: Shared access reaches `S` only by shared borrows (`inner`, the
-// table's callbacks through `SeqOpsVTable::parts`); `S: Sync`.
-unsafe impl<S: SeqOperations> Sync for RustTable<S> {}
-
-impl<S: SeqOperations> RustTable<S> {
-    /// `ops` as a C table.
-    pub(crate) fn new(ops: S) -> Result<Self> {
-        let own = KBox::new(ops, GFP_KERNEL)?.into_foreign();
-        // SAFETY: `SeqOpsVTable::<S>`'s callbacks are sound for any locked
-        // seq_file whose `private` is a foreign `KBox<S>` (its `parts`),
-        // which `own` is and stays until `drop`, after the table; the table
-        // is a constant (static promotion), live for ever.
-        let table = unsafe { CSeqOps::new(NonNull::from(&SeqOpsVTable::<S>::OPS), own.cast_mut()) };
-        let table = match table {
-            Ok(t) => t,
-            Err(e) => {
-                // SAFETY: From `into_foreign` above and handed to nothing
-                // (the table was refused): its one release.
-                drop(unsafe { <KBox<S> as ForeignOwnable>::from_foreign(own) });
-                return Err(e);
-            }
-        };
-        // INVARIANT: `own` from `into_foreign`, the table's private.
-        Ok(Self {
-            table,
-            own,
-            _s: PhantomData,
-        })
-    }
-
-    /// The implementation.
-    pub(crate) fn inner(&self) -> &S {
-        // SAFETY: `own` is a live foreign `KBox<S>` until `drop` (type
-        // invariants), which this borrow of `self` precedes.
-        unsafe { <KBox<S> as ForeignOwnable>::borrow(self.own) }
+impl<O> OwnedTable<O> {
+    /// `table`, whose pointers `owner` keeps valid.
+    ///
+    /// # Safety
+    ///
+    /// `table`'s table, private and file stay valid while `owner` lives.
+    pub(super) unsafe fn with_owner(table: CSeqOps, owner: O) -> Self {
+        // INVARIANT: per the function's contract.
+        Self { table, owner }
     }
 }
 
-impl<S: SeqOperations> Drop for RustTable<S> {
-    fn drop(&mut self) {
-        // SAFETY: From `into_foreign` (type invariants); its one release.
-        // The table's callbacks are never called again: the open that
-        // drives them is being dropped.
-        drop(unsafe { <KBox<S> as ForeignOwnable>::from_foreign(self.own) });
-    }
-}
-
-impl<S: SeqOperations> SeqOperations for RustTable<S> {
+impl<O: Send + Sync + 'static> SeqOperations for OwnedTable<O> {
     type Cursor = CToken;
 
     #[inline(always)]
@@ -604,5 +566,64 @@ impl<S: SeqOperations> SeqOperations for RustTable<S> {
     #[inline(always)]
     fn end_call(&self, m: &SeqFile) {
         self.table.end_call(m)
+    }
+}
+
+/// The boxed Rust implementation behind a [`RustTable`]'s `m->private`.
+///
+/// # Invariants
+///
+/// `own` came from `KBox::<S>::into_foreign` and is released only by
+/// `drop`.
+pub(crate) struct RustOwned<S: SeqOperations> {
+    own: *const c_void,
+    _s: PhantomData<S>,
+}
+
+// SAFETY: Owns a `KBox<S>` (`S: Send + Sync`).
+unsafe impl<S: SeqOperations> Send for RustOwned<S> {}
+// SAFETY: Shared access reaches `S` only by shared borrows (`inner`, the
+// table's callbacks through `SeqOpsVTable::parts`); `S: Sync`.
+unsafe impl<S: SeqOperations> Sync for RustOwned<S> {}
+
+impl<S: SeqOperations> Drop for RustOwned<S> {
+    fn drop(&mut self) {
+        // SAFETY: From `into_foreign` (type invariants); its one release.
+        // The table's callbacks are never called again: the table went
+        // first (`OwnedTable` invariants).
+        drop(unsafe { <KBox<S> as ForeignOwnable>::from_foreign(self.own) });
+    }
+}
+
+/// A Rust implementation served as a C table ([`SeqOpsVTable`]) through
+/// [`CSeqOps`]: what a C seq_file costs its caller (an indirect call per
+/// callback), with `m->private` the boxed implementation, owned here.
+pub(crate) type RustTable<S> = OwnedTable<RustOwned<S>>;
+
+impl<S: SeqOperations> OwnedTable<RustOwned<S>> {
+    /// `ops` as a C table.
+    pub(crate) fn new(ops: S) -> Result<Self> {
+        let own = KBox::new(ops, GFP_KERNEL)?.into_foreign();
+        // INVARIANT: from `into_foreign` just above.
+        let owner = RustOwned {
+            own,
+            _s: PhantomData,
+        };
+        // SAFETY: `SeqOpsVTable::<S>`'s callbacks are sound for any locked
+        // seq_file whose `private` is a foreign `KBox<S>` (its `parts`),
+        // which `own` is and stays while `owner` lives; the table is a
+        // constant (static promotion), live for ever. (A refusal drops
+        // `owner`, which frees the box.)
+        let table =
+            unsafe { CSeqOps::new(NonNull::from(&SeqOpsVTable::<S>::OPS), own.cast_mut()) }?;
+        // SAFETY: As above: `owner` keeps the private valid.
+        Ok(unsafe { Self::with_owner(table, owner) })
+    }
+
+    /// The implementation.
+    pub(crate) fn inner(&self) -> &S {
+        // SAFETY: `own` is a live foreign `KBox<S>` while `owner` lives
+        // (`RustOwned` invariants), which this borrow of `self` is within.
+        unsafe { <KBox<S> as ForeignOwnable>::borrow(self.owner.own) }
     }
 }

@@ -28,8 +28,7 @@ use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::prelude::*;
 
-use super::seq_file::SeqFile;
-use super::seq_ops::{At, CSeqOps, CToken, SeqIdentity, SeqOperations, Show};
+use super::seq_ops::{CSeqOps, OwnedTable};
 use crate::ffi;
 
 /// `TRACEFS_MAGIC` (include/uapi/linux/magic.h).
@@ -213,70 +212,25 @@ impl Drop for Target {
 }
 
 /// A target's own table, driven by the engine with the target's
-/// `private`, `file` and `op` in every callback.
-///
-/// # Invariants
-///
-/// `table` drives `target`'s table and private, with `target`'s file; it
-/// is dropped before `target` (field order).
-pub(crate) struct TargetTable {
-    table: CSeqOps,
-    // Held, never read: the file the table's pointers live in.
-    _target: Target,
-}
+/// `private`, `file` and `op` in every callback; the target file goes
+/// after the table ([`OwnedTable`]).
+pub(crate) type TargetTable = OwnedTable<Target>;
 
-impl TargetTable {
+impl OwnedTable<Target> {
     /// The table of the target `name`, opened now with the caller's
     /// credentials.
     pub(crate) fn open(name: &CStr) -> Result<Self, Refusal> {
         let target = Target::open(name)?;
         let (op, private) = target.table();
         // SAFETY: `op` and `private` are the target's seq_file's, live
-        // while the target file is, which this value holds (field order:
-        // the table goes first); the target's callbacks are written for
-        // `seq_read_iter()`'s order, which `CSeqOps` enforces, and its
-        // seq_file is private to this open (nothing else reads it).
+        // while the target file is, which the value made below holds; the
+        // target's callbacks are written for `seq_read_iter()`'s order,
+        // which `CSeqOps` enforces, and its seq_file is private to this
+        // open (nothing else reads it).
         let table = unsafe { CSeqOps::with_file(op, private, target.file) }
             .map_err(|e| refuse(e, "its table lacks a callback"))?;
-        // INVARIANT: the target's table, private and file.
-        Ok(Self {
-            table,
-            _target: target,
-        })
-    }
-}
-
-impl SeqOperations for TargetTable {
-    type Cursor = CToken;
-
-    #[inline(always)]
-    fn identity(&self) -> SeqIdentity {
-        self.table.identity()
-    }
-
-    #[inline(always)]
-    fn start(&self, m: &SeqFile) -> At<CToken> {
-        self.table.start(m)
-    }
-
-    #[inline(always)]
-    fn next(&self, m: &SeqFile, cur: CToken) -> At<CToken> {
-        self.table.next(m, cur)
-    }
-
-    #[inline(always)]
-    fn stop(&self, m: &SeqFile, last: &At<CToken>) {
-        self.table.stop(m, last)
-    }
-
-    #[inline(always)]
-    fn show(&self, m: &SeqFile, cur: &CToken) -> Result<Show> {
-        self.table.show(m, cur)
-    }
-
-    #[inline(always)]
-    fn end_call(&self, m: &SeqFile) {
-        self.table.end_call(m)
+        // SAFETY: The target keeps the table's pointers valid (above).
+        Ok(unsafe { Self::with_owner(table, target) })
     }
 }
 

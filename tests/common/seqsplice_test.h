@@ -561,11 +561,12 @@ static inline bool fs_mounted(void)
 	return path_exists(MNT "/stats");
 }
 
-static inline int load_module_raw(void)
+/* finit_module(2) of the module file at path, no parameters; errno kept. */
+static inline int finit_module_path(const char *path)
 {
 	int fd, r, saved;
 
-	fd = open(KO_PATH, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	r = syscall(SYS_finit_module, fd, "", 0);
@@ -573,6 +574,11 @@ static inline int load_module_raw(void)
 	close(fd);
 	errno = saved;
 	return r;
+}
+
+static inline int load_module_raw(void)
+{
+	return finit_module_path(KO_PATH);
 }
 
 static inline int mount_quiet(void)
@@ -1191,5 +1197,32 @@ static inline void common_teardown(struct __test_metadata *_metadata)
 #define SEQSPLICE_FIXTURE_HOOKS(name)					\
 	FIXTURE_SETUP(name) { common_setup(_metadata); }		\
 	FIXTURE_TEARDOWN_PARENT(name) { common_teardown(_metadata); }
+
+/* Offset of line n (0: the first) of s; its size past the last. */
+static inline size_t line_start(const struct stream *s, size_t n)
+{
+	size_t off = 0;
+
+	while (n-- && off < s->size) {
+		const unsigned char *nl = memchr(s->buf + off, '\n',
+						 s->size - off);
+
+		off = nl ? (size_t)(nl - s->buf) + 1 : s->size;
+	}
+	return off;
+}
+
+/* The first line start of s at or after off; the size if there is none. */
+static inline size_t line_start_from(const struct stream *s, size_t off)
+{
+	const unsigned char *nl;
+
+	if (off >= s->size)
+		return s->size;
+	if (!off || s->buf[off - 1] == '\n')
+		return off;
+	nl = memchr(s->buf + off, '\n', s->size - off);
+	return nl ? (size_t)(nl - s->buf) + 1 : s->size;
+}
 
 #endif /* SEQSPLICE_TEST_H */

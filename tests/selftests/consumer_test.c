@@ -95,20 +95,6 @@ static bool module_listed(const char *name)
 	return module_line(name, line, sizeof(line));
 }
 
-static int finit(const char *path)
-{
-	int fd, r, saved;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	r = syscall(SYS_finit_module, fd, "", 0);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return r;
-}
-
 /* One delete_module(2), as rmmod makes it; errno kept. */
 static int rmmod_once(const char *name)
 {
@@ -119,7 +105,7 @@ static void ensure_consumer(struct __test_metadata *_metadata)
 {
 	if (module_listed(CONSUMER_MOD))
 		return;
-	ASSERT_EQ(0, finit(CONSUMER_KO)) {
+	ASSERT_EQ(0, finit_module_path(CONSUMER_KO)) {
 		TH_LOG("finit_module(%s): %s", CONSUMER_KO, strerror(errno));
 	}
 }
@@ -845,7 +831,7 @@ FIXTURE_TEARDOWN_PARENT(lifetime)
 {
 	common_teardown(_metadata);
 	test_time(_metadata->name, self->t0);
-	if (!module_listed(CONSUMER_MOD) && finit(CONSUMER_KO)) {
+	if (!module_listed(CONSUMER_MOD) && finit_module_path(CONSUMER_KO)) {
 		TH_LOG("teardown: cannot load %s again: %s", CONSUMER_KO,
 		       strerror(errno));
 		_metadata->exit_code = KSFT_FAIL;
@@ -970,7 +956,7 @@ TEST_F(lifetime, a_module_not_importing_the_namespace_is_refused)
 	char *log;
 	int r, e, n;
 
-	r = finit(NOIMPORT_KO);
+	r = finit_module_path(NOIMPORT_KO);
 	e = errno;
 	if (!r)
 		rmmod_once(NOIMPORT_MOD);

@@ -29,33 +29,6 @@ static const char *const events_files[] = { EVENTS, EVENTS_COPY };
 /* The snapshot and its lines                                         */
 /* ------------------------------------------------------------------ */
 
-/* Offset of line n (0: the first) of the snapshot; its size past the last. */
-static size_t line_start(const struct stream *s, size_t n)
-{
-	size_t off = 0;
-
-	while (n-- && off < s->size) {
-		const unsigned char *nl = memchr(s->buf + off, '\n',
-						 s->size - off);
-
-		off = nl ? (size_t)(nl - s->buf) + 1 : s->size;
-	}
-	return off;
-}
-
-/* The first line start at or after off; the size if there is none. */
-static size_t line_start_from(const struct stream *s, size_t off)
-{
-	const unsigned char *nl;
-
-	if (off >= s->size)
-		return s->size;
-	if (!off || s->buf[off - 1] == '\n')
-		return off;
-	nl = memchr(s->buf + off, '\n', s->size - off);
-	return nl ? (size_t)(nl - s->buf) + 1 : s->size;
-}
-
 /* The middle of line n: neither its first byte nor its newline. */
 static size_t mid_line(const struct stream *s, size_t n)
 {

@@ -289,6 +289,51 @@ t_lazy_offline() {
 	set_ok events_buffer_size_kb 1408
 }
 
+# h. A CPU that comes online after the capture stopped gets a buffer from
+# the ring buffer's hotplug callback (trace_rb_cpu_prepare(): the common
+# size when all CPUs have it, here the only one), which nothing will ever
+# write: the module shrinks it to the minimum, two 4080-byte sub-buffers
+# (events_cpus_shrunk; events_buffer_kb is the ring buffer's size, all
+# CPUs). The old module kept the full 16 MiB. The next capture grows it
+# back to the size asked, and records on it.
+t_online_stopped() {
+	cpu1=/sys/devices/system/cpu/cpu1/online
+	[ -w $cpu1 ] || bad "no $cpu1 to take CPU 1 offline"
+	umount $D && rmmod seqsplice || bad "unload failed"
+	echo 0 >$cpu1 || bad "cannot take CPU 1 offline"
+	insmod $KO || bad "insmod failed"
+	mount -t seqsplice nodev $D || bad "mount failed"
+	set_ok events_buffer_size_kb 16384
+	set_ok events_enable 1
+	$EV pingpong 100 2>/dev/null || bad "pingpong 100 failed"
+	set_ok events_enable 0
+	stat_is events_cpus_shrunk 0
+	# 16384 KiB in 4080-byte sub-buffers, rounded up; CPU 0 alone.
+	n=$(((16384 * 1024 + 4079) / 4080))
+	stat_is events_buffer_kb $((n * 4080 / 1024))
+	before=$(mem_avail)
+	echo 1 >$cpu1 || bad "cannot bring CPU 1 back"
+	i=0
+	while [ "$(stat_of events_cpus_shrunk)" = 0 ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	after=$(mem_avail)
+	echo "# MemAvailable $before kB before CPU 1 came online, $after kB after (pages freed may sit in per-CPU lists)"
+	stat_is events_cpus_shrunk 1
+	# CPU 0's sub-buffers and CPU 1's two.
+	stat_is events_buffer_kb $(((n + 2) * 4080 / 1024))
+	set_ok events_enable 1
+	stat_is events_buffer_kb $((2 * n * 4080 / 1024))
+	taskset -c 1 $EV pingpong 100 2>/dev/null || bad "pingpong 100 on CPU 1 failed"
+	set_ok events_enable 0
+	on1=$(grep -c '^ *[^ ].*-[0-9]* *\[001\] ' $D/events)
+	[ "$on1" -gt 0 ] || bad "no event recorded on CPU 1 after it came back"
+	cmp -s $D/events $D/events_copy || bad "events and events_copy differ"
+	stat_is events_cpus_shrunk 1
+	set_ok events_buffer_size_kb 1408
+}
+
 # What the suites after this one expect.
 t_state() {
 	loaded || bad "the module is not loaded"
@@ -299,7 +344,7 @@ t_state() {
 }
 
 echo "TAP version 13"
-echo "1..8"
+echo "1..9"
 recover
 t_ftrace
 result events_ftrace_comparison_2000_round_trips_same_events_on_every_cpu
@@ -322,6 +367,10 @@ recover
 t_lazy_offline
 echo 1 >/sys/devices/system/cpu/cpu1/online 2>/dev/null
 result events_buffer_allocated_at_first_capture_and_readable_with_a_cpu_offline
+recover
+t_online_stopped
+echo 1 >/sys/devices/system/cpu/cpu1/online 2>/dev/null
+result events_cpu_onlined_after_a_capture_stopped_gets_no_buffer_until_the_next
 recover
 t_state
 result events_module_left_loaded_mounted_disabled_default_size

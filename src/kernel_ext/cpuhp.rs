@@ -23,6 +23,8 @@ pub(crate) trait OnCpuOnline {
 
 /// A `CPUHP_AP_ONLINE_DYN` state calling `H::online` for every CPU that
 /// comes online while this value lives (not for those already online).
+/// Kept in the module's state and dropped at unload, never leaked: the
+/// state would outlive the module's text.
 ///
 /// # Invariants
 ///
@@ -43,9 +45,11 @@ impl<H: OnCpuOnline> CpuOnline<H> {
     /// Registers the state. May sleep (takes the hotplug lock).
     pub(crate) fn register(name: &'static CStr) -> Result<Self> {
         // SAFETY: `name` is a NUL-terminated string that lives for ever (the
-        // state keeps the pointer); the callback is a function of this
-        // module, and the state is removed (by `drop`) before the module's
-        // text can go, as the owner of this value is the module's state.
+        // state keeps the pointer). The callback is a function of this
+        // module: `drop` removes the state, and the module keeps this value
+        // in its state, dropped at unload. As with the kernel crate's other
+        // registrations, leaking the value instead (`mem::forget`) would
+        // leave the callback behind the module's text: the owner must not.
         // `invoke` false: nothing is called for the CPUs online now.
         let r = unsafe {
             bindings::__cpuhp_setup_state(

@@ -42,7 +42,8 @@ struct Control {
     readers: u64,
     /// A shrink found readers: the last of them queues it again.
     shrink_deferred: bool,
-    /// CPU buffers shrunk to the minimum since load (`events_cpus_shrunk`).
+    /// CPU buffers shrunk to the minimum since load (`events_cpu_shrinks`:
+    /// one CPU may count again after every capture).
     shrunk: u64,
 }
 
@@ -152,7 +153,10 @@ impl Events {
                 // leaves the old capture's events as they were (only
                 // `events_lost` counts the refused writes).
                 let paused = rec.rb.pause();
-                let attached = Attached::new(tps, rec.clone())?;
+                // On failure the capture stays stopped: what the resize
+                // above grew is shrunk again.
+                let attached =
+                    Attached::new(tps, rec.clone()).inspect_err(|_| Self::queue_shrink())?;
                 // A new capture: what the probes wrote since is dropped too.
                 // No reader exists (checked above, under the lock).
                 rec.rb.reset();
@@ -170,7 +174,8 @@ impl Events {
     }
 
     /// Queues [`Events::shrink_idle`] (once: a queued shrink stays queued).
-    /// Takes no lock but RCU's: callable from a hotplug callback.
+    /// Takes no sleeping lock (RCU's read side, the workqueue's spinlock):
+    /// callable from a hotplug callback and under the control mutex.
     fn queue_shrink() {
         if let Ok(ev) = Self::get() {
             // Already queued: that run does it (the `Arc` comes back, dropped
@@ -179,8 +184,8 @@ impl Events {
         }
     }
 
-    /// A stopped capture keeps no memory for CPUs it has no event of: each
-    /// such CPU's buffer shrinks to the ring buffer's minimum. Above all a
+    /// A stopped capture keeps no more than the minimum for CPUs it has no
+    /// event of: each such CPU's buffer shrinks to two sub-buffers. Above all a
     /// CPU that comes online after the capture stopped: the ring buffer
     /// gives it a buffer of the common size (`trace_rb_cpu_prepare()`),
     /// up to `MAX_SIZE_KB`, which nothing would ever write. The next
@@ -200,7 +205,9 @@ impl Events {
             return;
         }
         c.shrink_deferred = false;
-        // Bounded by the possible CPUs; each a resize that may sleep.
+        // Bounded by the possible CPUs; each a resize that may sleep. The
+        // probes are detached (checked above, under the mutex that attaches
+        // them): nothing writes between a CPU's check and its resize.
         for cpu in 0..nr_cpu_ids() {
             match rec.rb.shrink_cpu_if_empty(cpu) {
                 Ok(true) => c.shrunk += 1,
@@ -226,7 +233,10 @@ impl Events {
             pr_info!("events_buffer_size_kb: refused while events is open (EBUSY)\n");
             return Err(EBUSY);
         }
-        if let Some(rec) = &c.rec {
+        // While recording, the buffer takes the size now; a stopped capture
+        // is kept as it is (shrinking it would drop events, growing it
+        // gives room nothing writes), and the next `events_enable` resizes.
+        if let (Some(rec), Some(_)) = (&c.rec, &c.attached) {
             rec.rb.resize(kb as usize * 1024).inspect_err(|e| {
                 pr_info!(
                     "events_buffer_size_kb: resize to {} KiB failed ({:?})\n",
@@ -236,12 +246,6 @@ impl Events {
             })?;
         }
         c.size_kb = kb;
-        // A stopped capture's empty CPUs grew with the others: shrink them.
-        let stopped = c.rec.is_some() && c.attached.is_none();
-        drop(c);
-        if stopped {
-            Self::queue_shrink();
-        }
         Ok(())
     }
 }
@@ -318,10 +322,17 @@ impl Registration {
             GFP_KERNEL,
         )?;
         let events = EVENTS.publish(events)?;
-        Ok(Self {
-            events,
-            online: Some(CpuOnline::register(c_str!("seqsplice:events"))?),
-        })
+        // Events are optional: without the state (the dynamic ones all
+        // taken), a CPU onlined after a capture stopped keeps its buffer.
+        let online = CpuOnline::register(c_str!("seqsplice:events"))
+            .inspect_err(|e| {
+                pr_info!(
+                    "no CPU hotplug state ({:?}): a stopped capture keeps the buffer of a CPU onlined later\n",
+                    e
+                )
+            })
+            .ok();
+        Ok(Self { events, online })
     }
 }
 
@@ -363,6 +374,6 @@ pub(crate) fn write_stats(w: &mut impl Write) -> core::fmt::Result {
     writeln!(w, "events_lost {lost}")?;
     writeln!(w, "events_entries {entries}")?;
     writeln!(w, "events_readers {}", c.readers)?;
-    writeln!(w, "events_cpus_shrunk {}", c.shrunk)?;
+    writeln!(w, "events_cpu_shrinks {}", c.shrunk)?;
     writeln!(w, "events_buffer_kb {}", size / 1024)
 }

@@ -8,7 +8,7 @@
  * call (alloc_pages_bulk_noprof() in mm/page_alloc.c: "Bulk allocator does
  * not support memcg accounting").  These tests show both effects with the module's
  * counters and memory.current, and print the throughput of each setting so
- * the choice of default is a measured one (README, "Memory").
+ * the choice of default is a measured one (design.rst, "Memory").
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -55,11 +55,14 @@ batched_series() {
 
 # What the batched kernel's source is keyed by: the series' diffs, from
 # each patch's first "diff --git" line to its signature separator, so that
-# a reworded commit message or cover letter does not rebuild the kernel.
+# a reworded commit message or cover letter does not rebuild the kernel;
+# "index" lines cut to 7-digit blob names, however long format-patch made
+# them.
 batched_series_hash() {
 	local p
 	batched_series | while read -r p; do
-		sed -n '/^diff --git /,/^-- $/p' "$p"
+		sed -n '/^diff --git /,/^-- $/p' "$p" |
+			sed -E 's/^index ([0-9a-f]{7})[0-9a-f]*\.\.([0-9a-f]{7})[0-9a-f]*/index \1..\2/'
 	done | sha256sum | cut -c1-12
 }
 

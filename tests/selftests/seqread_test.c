@@ -35,6 +35,9 @@
  *   the next read(1 MiB) 4000 / the 952000 bytes left; 6000-byte records
  *   (the buffer grows to 8 KiB): read(1 MiB) 6000 / 1044000, read(5000)
  *   then read(1 MiB) 5000 then 7000 / 1045000. Every byte the model's.
+ * - A read() into a buffer whose third page faults returns, batched, more
+ *   than 8000 bytes and at most 8192 (stock: 4000), the model's; the next
+ *   read() goes on at exactly that offset, to a record boundary.
  * - One read() of 72 MiB of 70 MB of trace_copy returns all of it on the
  *   batched kernel (4000 bytes on the stock one), the model's bytes; the
  *   same 70 MB by read(1 MiB) and by splice(1 MiB) to EOF, with the number
@@ -44,7 +47,7 @@
  *   most 512 (copy_splice_read()'s 256 per call, filled), where the stock
  *   kernel allocates about 67000.
  */
-#include <sys/sendfile.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "../common/seqsplice_test.h"
@@ -434,6 +437,48 @@ TEST_F_TIMEOUT(seqread, trace_copy_calls_return_exact_counts, 120)
 	calls_exact(_metadata, &self->s,
 		    "6000-byte records, read(5000), read(1 MiB)", 0, wide_left,
 		    2);
+	free(self->s.buf);
+}
+
+/*
+ * A read() into a buffer whose third page faults: copy_to_iter() comes up
+ * short in the third buffer, which ends the call (batched: two buffers and
+ * what fit of the third; stock: one buffer), and the next read() goes on
+ * exactly there, the rest of that buffer first.
+ */
+TEST_F_TIMEOUT(seqread, a_short_copy_ends_the_call_and_the_next_goes_on, 60)
+{
+	unsigned char *buf = malloc(MIB), *map;
+	bool batched = expect_batched();
+	ssize_t r, r2;
+	int fd;
+
+	ASSERT_NE(NULL, buf);
+	map = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, mprotect(map + 2 * PG, 2 * PG, PROT_NONE));
+	use_stream(_metadata, &self->s, 20000, 100, 0, 0, "printf");
+	fd = open_file(_metadata, TRACE_COPY);
+	r = read(fd, map, MIB);
+	if (batched) {
+		ASSERT_LT(8000, r);
+		ASSERT_GE(8192, r);
+	} else {
+		ASSERT_EQ(4000, r);
+	}
+	ASSERT_TRUE(model_matches(_metadata, &self->s, "read into 2 pages", 0,
+				  map, r));
+	ASSERT_EQ(r, lseek(fd, 0, SEEK_CUR));
+	r2 = read(fd, buf, MIB);
+	ASSERT_TRUE(model_matches(_metadata, &self->s, "the read after", r,
+				  buf, r2));
+	/* the rest of the third buffer, then whole buffers */
+	if (batched)
+		ASSERT_EQ(0, (r + r2) % 4000);
+	close(fd);
+	munmap(map, 4 * PG);
+	free(buf);
 	free(self->s.buf);
 }
 

@@ -6,7 +6,8 @@
 #   make            build seqsplice.ko against KDIR (default: the cached kernel)
 #   make demo       build, boot a guest, splice from trace, show stats
 #   make consumer   the test consumers of the exported API (tests/consumer)
-#                   against every kernel, into build/consumer/{release,debug,batched}
+#                   against both kernels, into build/consumer/{release,debug}
+#                   (make batched-consumer: the batched kernel's)
 #   make check      everything: deps, kernels, clippy + rustfmt, host tests, install
 #                   and dkms tests, the guest suites on the release and the debug
 #                   kernel, a short plan on the batched one (upstream/'s series);
@@ -43,7 +44,7 @@ KVARS = LLVM=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
 	CLIPPY_DRIVER=/usr/bin/clippy-driver BINDGEN=$(HOME)/.cargo/bin/bindgen
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(KVARS)
 
-PHONY_DEBUG = debug-kernel debug-module batched-kernel batched-module
+PHONY_DEBUG = debug-kernel debug-module batched-kernel batched-module batched-consumer
 .PHONY: $(PHONY_DEBUG) all modules deps kernel clippy fmt fmt-check clean rust-analyzer tools \
 	host-test runner-test layers-test install-test dkms-test selftests demo check bench soak soak-fuzz \
 	modules_install install uninstall consumer
@@ -143,9 +144,12 @@ define consumer_build # flavour, KDIR, seqsplice's Module.symvers
 	tests/consumer/modinfo.sh build/consumer/$(1)
 endef
 
-consumer: modules debug-module batched-module
+consumer: modules debug-module
 	$(call consumer_build,release,$(KDIR),$(CURDIR)/Module.symvers)
 	$(call consumer_build,debug,$(DEBUG_KDIR),$(CURDIR)/build/debug/Module.symvers)
+
+# The same for the batched kernel (make check's third guest only).
+batched-consumer: batched-module
 	$(call consumer_build,batched,$(BATCHED_KDIR),$(CURDIR)/build/batched/Module.symvers)
 
 # Warnings are errors here (-Dwarnings), with the kernel's clippy lints.
@@ -215,7 +219,7 @@ dkms-test: modules
 # each step shown as it ends, the native report made on the host from the
 # release log (the guest has no python3), the table of every step's time.
 check: deps clippy fmt-check host-test runner-test layers-test install-test dkms-test selftests tools \
-		debug-module batched-module consumer
+		debug-module batched-module consumer batched-consumer
 	scripts/check-guests.sh
 
 ifeq ($(NATIVE),1)

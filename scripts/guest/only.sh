@@ -15,7 +15,9 @@
 #                   operations as above ("mirror" is mirror_test)
 #   <suite>         /tests/<suite>_test (read_seek, splice, ..., events:
 #                   give capture first), in seqsplice.map_mode=MODE (auto)
-#   <script>        /guest/<script>.sh (leak, capture, events, memcg ...)
+#   <script>        /guest/<script>.sh (leak, capture, events, memcg ...;
+#                   seqbatch: seqread_test with its files set up, as the
+#                   batched kernel's check runs it)
 # Each step prints a TAP line and a SEQSPLICE-STEP line as in check.sh.
 cd /tests || exit 1
 cmdline=$(cat /proc/cmdline)

@@ -289,6 +289,66 @@ t_lazy_offline() {
 	set_ok events_buffer_size_kb 1408
 }
 
+# h. A CPU that comes online after the capture stopped gets a buffer from
+# the ring buffer's hotplug callback (trace_rb_cpu_prepare(): the common
+# size when all CPUs have it, here the only one), which nothing will ever
+# write: the module shrinks it to two 4080-byte sub-buffers
+# (events_cpu_shrinks; events_buffer_kb is the ring buffer's size, all
+# CPUs), once no reader holds the sizes. The old module kept the full 16
+# MiB. A size written while stopped changes nothing until the next
+# capture, which grows CPU 1 back and records on it. Unloading right after
+# an online (its work queued) is clean. The guest has two CPUs.
+wait_shrinks() { # count
+	i=0
+	while [ "$(stat_of events_cpu_shrinks)" != "$1" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	stat_is events_cpu_shrinks "$1"
+}
+t_online_stopped() {
+	cpu1=/sys/devices/system/cpu/cpu1/online
+	[ -w $cpu1 ] || bad "no $cpu1 to take CPU 1 offline"
+	umount $D && rmmod seqsplice || bad "unload failed"
+	echo 0 >$cpu1 || bad "cannot take CPU 1 offline"
+	insmod $KO || bad "insmod failed"
+	mount -t seqsplice nodev $D || bad "mount failed"
+	set_ok events_buffer_size_kb 16384
+	set_ok events_enable 1
+	$EV pingpong 100 2>/dev/null || bad "pingpong 100 failed"
+	set_ok events_enable 0
+	# 16384 KiB in 4080-byte sub-buffers, rounded up; CPU 0 alone.
+	n=$(((16384 * 1024 + 4079) / 4080))
+	full=$((n * 4080 / 1024))
+	stat_is events_buffer_kb $full
+	set_ok events_buffer_size_kb 1024
+	stat_is events_buffer_kb $full
+	# A reader holds the sizes: CPU 1's buffer stays whole until it closes.
+	exec 3<$D/events
+	before=$(mem_avail)
+	echo 1 >$cpu1 || bad "cannot bring CPU 1 back"
+	sleep 1
+	stat_is events_cpu_shrinks 0
+	stat_is events_buffer_kb $((2 * n * 4080 / 1024))
+	exec 3<&-
+	wait_shrinks 1
+	after=$(mem_avail)
+	echo "# MemAvailable $before kB before CPU 1 came online, $after kB after it and the shrink (pages freed may sit in per-CPU lists)"
+	# CPU 0's sub-buffers and CPU 1's two.
+	stat_is events_buffer_kb $(((n + 2) * 4080 / 1024))
+	set_ok events_buffer_size_kb 16384
+	set_ok events_enable 1
+	stat_is events_buffer_kb $((2 * n * 4080 / 1024))
+	taskset -c 1 $EV pingpong 100 2>/dev/null || bad "pingpong 100 on CPU 1 failed"
+	set_ok events_enable 0
+	on1=$(grep -c '^ *[^ ].*-[0-9]* *\[001\] ' $D/events)
+	[ "$on1" -gt 0 ] || bad "no event recorded on CPU 1 after it came back"
+	cmp -s $D/events $D/events_copy || bad "events and events_copy differ"
+	stat_is events_cpu_shrinks 1
+	echo 0 >$cpu1 && echo 1 >$cpu1 || bad "cannot take CPU 1 offline and back"
+	umount $D && rmmod seqsplice || bad "unload right after an online failed"
+}
+
 # What the suites after this one expect.
 t_state() {
 	loaded || bad "the module is not loaded"
@@ -299,7 +359,7 @@ t_state() {
 }
 
 echo "TAP version 13"
-echo "1..8"
+echo "1..9"
 recover
 t_ftrace
 result events_ftrace_comparison_2000_round_trips_same_events_on_every_cpu
@@ -322,6 +382,10 @@ recover
 t_lazy_offline
 echo 1 >/sys/devices/system/cpu/cpu1/online 2>/dev/null
 result events_buffer_allocated_at_first_capture_and_readable_with_a_cpu_offline
+recover
+t_online_stopped
+echo 1 >/sys/devices/system/cpu/cpu1/online 2>/dev/null
+result events_cpu_onlined_after_a_capture_stopped_gets_no_buffer_until_the_next
 recover
 t_state
 result events_module_left_loaded_mounted_disabled_default_size

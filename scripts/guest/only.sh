@@ -15,9 +15,10 @@
 #                   operations as above ("mirror" is mirror_test)
 #   <suite>         /tests/<suite>_test (read_seek, splice, ..., events:
 #                   give capture first), in seqsplice.map_mode=MODE (auto)
-#   <script>        /guest/<script>.sh (leak, capture, events, memcg ...;
-#                   seqbatch: seqread_test with its files set up, as the
-#                   batched kernel's check runs it)
+#   <script>        /guest/<script>.sh (leak, capture, memcg ...; events.sh:
+#                   a name with a suite of its own needs the .sh; seqbatch:
+#                   seqread_test with its files set up, as the batched
+#                   kernel's check runs it)
 # Each step prints a TAP line and a SEQSPLICE-STEP line as in check.sh.
 cd /tests || exit 1
 cmdline=$(cat /proc/cmdline)
@@ -40,6 +41,7 @@ for name in $(echo "$only" | tr ',' ' '); do
 	consumer) set -- /guest/consumer.sh test ;;
 	consumer-fuzz) set -- /guest/consumer.sh fuzz check "$ops" 5 ;;
 	mirror-fuzz) set -- /guest/mirror.sh fuzz "$ops" 5 ;;
+	*.sh) set -- "/guest/$name" ;;
 	*)
 		if [ -x "/tests/${name}_test" ]; then
 			set -- "/tests/${name}_test"

@@ -35,9 +35,12 @@
 //! plain        Plain (any bit pattern valid, no padding), plain_data!
 //! global       Global<T>: a value the module publishes for its files
 //! sched        cond_resched, fatal signals, RCU, CPU ids
+//! cpuhp        CpuOnline<H>: a callback for CPUs coming online
+//! work         flush() for kernel::workqueue's Work
 //! ```
 
 pub(crate) mod capi;
+pub(crate) mod cpuhp;
 pub(crate) mod file;
 pub(crate) mod global;
 pub(crate) mod iov;
@@ -54,3 +57,4 @@ pub(crate) mod simple_fs;
 pub(crate) mod target;
 pub(crate) mod tracepoint;
 pub(crate) mod vmap;
+pub(crate) mod work;

@@ -123,6 +123,49 @@ impl<E: Plain> RingBuffer<E> {
         unsafe { ffi::ring_buffer_size(self.raw(), cpu as i32) != 0 }
     }
 
+    /// Shrinks `cpu`'s buffer to the ring buffer's minimum (two
+    /// sub-buffers) if it holds no event: `true` if pages were freed. Nothing
+    /// is lost only if nothing writes the buffer (the caller has detached
+    /// its writers): the check and the resize are two steps. `EBUSY` while an
+    /// iterator is on that CPU. May sleep; takes `cpus_read_lock()`
+    /// (`ring_buffer_resize()`), so never from a hotplug callback.
+    pub(crate) fn shrink_cpu_if_empty(&self, cpu: u32) -> Result<bool> {
+        if cpu >= nr_cpu_ids() {
+            return Ok(false);
+        }
+        // SAFETY: By the type invariants `rb` is live; `cpu` is below
+        // `nr_cpu_ids` (the size is 0 for one outside the buffer's mask).
+        let before = unsafe { ffi::ring_buffer_size(self.raw(), cpu as i32) };
+        // Not in the mask, or already at two one-page sub-buffers (the
+        // buffer's default sub-buffer size, which the module never changes):
+        // nothing to do, and no lock taken for it.
+        if before as usize <= 2 * bindings::PAGE_SIZE {
+            return Ok(false);
+        }
+        // SAFETY: By the type invariants `rb` is live; `cpu` is in its mask
+        // (its size is not 0; a CPU never leaves the mask).
+        if !unsafe { ffi::ring_buffer_empty_cpu(self.raw(), cpu as i32) } {
+            return Ok(false);
+        }
+        // SAFETY: As above; process context. Size 0 is the minimum.
+        let r = unsafe { ffi::ring_buffer_resize(self.raw(), 0, cpu as i32) };
+        if r < 0 {
+            return Err(Error::from_errno(r));
+        }
+        // SAFETY: As above.
+        Ok(unsafe { ffi::ring_buffer_size(self.raw(), cpu as i32) } < before)
+    }
+
+    /// The buffer's size, all CPUs, bytes (`ring_buffer_size()`: the
+    /// sub-buffers' data room).
+    pub(crate) fn size(&self) -> u64 {
+        (0..nr_cpu_ids())
+            // SAFETY: By the type invariants `rb` is live; `cpu` is below
+            // `nr_cpu_ids` (0 for one outside the buffer's mask).
+            .map(|cpu| unsafe { ffi::ring_buffer_size(self.raw(), cpu as i32) } as u64)
+            .sum()
+    }
+
     /// Events in the buffer, all CPUs.
     pub(crate) fn entries(&self) -> u64 {
         // SAFETY: By the type invariants `rb` is live.

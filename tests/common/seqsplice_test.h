@@ -437,6 +437,7 @@ enum stat_id {
 	ST_DIRECT_FILLS, ST_DIRECT_PAGES, ST_BYTES_PER_GIFTED_PAGE,
 	ST_EVENTS_RECORDED, ST_EVENTS_OVERRUNS, ST_EVENTS_LOST,
 	ST_EVENTS_ENTRIES, ST_EVENTS_READERS, ST_RESTARTS, ST_DRAINS,
+	ST_EVENTS_CPU_SHRINKS, ST_EVENTS_BUFFER_KB,
 	NR_STATS
 };
 
@@ -450,7 +451,8 @@ static const char *const stat_names[NR_STATS] = {
 	"meta_pages_held", "pages_alive", "direct_fills", "direct_pages",
 	"bytes_per_gifted_page",
 	"events_recorded", "events_overruns", "events_lost", "events_entries",
-	"events_readers", "restarts", "drains",
+	"events_readers", "restarts", "drains", "events_cpu_shrinks",
+	"events_buffer_kb",
 };
 
 struct stats {

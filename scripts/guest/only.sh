@@ -16,7 +16,9 @@
 #   <suite>         /tests/<suite>_test (read_seek, splice, ..., events:
 #                   give capture first), in seqsplice.map_mode=MODE (auto)
 #   <script>        /guest/<script>.sh (leak, capture, memcg ...; events.sh:
-#                   a name with a suite of its own needs the .sh)
+#                   a name with a suite of its own needs the .sh; seqbatch:
+#                   seqread_test with its files set up, as the batched
+#                   kernel's check runs it)
 # Each step prints a TAP line and a SEQSPLICE-STEP line as in check.sh.
 cd /tests || exit 1
 cmdline=$(cat /proc/cmdline)

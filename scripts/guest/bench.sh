@@ -2,7 +2,7 @@
 # make bench, guest side: run the spbench sweep and print one
 # `BENCH {json}` line per timed run on the console for
 # scripts/bench-report.py.  The host picks the sweep with kernel command
-# line words (APPEND): spbench.sweep=full|short|wall|quick|consumer|live|smoke|tiny
+# line words (APPEND): spbench.sweep=full|short|wall|quick|consumer|batched|live|smoke|tiny
 # (the list is sweep.sh's), spbench.volume=MiB per run for raw records,
 # spbench.pvolume=MiB per run for printf records, spbench.reps=rounds (each
 # round runs every path once: ABAB), spbench.tag=name.  The sweep's live

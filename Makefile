@@ -41,7 +41,7 @@ KVARS = LLVM=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
 	CLIPPY_DRIVER=/usr/bin/clippy-driver BINDGEN=$(HOME)/.cargo/bin/bindgen
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(KVARS)
 
-PHONY_DEBUG = debug-kernel debug-module
+PHONY_DEBUG = debug-kernel debug-module flavour-module
 .PHONY: $(PHONY_DEBUG) all modules deps kernel clippy fmt fmt-check clean rust-analyzer tools \
 	host-test runner-test layers-test install-test dkms-test selftests demo check bench soak soak-fuzz \
 	modules_install install uninstall consumer
@@ -95,6 +95,17 @@ debug-module: debug-kernel
 
 kernel: deps
 	scripts/kernel.sh
+
+# Another flavour's module from a copy of the sources, as debug-module:
+# make flavour-module FLAVOUR=batched builds build/batched/seqsplice.ko
+# against that flavour's kernel (make bench's batched line boots it).
+flavour-module: deps
+	FLAVOUR=$(FLAVOUR) scripts/kernel.sh
+	mkdir -p build/$(FLAVOUR)
+	rsync -r --checksum --delete --exclude bindings_generated.rs --exclude '*.o' \
+		--exclude '.*.cmd' --exclude '*.ko' --exclude '*.mod*' --exclude '*.symvers' \
+		Kbuild src include build/$(FLAVOUR)/
+	$(MAKE) -C $$(FLAVOUR=$(FLAVOUR) scripts/kernel.sh --dir) M=$(CURDIR)/build/$(FLAVOUR) $(KVARS) modules
 
 # The test consumers of the exported API (tests/consumer, include/seqsplice.h)
 # for each flavour, against that flavour's kernel and seqsplice.ko (its

@@ -22,9 +22,10 @@ cp /bin/busybox "$root/bin/busybox"
 for app in $("$root/bin/busybox" --list); do
 	[ -e "$root/bin/$app" ] || ln -s busybox "$root/bin/$app"
 done
-# Each flavour has its own build of the module (Makefile: debug-module).
+# Each flavour has its own build of the module (Makefile: debug-module,
+# flavour-module), the release one in the top directory.
 ko=$top/seqsplice.ko
-[ "$FLAVOUR" = debug ] && ko=$top/build/debug/seqsplice.ko
+[ "$FLAVOUR" != release ] && ko=$top/build/$FLAVOUR/seqsplice.ko
 cp "$ko" "$root/seqsplice.ko"
 # The test consumers of the exported API, this flavour's build (make
 # consumer): /consumer/seqsplice_consumer.ko and seqsplice_noimport.ko, and

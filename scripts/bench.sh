@@ -29,6 +29,8 @@
 #   BATCHED_FLAVOUR=f    the kernel booted as the batched one (default
 #                        batched; release boots the release kernel in its
 #                        place, to try the line without the batched kernel)
+#   LIVE_TEXT=MiB        the batched line's live capture (default 64; a
+#                        small one makes a fast trial of the line)
 #   LINE=batched         the batched line alone (its three boots and its
 #                        report; VOLUME/PVOLUME/REPS as above)
 set -euo pipefail
@@ -109,7 +111,7 @@ if [ "$batched" != 0 ]; then
 	fi
 fi
 batched_boots() {
-	local b="tsc=reliable norandmaps spbench.sweep=batched spbench.volume=$volume spbench.pvolume=$pvolume spbench.reps=$reps"
+	local b="tsc=reliable norandmaps spbench.sweep=batched spbench.volume=$volume spbench.pvolume=$pvolume spbench.reps=$reps${LIVE_TEXT:+ spbench.livetext=$LIVE_TEXT}"
 	boot bstock1 ICOUNT=1 SMP=1 CPU="$cpu_tcg" FLAVOUR=release APPEND="$b spbench.tag=bstock1"
 	boot bbatched ICOUNT=1 SMP=1 CPU="$cpu_tcg" FLAVOUR="$bflavour" APPEND="$b spbench.tag=bbatched"
 	boot bstock2 ICOUNT=1 SMP=1 CPU="$cpu_tcg" FLAVOUR=release APPEND="$b spbench.tag=bstock2"
@@ -124,7 +126,7 @@ batched_report() {
 		--meta method="three boots of scripts/guest.sh bench with spbench.sweep=batched spbench.volume=$volume spbench.pvolume=$pvolume spbench.reps=$reps (make bench, scripts/bench.sh): the release kernel, the $bflavour kernel, the release kernel again" \
 		--meta commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 		--meta batched_flavour="$bflavour" \
-		--meta sweep_name="volume $volume/$pvolume MiB, $reps rounds"
+		--meta sweep_name="volume $volume/$pvolume MiB, $reps rounds${LIVE_TEXT:+, live text $LIVE_TEXT MiB}"
 }
 if [ "${LINE:-}" = batched ]; then
 	batched_boots

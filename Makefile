@@ -6,10 +6,11 @@
 #   make            build seqsplice.ko against KDIR (default: the cached kernel)
 #   make demo       build, boot a guest, splice from trace, show stats
 #   make consumer   the test consumers of the exported API (tests/consumer)
-#                   against both kernels, into build/consumer/{release,debug}
+#                   against every kernel, into build/consumer/{release,debug,batched}
 #   make check      everything: deps, kernels, clippy + rustfmt, host tests, install
 #                   and dkms tests, the guest suites on the release and the debug
-#                   kernel; ends with a table of the guest steps and their times
+#                   kernel, a short plan on the batched one (upstream/'s series);
+#                   ends with a table of the guest steps and their times
 #   make soak       what is too long for make check (Documentation/testing.rst):
 #                   the release plan on the debug kernel, then a long fuzzer run
 #   make bench      benchmark report into bench/results/
@@ -36,12 +37,13 @@ export KDIR
 endif
 KDIR ?= $(shell scripts/kernel.sh --dir)
 DEBUG_KDIR = $(shell FLAVOUR=debug scripts/kernel.sh --dir)
+BATCHED_KDIR = $(shell FLAVOUR=batched scripts/kernel.sh --dir)
 RUSTC ?= /usr/bin/rustc
 KVARS = LLVM=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
 	CLIPPY_DRIVER=/usr/bin/clippy-driver BINDGEN=$(HOME)/.cargo/bin/bindgen
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(KVARS)
 
-PHONY_DEBUG = debug-kernel debug-module flavour-module
+PHONY_DEBUG = debug-kernel debug-module batched-kernel batched-module
 .PHONY: $(PHONY_DEBUG) all modules deps kernel clippy fmt fmt-check clean rust-analyzer tools \
 	host-test runner-test layers-test install-test dkms-test selftests demo check bench soak soak-fuzz \
 	modules_install install uninstall consumer
@@ -86,26 +88,32 @@ deps:
 debug-kernel: deps
 	FLAVOUR=debug scripts/kernel.sh
 
-debug-module: debug-kernel
-	mkdir -p build/debug
+# The module's sources copied into build/<flavour> and built there against
+# that flavour's kernel.
+define flavour_module # flavour, KDIR
+	mkdir -p build/$(1)
 	rsync -r --checksum --delete --exclude bindings_generated.rs --exclude '*.o' \
 		--exclude '.*.cmd' --exclude '*.ko' --exclude '*.mod*' --exclude '*.symvers' \
-		Kbuild src include build/debug/
-	$(MAKE) -C $(DEBUG_KDIR) M=$(CURDIR)/build/debug $(KVARS) modules
+		Kbuild src include build/$(1)/
+	$(MAKE) -C $(2) M=$(CURDIR)/build/$(1) $(KVARS) modules
+endef
+
+debug-module: debug-kernel
+	$(call flavour_module,debug,$(DEBUG_KDIR))
+
+# The batched flavour: the release configuration on the 6.12 source with
+# the seq_file series of upstream/ applied (a source copy and a kernel
+# cached apart, keyed by the series' diffs: scripts/env.sh), the module in
+# build/batched; make check boots it with a short plan (batched in
+# scripts/guest/check.sh).
+batched-kernel: deps
+	FLAVOUR=batched scripts/kernel.sh
+
+batched-module: batched-kernel
+	$(call flavour_module,batched,$(BATCHED_KDIR))
 
 kernel: deps
 	scripts/kernel.sh
-
-# Another flavour's module from a copy of the sources, as debug-module:
-# make flavour-module FLAVOUR=batched builds build/batched/seqsplice.ko
-# against that flavour's kernel (make bench's batched line boots it).
-flavour-module: deps
-	FLAVOUR=$(FLAVOUR) scripts/kernel.sh
-	mkdir -p build/$(FLAVOUR)
-	rsync -r --checksum --delete --exclude bindings_generated.rs --exclude '*.o' \
-		--exclude '.*.cmd' --exclude '*.ko' --exclude '*.mod*' --exclude '*.symvers' \
-		Kbuild src include build/$(FLAVOUR)/
-	$(MAKE) -C $$(FLAVOUR=$(FLAVOUR) scripts/kernel.sh --dir) M=$(CURDIR)/build/$(FLAVOUR) $(KVARS) modules
 
 # The test consumers of the exported API (tests/consumer, include/seqsplice.h)
 # for each flavour, against that flavour's kernel and seqsplice.ko (its
@@ -135,9 +143,10 @@ define consumer_build # flavour, KDIR, seqsplice's Module.symvers
 	tests/consumer/modinfo.sh build/consumer/$(1)
 endef
 
-consumer: modules debug-module
+consumer: modules debug-module batched-module
 	$(call consumer_build,release,$(KDIR),$(CURDIR)/Module.symvers)
 	$(call consumer_build,debug,$(DEBUG_KDIR),$(CURDIR)/build/debug/Module.symvers)
+	$(call consumer_build,batched,$(BATCHED_KDIR),$(CURDIR)/build/batched/Module.symvers)
 
 # Warnings are errors here (-Dwarnings), with the kernel's clippy lints.
 clippy: kernel
@@ -206,7 +215,7 @@ dkms-test: modules
 # each step shown as it ends, the native report made on the host from the
 # release log (the guest has no python3), the table of every step's time.
 check: deps clippy fmt-check host-test runner-test layers-test install-test dkms-test selftests tools \
-		debug-module consumer
+		debug-module batched-module consumer
 	scripts/check-guests.sh
 
 ifeq ($(NATIVE),1)

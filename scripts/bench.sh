@@ -103,11 +103,11 @@ if [ "$batched" != 0 ]; then
 		echo "bench: no $bflavour kernel built: the batched line is skipped (BATCHED=1 builds it)"
 		batched=0
 	elif [ "$bflavour" != release ]; then
-		# The module for that kernel, from a copy of the sources (as
-		# make debug-module does): build/<flavour>/seqsplice.ko, which
+		# The module for that kernel (make batched-module, as
+		# debug-module): build/<flavour>/seqsplice.ko, which
 		# scripts/guest.sh boots with FLAVOUR=<flavour>.
 		echo "bench: building seqsplice.ko for the $bflavour kernel"
-		make -s flavour-module FLAVOUR="$bflavour"
+		make -s "$bflavour-module"
 	fi
 fi
 batched_boots() {

@@ -4,9 +4,9 @@
 SEQSPLICE_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FLAVOUR=${FLAVOUR:-release}
 case "$FLAVOUR" in
-release | debug) ;;
+release | debug | batched) ;;
 *)
-	echo "FLAVOUR must be release or debug, not '$FLAVOUR'" >&2
+	echo "FLAVOUR must be release, debug or batched, not '$FLAVOUR'" >&2
 	exit 2
 	;;
 esac
@@ -35,12 +35,48 @@ ksrc_version() {
 
 # The fragment of this flavour, applied after base.config: debug.config
 # (KASAN, lockdep, ...) or release.config (the bench kernel: DEBUG_TLBFLUSH).
+# batched is the release configuration on a source with the seq_file series
+# of upstream/ applied.
 flavour_config() {
-	echo "$SEQSPLICE_TOP/scripts/kconfig/$FLAVOUR.config"
+	case "$FLAVOUR" in
+	batched) echo "$SEQSPLICE_TOP/scripts/kconfig/release.config" ;;
+	*) echo "$SEQSPLICE_TOP/scripts/kconfig/$FLAVOUR.config" ;;
+	esac
+}
+
+# The patches of upstream/ in order, without the cover letter.
+batched_series() {
+	local p
+	for p in "$SEQSPLICE_TOP"/upstream/[0-9][0-9][0-9][0-9]-*.patch; do
+		case "$p" in */0000-cover-letter.patch) continue ;; esac
+		[ -f "$p" ] && echo "$p"
+	done
+}
+
+# What the batched kernel's source is keyed by: the series' diffs, from
+# each patch's first "diff --git" line to its signature separator, so that
+# a reworded commit message or cover letter does not rebuild the kernel.
+batched_series_hash() {
+	local p
+	batched_series | while read -r p; do
+		sed -n '/^diff --git /,/^-- $/p' "$p"
+	done | sha256sum | cut -c1-12
+}
+
+# The kernel source a flavour builds: the unpacked linux-source-6.12, or for
+# batched a copy of it with the series applied (scripts/kernel.sh makes it).
+ksrc_dir() {
+	local src
+	src=$CACHE/src/linux-source-$(ksrc_version)
+	case "$FLAVOUR" in
+	batched) echo "$src-batched-$(batched_series_hash)" ;;
+	*) echo "$src" ;;
+	esac
 }
 
 # The cache key: source version, flavour, the config fragments and the
-# toolchain versions.  Anything that changes the kernel's rust metadata
+# toolchain versions (and for batched the series' diffs).  Anything that
+# changes the kernel's rust metadata
 # changes the directory.  base.config is in both flavours' keys (even a
 # comment edited there rebuilds both kernels); a flavour's own fragment only
 # in its own.
@@ -49,6 +85,8 @@ kernel_dir() {
 	h=$({
 		cat "$SEQSPLICE_TOP/scripts/kconfig/base.config"
 		cat "$(flavour_config)"
+		# Only batched's key names the series (the others' stay as they were).
+		if [ "$FLAVOUR" = batched ]; then echo "series $(batched_series_hash)"; fi
 		/usr/bin/rustc --version 2>/dev/null
 		clang --version 2>/dev/null | head -1
 		"${CARGO_HOME:-$HOME/.cargo}/bin/bindgen" --version 2>/dev/null

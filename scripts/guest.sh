@@ -7,7 +7,7 @@
 # (scripts/guest/only.sh), judged like check.
 # Environment: ACCEL=tcg|kvm (default tcg: nested KVM here is ~1000x slower),
 # CPU (default max), ICOUNT=1 (deterministic instruction count), TIMEOUT
-# (seconds), APPEND (extra kernel command line), FLAVOUR=release|debug.
+# (seconds), APPEND (extra kernel command line), FLAVOUR=release|debug|batched.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 mode=${1:?usage: guest.sh check|demo|bench|leak|only}
@@ -23,9 +23,9 @@ for app in $("$root/bin/busybox" --list); do
 	[ -e "$root/bin/$app" ] || ln -s busybox "$root/bin/$app"
 done
 # Each flavour has its own build of the module (Makefile: debug-module,
-# flavour-module), the release one in the top directory.
+# batched-module).
 ko=$top/seqsplice.ko
-[ "$FLAVOUR" != release ] && ko=$top/build/$FLAVOUR/seqsplice.ko
+[ "$FLAVOUR" = release ] || ko=$top/build/$FLAVOUR/seqsplice.ko
 cp "$ko" "$root/seqsplice.ko"
 # The test consumers of the exported API, this flavour's build (make
 # consumer): /consumer/seqsplice_consumer.ko and seqsplice_noimport.ko, and

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build (or reuse) the guest kernel: Debian's linux-source-6.12, allnoconfig
 # plus scripts/kconfig/base.config and the flavour's fragment (release.config
-# or debug.config), with CONFIG_RUST=y, into a cache directory outside the
-# repository.
+# or debug.config; batched: release.config on a copy of the source with
+# upstream/'s seq_file series applied), with CONFIG_RUST=y, into a cache
+# directory outside the repository.
 #   scripts/kernel.sh          build if needed, print nothing else when cached
 #   scripts/kernel.sh --dir    print the build directory (KDIR) and exit
 set -euo pipefail
@@ -29,6 +30,29 @@ if [ ! -f "$SRC/.unpacked" ]; then
 	mkdir -p "$SRC"
 	tar -xJf "$KSRC_TARBALL" -C "$SRC" --strip-components=1
 	touch "$SRC/.unpacked"
+fi
+# batched: a copy of that source with upstream/'s series applied, in a
+# directory of its own keyed by the series' diffs; the pristine one stays
+# pristine.
+if [ "$FLAVOUR" = batched ]; then
+	PSRC=$(ksrc_dir)
+	if [ ! -f "$PSRC/.patched" ]; then
+		mapfile -t series < <(batched_series)
+		[ "${#series[@]}" -gt 0 ] || {
+			echo "kernel: no patches in $SEQSPLICE_TOP/upstream" >&2
+			exit 1
+		}
+		echo "kernel: applying upstream/ (${#series[@]} patches) to a copy in $PSRC"
+		rm -rf "$PSRC" "$PSRC.tmp"
+		cp -a "$SRC" "$PSRC.tmp"
+		rm -f "$PSRC.tmp/.unpacked"
+		for p in "${series[@]}"; do
+			patch -s -p1 -N -d "$PSRC.tmp" <"$p"
+		done
+		touch "$PSRC.tmp/.patched"
+		mv "$PSRC.tmp" "$PSRC"
+	fi
+	SRC=$PSRC
 fi
 
 echo "kernel: building 6.12 ($FLAVOUR) in $OUT (first run: 6-11 min each on 2 cores)"

@@ -71,8 +71,9 @@ boot() { # name, then VAR=value settings for guest.sh
 	echo "bench: boot '$name' ($*)"
 	local ok=1 serial
 	env "$@" TIMEOUT="${TIMEOUT:-1800}" scripts/guest.sh bench >"$logs/$name.out" 2>&1 || ok=0
-	# guest.sh names its serial log on its first line ("log: PATH").
-	serial=$(sed -n 's/^guest: booting .*log: \([^)]*\)).*/\1/p' "$logs/$name.out" | head -1)
+	# guest.sh names its serial log on its first line ("log: PATH, timeout
+	# Ns)" since 0810ab6; "log: PATH)" before).
+	serial=$(sed -n 's/^guest: booting .*log: \([^,)]*\)[,)].*/\1/p' "$logs/$name.out" | head -1)
 	[ -n "$serial" ] && cp "$top/$serial" "$logs/$name.log" 2>/dev/null || ok=0
 	if [ "$ok" = 0 ]; then
 		tail -30 "$logs/$name.out"

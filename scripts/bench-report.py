@@ -453,6 +453,313 @@ def mirror_section(views, checks, thr=0.005):
     return md, out
 
 
+# The batched line: the copy files on two kernels, the release one
+# ("stock": seq_read_iter() fills one seq buffer per call) and the batched
+# one (FLAVOUR=batched: seq_read_iter() keeps filling and copying seq
+# buffers while the iterator has room), each booted with
+# spbench.sweep=batched; the gift paths beside them.  Each arm: (label,
+# config, splice path, read path).  Sizes: the splice sizes, and read()
+# in 1 MiB calls as the row "read() 1 MiB".
+BATCHED_READ = "read"
+BATCHED_COPY = [
+    ("`trace_copy`, one-page seq buffer, raw records", ("raw", 100, 1024), "splice.null.copy4", "read.copy4"),
+    ("`trace_copy`, one-page seq buffer, printf records", ("printf", 100, 1024), "splice.null.copy4", "read.copy4"),
+    ("ftrace's `trace` (frozen capture)", LIVE_CFG, "splice.null.liveftrace", "read.liveftrace"),
+]
+BATCHED_EQUAL = [
+    ("`trace_copy`, equal buffer, raw", ("raw", 100, 1024), "splice.null.copyeq", "read.copyeq"),
+    ("`trace_copy`, equal buffer, printf", ("printf", 100, 1024), "splice.null.copyeq", "read.copyeq"),
+    ("`mirror_copy` (equal buffer)", LIVE_CFG, "splice.null.livemirrorcopy", "read.livemirrorcopy"),
+]
+BATCHED_GIFT = [
+    ("`trace` (gift), raw", ("raw", 100, 1024), "splice.null.trace", "read.trace"),
+    ("`trace` (gift), printf", ("printf", 100, 1024), "splice.null.trace", "read.trace"),
+    ("`mirror` (gift)", LIVE_CFG, "splice.null.livemirror", "read.livemirror"),
+]
+# gift ÷ its one-page copy: (label, gift arm, copy arm) by index above.
+BATCHED_PAIRS = [("`trace` ÷ `trace_copy` one page, raw", 0, 0),
+                 ("`trace` ÷ `trace_copy` one page, printf", 1, 1),
+                 ("`mirror` ÷ ftrace's `trace`", 2, 2)]
+
+
+def batched_rows_of(v, cfg, sp, rp):
+    """[(row label, size, path)]: the splice sizes, then read() 1 MiB."""
+    out = [(ksize(sz), sz, sp) for sz in v.sizes(cfg) if v.runs(*cfg, sz, sp)]
+    if v.runs(*cfg, MIB, rp):
+        out.append(("read() 1 MiB", MIB, rp))
+    return out
+
+
+def pages_nd(r):
+    """Pages allocated in the run: /proc/vmstat pgalloc_normal + pgalloc_dma32."""
+    return r["d"].get("vmstat.pgalloc_normal", 0) + r["d"].get("vmstat.pgalloc_dma32", 0)
+
+
+def batched_cmp(stock, batched, arm):
+    """Per row of an arm: both kernels' speeds, bytes per call and pages
+    allocated per MiB."""
+    label, cfg, sp, rp = arm
+    out = []
+    for row, sz, p in batched_rows_of(stock, cfg, sp, rp):
+        s, b = stock.speed(*cfg, sz, p), batched.speed(*cfg, sz, p)
+        if s is None or b is None:
+            continue
+
+        def per_call(v):
+            rs = v.runs(*cfg, sz, p)
+            return med([r["bytes"] / max(r["calls"], 1) for r in rs]) if rs else None
+        out.append({"row": row, "size": sz, "path": p, "stock": s, "batched": b, "ratio": b / s,
+                    "stock_bytes_per_call": per_call(stock), "batched_bytes_per_call": per_call(batched),
+                    "stock_pages_per_mib": stock.per_mib_of(pages_nd, *cfg, sz, p),
+                    "batched_pages_per_mib": batched.per_mib_of(pages_nd, *cfg, sz, p),
+                    "stock_mod_pages_per_mib": stock.counter("mod.pages_allocated", *cfg, sz, p),
+                    "batched_mod_pages_per_mib": batched.counter("mod.pages_allocated", *cfg, sz, p)})
+    return out
+
+
+def batched_repeat(v1, v2):
+    """How far every (configuration, size, path) speed moved between two
+    boots of one kernel, and every gift ÷ one-page-copy ratio."""
+    moves, ratio_moves = [], []
+    for k, rs in v1.g.items():
+        a, b = v1.speed(*k), v2.speed(*k)
+        if a and b:
+            moves.append((abs(b / a - 1), k))
+    for _, gi, ci in BATCHED_PAIRS:
+        g, c = BATCHED_GIFT[gi], BATCHED_COPY[ci]
+        for row, sz, p in batched_rows_of(v1, c[1], c[2], c[3]):
+            gp = g[2] if p == c[2] else g[3]
+            x = [v.speed(*c[1], sz, gp) and v.speed(*c[1], sz, p) and v.speed(*c[1], sz, gp) / v.speed(*c[1], sz, p)
+                 for v in (v1, v2)]
+            if all(x):
+                ratio_moves.append((abs(x[1] / x[0] - 1), (c[1], sz, p, gp)))
+    moves.sort(reverse=True)
+    ratio_moves.sort(reverse=True)
+    return {"paths": len(moves), "max_rel": moves[0][0] if moves else None,
+            "median_rel": med([m for m, _ in moves]),
+            "worst": [{"config": list(k[:3]), "size": k[3], "path": k[4], "rel": m} for m, k in moves[:5]],
+            "ratio_pairs": len(ratio_moves), "ratio_max_rel": ratio_moves[0][0] if ratio_moves else None}
+
+
+def batched_section(stock, batched, repeat=None, names=("stock", "batched", None), checks=()):
+    """The batched line's section and its JSON: stock and batched are
+    Views of the two kernels' boots (every run, live ones too), repeat an
+    optional second boot of one of them (names[2]: which)."""
+    copy = [(a, batched_cmp(stock, batched, a)) for a in BATCHED_COPY]
+    equal = [(a, batched_cmp(stock, batched, a)) for a in BATCHED_EQUAL]
+    gift = [(a, batched_cmp(stock, batched, a)) for a in BATCHED_GIFT]
+    if not any(r for _, r in copy):
+        return [], None
+    rep = None
+    thr = 0.005
+    if repeat is not None:
+        twin = stock if names[2] == names[0] else batched
+        rep = batched_repeat(twin, repeat)
+        if rep["max_rel"] is not None:
+            thr = max(0.005, -(-rep["max_rel"] // 0.005) * 0.005)
+    md = ["## The batched line: the copy files on the batched kernel", ""]
+    md.append("Two kernels, one boot each, the same sweep (`spbench.sweep=batched`) and the same module source: "
+              f"**stock** is the release kernel ({names[0]}), whose `seq_read_iter()` fills one seq buffer per "
+              f"call; **batched** ({names[1]}) is the release config plus the upstream series (`upstream/*.patch`, "
+              "`FLAVOUR=batched`) that makes `seq_read_iter()` keep filling and copying seq buffers while the "
+              "iterator has room. The copy files go through that function (`read()` directly, splice through "
+              "`copy_splice_read()`); the gift paths do not (the engine), so their batched ÷ stock is the "
+              "control: it shows what two boots of two kernels differ by on code neither changed. Splice → "
+              "/dev/null through a pipe of the splice size; `read()` in 1 MiB calls. Record files: 100-byte "
+              "records, buffer_size_kb=1024; the live files: each boot's own frozen capture of sched events "
+              "(spbench capture), read whole per run. Ratios of MiB per emulated second; pages: /proc/vmstat "
+              "`pgalloc_normal` + `pgalloc_dma32` deltas around each timed run (the whole system's allocations "
+              "in the run, the pipe's pages included), per MiB delivered; the gift paths' own allocations are "
+              "also in the module's `pages_allocated`.")
+    md.append("")
+    # ---- batched ÷ stock
+    sizes = []
+    for _, rows in copy + equal + gift:
+        for r in rows:
+            if r["row"] not in [s for s, _ in sizes]:
+                sizes.append((r["row"], r["size"]))
+    sizes.sort(key=lambda x: (x[0].startswith("read"), x[1]))
+
+    def ratio_at(rows, row):
+        x = next((r for r in rows if r["row"] == row), None)
+        return x
+
+    def f3(x):
+        return "–" if x is None else f"{x:.3f}×" if x < 10 else f"{x:.2f}×"
+    md.append(f"**batched ÷ stock, the same file on the two kernels** ({EMU}; the tie band ±{thr * 100:.1f} %)")
+    md.append("")
+    head = ["splice size"] + [a[0] for a, _ in copy] + [a[0] for a, _ in equal] + \
+        [a[0] + " (control)" for a, _ in gift]
+    rows = []
+    for row, _ in sizes:
+        line = [row]
+        for i, (_, rs) in enumerate(copy + equal + gift):
+            x = ratio_at(rs, row)
+            cell = f3(x["ratio"]) if x else "–"
+            line.append(f"**{cell}**" if i < len(copy) and x else cell)
+        rows.append(line)
+    md.append(table(head, rows))
+    md.append("")
+    # The live files: each boot formats its own capture, so the gift
+    # path's control is divided out of ftrace's trace as well.
+    net = []
+    ft, mg = copy[2][1], gift[2][1]
+    for row, _ in sizes:
+        a, c = ratio_at(ft, row), ratio_at(mg, row)
+        if a and c:
+            net.append((row, a["ratio"] / c["ratio"], c["ratio"]))
+    if net:
+        md.append("ftrace's `trace` net of its control (its batched ÷ stock divided by `mirror`'s, the same "
+                  "formatter over that boot's capture through the engine, which does not call `seq_read_iter()`): "
+                  + ", ".join(f"{row} {f3(x)}" for row, x, _ in net) + ".")
+        md.append("")
+    # Where the batched kernel is slower than the stock one beyond the
+    # band: what it costs per MiB and, for the record files, per record.
+    lost = []
+    for a, rs in copy + equal:
+        for r in rs:
+            if r["ratio"] < 1 - thr:
+                d = MIB / r["batched"] * 1e9 / MIB - MIB / r["stock"] * 1e9 / MIB
+                per_rec = d / (MIB / a[1][1]) if a[1][1] else None
+                lost.append((a[0], r["row"], r["ratio"], d, per_rec))
+    if lost:
+        md.append(f"Where the batched kernel is slower than the stock one beyond ±{thr * 100:.1f} % (emulated "
+                  "instructions more per MiB delivered; per record for the record files):")
+        md.append("")
+        for lab, row, x, d, pr in lost:
+            md.append(f"- {lab}, {row}: {f3(x)}, +{d / 1e3:,.0f} k per MiB"
+                      + (f", {pr:+.1f} per record" if pr is not None else ""))
+        md.append("")
+    # ---- gift ÷ batched copy
+    pairs = []
+    for label, gi, ci in BATCHED_PAIRS:
+        g, c = gift[gi][1], copy[ci][1]
+        pr = []
+        for row, _ in sizes:
+            gx, cx = ratio_at(g, row), ratio_at(c, row)
+            if gx and cx:
+                pr.append({"row": row, "size": gx["size"], "gift_over_batched": gx["batched"] / cx["batched"],
+                           "gift_over_stock": gx["stock"] / cx["stock"]})
+        pairs.append((label, pr))
+    md.append(f"**gift ÷ the one-page copy, on each kernel** (on the batched kernel the copy is batched: what "
+              f"zero-copy and the engine add once the core batches; {EMU})")
+    md.append("")
+    head = ["splice size"]
+    for label, _ in pairs:
+        head += [f"{label}: batched kernel", "stock kernel"]
+    rows = []
+    for row, _ in sizes:
+        line = [row]
+        for _, pr in pairs:
+            x = next((p for p in pr if p["row"] == row), None)
+            line += [f"**{f3(x['gift_over_batched'])}**" if x else "–", f3(x["gift_over_stock"]) if x else "–"]
+        rows.append(line)
+    md.append(table(head, rows))
+    md.append("")
+    # ---- speeds, bytes per call, pages
+    md.append(f"**Every arm: {EMU} (medians), bytes per call, pages allocated per MiB delivered (pgalloc_normal + "
+              "pgalloc_dma32; the module's own `pages_allocated` in brackets for the gift paths)**")
+    md.append("")
+    head = ["file", "size", "stock MiB/s", "batched MiB/s", "batched ÷ stock", "bytes per call: stock",
+            "batched", "pages per MiB: stock", "batched"]
+    rows = []
+
+    def fp(x, m):
+        if x is None:
+            return "–"
+        return f_cnt(x, 1) + (f" ({f_cnt(m, 1)})" if m else "")
+    for a, rs in copy + equal + gift:
+        for i, r in enumerate(rs):
+            rows.append([a[0] if i == 0 else "", r["row"], f_speed(r["stock"]), f_speed(r["batched"]),
+                         f3(r["ratio"]), f_cnt(r["stock_bytes_per_call"], 0), f_cnt(r["batched_bytes_per_call"], 0),
+                         fp(r["stock_pages_per_mib"], r["stock_mod_pages_per_mib"]),
+                         fp(r["batched_pages_per_mib"], r["batched_mod_pages_per_mib"])])
+    md.append(table(head, rows))
+    md.append("")
+    # ---- repeat
+    if rep:
+        md.append(f"**Repeat.** The {names[2]} kernel was booted twice with the same sweep (each boot its own "
+                  f"capture): over its {rep['paths']} (configuration, size, path) arms the speed moved by at most "
+                  f"{rep['max_rel'] * 100:.2f} % (median {rep['median_rel'] * 100:.2f} %; the largest: "
+                  + ", ".join(f"{w['path']} {ksize(w['size'])} {w['rel'] * 100:.2f} %" for w in rep["worst"][:3])
+                  + f"), and the gift ÷ one-page-copy ratios by at most {rep['ratio_max_rel'] * 100:.2f} %. So the "
+                  f"tie band of the batched ÷ stock ratios, which compare two boots, is ±{thr * 100:.1f} %.")
+        md.append("")
+    else:
+        md.append("**Repeat.** No second boot of either kernel was given: the batched ÷ stock ratios compare two "
+                  "boots, and the gift paths' batched ÷ stock (the control columns) is the only measure of what "
+                  "two boots differ by on code neither kernel changed.")
+        md.append("")
+    bad = [c for c in checks if not c.get("same")]
+    ok = [c for c in checks if c.get("same")]
+    if ok:
+        md.append(f"Byte check: before each live configuration's runs, ftrace's `trace`, `mirror` and "
+                  f"`mirror_copy` spliced whole gave the same bytes in every boot ({len(ok)} checks).")
+        md.append("")
+    for c in bad:
+        md.append(f"- **Byte check failed** at {ksize(c['size'])}: {c.get('why', '?')}")
+    js = {"tie_band": thr, "repeat": rep, "names": list(names),
+          "ftrace_trace_net_of_control": [{"row": r, "ratio": x, "control": c} for r, x, c in net],
+          "batched_slower": [{"file": l, "row": r, "ratio": x, "instructions_per_mib": d, "per_record": pr}
+                             for l, r, x, d, pr in lost],
+          "copy": {a[0]: rs for a, rs in copy}, "equal": {a[0]: rs for a, rs in equal},
+          "gift": {a[0]: rs for a, rs in gift}, "gift_over_copy": {label: pr for label, pr in pairs}}
+    return md, js
+
+
+def batched_only(stock_path, batched_path, repeat_path=None, repeat_of="stock", out=None, meta=None):
+    """--batched STOCK_LOG BATCHED_LOG [--batched-repeat LOG]: the section
+    alone (printed, or with --out written to OUT.md and OUT.json with the
+    platform)."""
+    views, envs, checks, caps, runs = {}, {}, [], {}, {}
+    for name, p in (("stock", stock_path), ("batched", batched_path), ("repeat", repeat_path)):
+        if not p:
+            continue
+        c, cp = [], []
+        env, rs, _, _ = parse_log(p, captures=cp, checks=c)
+        if not rs:
+            sys.exit(f"bench-report: no BENCH run lines in {p}")
+        checks += c
+        caps[name] = cp
+        envs[name] = env
+        runs[name] = rs
+        views[name] = View(rs, env)
+    md, js = batched_section(views["stock"], views["batched"], views.get("repeat"),
+                             ("stock", "batched", repeat_of if repeat_path else None), checks)
+    if not md:
+        sys.exit(f"bench-report: no batched-line runs in {stock_path}")
+    if not out:
+        print("\n".join(md))
+        return
+    meta = meta or {}
+    kern = {n: ((e or {}).get("kernel") or "?") for n, e in envs.items()}
+    head = [f"# seqsplice: the batched line, {meta.get('sweep_name', 'quick sweep')}, {os.path.basename(out)[:10]}", ""]
+    head.append(f"Platform: {meta.get('platform', 'QEMU TCG')}; guest kernels: stock `{kern.get('stock')}`, batched "
+                f"`{kern.get('batched')}`"
+                + (f", repeat ({repeat_of}) `{kern.get('repeat')}`" if repeat_path else "")
+                + ". **Emulated instruction counts, not hardware time.**")
+    for k in ("method", "commit"):
+        if meta.get(k):
+            head.append("")
+            head.append(f"{k.capitalize()}: {meta[k]}")
+    head.append("")
+    cap_rows = []
+    for n, cp in caps.items():
+        for c in cp:
+            cap_rows.append(f"{n} {c['events_recorded']:,} events, ftrace's `trace` {c['ftrace']['bytes']:,} bytes")
+    if cap_rows:
+        head.append("Captures (one per boot): " + "; ".join(cap_rows) + ".")
+        head.append("")
+    with open(out + ".md", "w") as f:
+        f.write("\n".join(head + md) + "\n")
+    with open(out + ".json", "w") as f:
+        json.dump({"meta": meta, "env": envs, "batched": js, "captures": caps,
+                   "runs": {k: [dict(r, d={n: x for n, x in r["d"].items() if x}) for r in v]
+                            for k, v in runs.items()}}, f, separators=(",", ":"))
+        f.write("\n")
+    print(f"bench-report: {out}.md, {out}.json")
+
+
 def key(r):
     return (r["mode"], r["width"], r["buf_kb"], r["size"], r["path"])
 
@@ -1104,9 +1411,18 @@ def main():
     ap.add_argument("--consumer", metavar="LOG", help="print the consumer line's section of one log, any tag")
     ap.add_argument("--mirror", metavar="LOG", help="print the mirror line's section of an icount boot's log")
     ap.add_argument("--mirror-wall", metavar="LOG", help="with --mirror: a plain TCG boot's log, the wall-clock view")
+    ap.add_argument("--batched", nargs=2, metavar=("STOCK_LOG", "BATCHED_LOG"),
+                    help="the batched line: a release and a batched kernel's spbench.sweep=batched boots")
+    ap.add_argument("--batched-repeat", metavar="LOG", help="with --batched: a second boot of one of the kernels")
+    ap.add_argument("--batched-repeat-of", choices=("stock", "batched"), default="stock",
+                    help="which kernel --batched-repeat booted again (stock)")
     ap.add_argument("--out")
     ap.add_argument("--meta", action="append", default=[])
     a = ap.parse_args()
+    if a.batched and not (a.icount or a.kvm or a.hardware or a.json):
+        batched_only(a.batched[0], a.batched[1], a.batched_repeat, a.batched_repeat_of, a.out,
+                     dict(m.split("=", 1) for m in a.meta))
+        return
     if a.consumer:
         consumer_only(a.consumer)
         return

@@ -20,6 +20,19 @@
 #                        is TCG-only); one KVM boot with CPU=host (override
 #                        with CPU) runs the full sweep with WALL_REPS rounds
 #   OUT=dir              results directory (default bench/results)
+#   BATCHED=auto|1|0     the batched line (default auto: run it when the
+#                        batched kernel is built; 1: build it if need be):
+#                        the release kernel booted twice and the batched
+#                        kernel once, each with spbench.sweep=batched under
+#                        icount, then bench/results/<date>-batched.md
+#                        (scripts/bench-report.py --batched)
+#   BATCHED_FLAVOUR=f    the kernel booted as the batched one (default
+#                        batched; release boots the release kernel in its
+#                        place, to try the line without the batched kernel)
+#   LIVE_TEXT=MiB        the batched line's live capture (default 64; a
+#                        small one makes a fast trial of the line)
+#   LINE=batched         the batched line alone (its three boots and its
+#                        report; VOLUME/PVOLUME/REPS as above)
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 top=$SEQSPLICE_TOP
@@ -58,8 +71,9 @@ boot() { # name, then VAR=value settings for guest.sh
 	echo "bench: boot '$name' ($*)"
 	local ok=1 serial
 	env "$@" TIMEOUT="${TIMEOUT:-1800}" scripts/guest.sh bench >"$logs/$name.out" 2>&1 || ok=0
-	# guest.sh names its serial log on its first line ("log: PATH").
-	serial=$(sed -n 's/^guest: booting .*log: \([^)]*\)).*/\1/p' "$logs/$name.out" | head -1)
+	# guest.sh names its serial log on its first line ("log: PATH, timeout
+	# Ns)" since 0810ab6; "log: PATH)" before).
+	serial=$(sed -n 's/^guest: booting .*log: \([^,)]*\)[,)].*/\1/p' "$logs/$name.out" | head -1)
 	[ -n "$serial" ] && cp "$top/$serial" "$logs/$name.log" 2>/dev/null || ok=0
 	if [ "$ok" = 0 ]; then
 		tail -30 "$logs/$name.out"
@@ -69,6 +83,58 @@ boot() { # name, then VAR=value settings for guest.sh
 	echo "$name $(($(date +%s) - t0))" >>"$logs/durations"
 	echo "bench: boot '$name' done in $(($(date +%s) - t0)) s"
 }
+
+# The batched line: the release kernel and the batched kernel (release
+# config + upstream/*.patch: seq_read_iter() batching), the same sweep under
+# icount; the release kernel twice, for the repeat spread across boots.
+batched=${BATCHED:-auto}
+bflavour=${BATCHED_FLAVOUR:-batched}
+[ "${LINE:-}" = batched ] && [ "$batched" = auto ] && batched=1
+[ "${ACCEL:-tcg}" = kvm ] && batched=0
+if [ "$batched" != 0 ]; then
+	bkdir=$(FLAVOUR=$bflavour scripts/kernel.sh --dir 2>/dev/null) || bkdir=
+	if [ -n "$bkdir" ] && [ ! -f "$bkdir/.seqsplice-complete" ] && [ "$batched" = 1 ]; then
+		FLAVOUR=$bflavour scripts/kernel.sh
+	fi
+	if [ -z "$bkdir" ] || [ ! -f "$bkdir/.seqsplice-complete" ]; then
+		[ "$batched" = 1 ] && {
+			echo "bench: no $bflavour kernel (FLAVOUR=$bflavour scripts/kernel.sh)"
+			exit 1
+		}
+		echo "bench: no $bflavour kernel built: the batched line is skipped (BATCHED=1 builds it)"
+		batched=0
+	elif [ "$bflavour" != release ]; then
+		# The module for that kernel (make batched-module, as
+		# debug-module): build/<flavour>/seqsplice.ko, which
+		# scripts/guest.sh boots with FLAVOUR=<flavour>.
+		echo "bench: building seqsplice.ko for the $bflavour kernel"
+		make -s "$bflavour-module"
+	fi
+fi
+batched_boots() {
+	local b="tsc=reliable norandmaps spbench.sweep=batched spbench.volume=$volume spbench.pvolume=$pvolume spbench.reps=$reps${LIVE_TEXT:+ spbench.livetext=$LIVE_TEXT}"
+	boot bstock1 ICOUNT=1 SMP=1 CPU="$cpu_tcg" FLAVOUR=release APPEND="$b spbench.tag=bstock1"
+	boot bbatched ICOUNT=1 SMP=1 CPU="$cpu_tcg" FLAVOUR="$bflavour" APPEND="$b spbench.tag=bbatched"
+	boot bstock2 ICOUNT=1 SMP=1 CPU="$cpu_tcg" FLAVOUR=release APPEND="$b spbench.tag=bstock2"
+}
+batched_report() {
+	local date
+	date=$(date -u +%F)
+	python3 scripts/bench-report.py --batched "$logs/bstock1.log" "$logs/bbatched.log" \
+		--batched-repeat "$logs/bstock2.log" --batched-repeat-of stock \
+		--out "$results/$date-batched" \
+		--meta platform="QEMU $(qemu-system-x86_64 --version | head -1 | sed 's/.*version //') TCG -icount shift=0, 1 vCPU, CPU $cpu_tcg, $append_common; host $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) CPUs" \
+		--meta method="three boots of scripts/guest.sh bench with spbench.sweep=batched spbench.volume=$volume spbench.pvolume=$pvolume spbench.reps=$reps (make bench, scripts/bench.sh): the release kernel, the $bflavour kernel, the release kernel again" \
+		--meta commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+		--meta batched_flavour="$bflavour" \
+		--meta sweep_name="volume $volume/$pvolume MiB, $reps rounds${LIVE_TEXT:+, live text $LIVE_TEXT MiB}"
+}
+if [ "${LINE:-}" = batched ]; then
+	batched_boots
+	batched_report
+	echo "bench: $(($(date +%s) - t_start)) s in all"
+	exit 0
+fi
 
 boots=()
 if [ "${ACCEL:-tcg}" = kvm ]; then
@@ -107,4 +173,8 @@ python3 scripts/bench-report.py "${boots[@]}" \
 	--meta reps="$reps" --meta wall_reps="$wall_reps" \
 	--meta durations="$(tr '\n' ' ' <"$logs/durations")" \
 	--meta total_seconds="$(($(date +%s) - t_start))"
+if [ "$batched" != 0 ]; then
+	batched_boots
+	batched_report
+fi
 echo "bench: $(($(date +%s) - t_start)) s in all; report: ${results#"$top"/}/$date.md"

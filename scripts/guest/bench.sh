@@ -2,10 +2,11 @@
 # make bench, guest side: run the spbench sweep and print one
 # `BENCH {json}` line per timed run on the console for
 # scripts/bench-report.py.  The host picks the sweep with kernel command
-# line words (APPEND): spbench.sweep=full|short|wall|quick|consumer|live|smoke|tiny
+# line words (APPEND): spbench.sweep=full|short|wall|quick|consumer|batched|live|smoke|tiny
 # (the list is sweep.sh's), spbench.volume=MiB per run for raw records,
 # spbench.pvolume=MiB per run for printf records, spbench.reps=rounds (each
-# round runs every path once: ABAB), spbench.tag=name.  The sweep's live
+# round runs every path once: ABAB), spbench.tag=name,
+# spbench.livetext=MiB (the live capture's text, default spbench's 64).  The sweep's live
 # line (sweep_live) runs last, over one spbench capture.  The consumer
 # line's C seq_file, /consumer/seqsplice_bench.ko (make consumer), is
 # loaded first when the initramfs has it (its paths are skipped, with the
@@ -17,6 +18,7 @@ volume=$(arg volume)
 pvolume=$(arg pvolume)
 reps=$(arg reps)
 tag=$(arg tag)
+livetext=$(arg livetext)
 : "${sweep:=full}" "${volume:=8}" "${pvolume:=8}" "${reps:=2}" "${tag:=$sweep}"
 
 [ -x $t ] || {
@@ -68,7 +70,7 @@ done </tmp/sweep
 sweep_live "$sweep" >/tmp/live
 if [ -s /tmp/live ]; then
 	echo "bench: live capture" >&2
-	$t capture --tag "$tag" </dev/null || rc=1
+	$t capture --tag "$tag" ${livetext:+--text "${livetext}M"} </dev/null || rc=1
 	while read -r m w b s p; do
 		run "$m" "$w" "$b" "$s" "$p"
 	done </tmp/live

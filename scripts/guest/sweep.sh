@@ -15,7 +15,9 @@
 # full and quick end with the consumer line (sweep_consumer): the bench
 # module's C seq_file (tests/consumer/seqsplice_bench.c) through the API
 # against the stock core on the same table, equal and one-page buffer;
-# consumer is that line alone (no live line); live is the live line alone.
+# consumer is that line alone (no live line); live is the live line alone;
+# batched is the batched line (sweep_batched, and sweep_live batched: its
+# live half), make bench's boots of the release and the batched kernel.
 #
 #   sweep_live NAME    the live line of sweep NAME, run after its list:
 #                        live 0 BUF_KB SIZE PATHS
@@ -33,6 +35,18 @@ sweep_live() {
 	_lp=splice.null.liveftrace,splice.null.liveevents,splice.null.liveeventscopy
 	_lp=$_lp,splice.null.livemirror,splice.null.livemirrorcopy
 	case "$1" in
+	batched)
+		# The batched line's live half: ftrace's trace (one-page seq
+		# buffer), mirror_copy (equal buffer) and mirror (gift) spliced at
+		# every size, and read() whole in 1 MiB calls.
+		_lp=splice.null.liveftrace,splice.null.livemirror,splice.null.livemirrorcopy
+		for _s in 4096 16384 65536 262144 1048576; do
+			_p=$_lp
+			[ "$_s" = 1048576 ] && _p=$_p,read.liveftrace,read.livemirror,read.livemirrorcopy
+			echo "live 0 1024 $_s $_p"
+		done
+		return 0
+		;;
 	full | quick | live) _ls="4096 16384 65536 262144 1048576" ;;
 	short | wall) _ls="4096 65536 1048576" ;;
 	*) return 0 ;;
@@ -50,6 +64,24 @@ sweep_consumer() {
 		for _s in 4096 16384 65536 262144 1048576; do
 			_p=splice.null.consumer,splice.null.consumercopyeq,splice.null.consumercopy4
 			[ "$_s" = 65536 ] && _p=$_p,seek.consumercopy4
+			echo "$_m 100 1024 $_s $_p"
+		done
+	done
+}
+
+# The batched line: the copy files whose kernel path the batched kernel
+# (FLAVOUR=batched: seq_read_iter() filling and copying seq buffers while
+# the iterator has room) changes, beside the gift path, on the record
+# stream: trace_copy with the stock one-page seq buffer (copy4), with the
+# equal one (copyeq), and trace (gift), 100-byte records raw and printf,
+# buffer 1024 KiB, splice -> /dev/null at every size and read() in 1 MiB
+# calls.  Its live half is sweep_live batched.  make bench boots it on the
+# release and on the batched kernel (scripts/bench.sh).
+sweep_batched() {
+	for _m in raw printf; do
+		for _s in 4096 16384 65536 262144 1048576; do
+			_p=splice.null.trace,splice.null.copy4,splice.null.copyeq
+			[ "$_s" = 1048576 ] && _p=$_p,read.trace,read.copy4,read.copyeq
 			echo "$_m 100 1024 $_s $_p"
 		done
 	done
@@ -90,6 +122,7 @@ sweep_list() {
 		sweep_consumer
 		;;
 	consumer) sweep_consumer ;;
+	batched) sweep_batched ;;
 	live) ;;
 	smoke) ;;
 	tiny)

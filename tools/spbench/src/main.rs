@@ -22,6 +22,9 @@
 //!                 [--warmup BYTES] [--paths id,...] [--tag T] [--dir D]
 //!       the live line: ftrace's `trace`, the module's `events` and
 //!       `events_copy` over the capture below, each whole file per run
+//!       (spliced; ftrace's `trace`, `mirror` and `mirror_copy` also by
+//!       read(), paths read.liveftrace, read.livemirror,
+//!       read.livemirrorcopy: the batched line's)
 //!       (its size is the run's volume), rounds interleaved as above; a
 //!       `BENCH {"type":"skip",...}` line per path when there is no ftrace,
 //!       no events file or no capture. ftrace's formatter is also run
@@ -66,7 +69,7 @@ mod sys;
 use std::collections::BTreeMap;
 use std::process::exit;
 
-use paths::{all_paths, consumer_paths, live_paths, Bench, Config, Path};
+use paths::{all_paths, consumer_paths, live_paths, live_read_paths, Bench, Config, Path};
 
 pub const DEFAULT_DIR: &str = "/sys/kernel/seqsplice";
 const CLOCKSOURCE: &str = "/sys/devices/system/clocksource/clocksource0/current_clocksource";
@@ -456,7 +459,7 @@ fn cmd_capture(a: &Args) {
             let unsupported = e.kind() == std::io::ErrorKind::Unsupported;
             let _ = live::uncapture(&dir);
             eprintln!("spbench: capture: {e}");
-            for p in live_paths() {
+            for p in live_paths().into_iter().chain(live_read_paths()) {
                 println!(
                     "BENCH {{\"type\":\"skip\",\"tag\":{},\"path\":{},\"reason\":{}}}",
                     js(&tag),
@@ -486,7 +489,7 @@ fn main() {
             }
         }
         Some("paths") if argv.get(1).map(String::as_str) == Some("live") => {
-            for p in live_paths() {
+            for p in live_paths().into_iter().chain(live_read_paths()) {
                 println!("{}", p.id());
             }
         }

@@ -171,6 +171,7 @@ impl Path {
         all_paths()
             .into_iter()
             .chain(live_paths())
+            .chain(live_read_paths())
             .chain(consumer_paths())
             .find(|p| p.id() == id)
     }
@@ -352,6 +353,26 @@ pub fn live_paths() -> Vec<Path> {
     .map(|source| Path {
         method: Method::Splice,
         sink: Sink::Null,
+        source,
+    })
+    .collect()
+}
+
+/// The batched line's read() paths over the live capture (`spbench paths
+/// live` lists them after [`live_paths`]): ftrace's `trace`, `mirror` and
+/// `mirror_copy` read whole, `size` bytes per read(). ftrace's file and
+/// `mirror_copy` go through `seq_read_iter()`, which fills one seq buffer
+/// per call: the kernel's batching shows here as it does in splice.
+pub fn live_read_paths() -> Vec<Path> {
+    [
+        Source::LiveFtrace,
+        Source::LiveMirror,
+        Source::LiveMirrorCopy,
+    ]
+    .into_iter()
+    .map(|source| Path {
+        method: Method::Read,
+        sink: Sink::Direct,
         source,
     })
     .collect()

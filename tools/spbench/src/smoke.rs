@@ -18,8 +18,8 @@
 use crate::consumer;
 use crate::live;
 use crate::paths::{
-    all_paths, consumer_paths, live_paths, unsupported, Bench, Config, Method, Path, Sink, Source,
-    TcpReceiver,
+    all_paths, consumer_paths, live_paths, live_read_paths, unsupported, Bench, Config, Method,
+    Path, Sink, Source, TcpReceiver,
 };
 use crate::sys;
 use seqsplice_model::{Mode, Stream};
@@ -376,5 +376,35 @@ fn live_checks(dir: &str) -> Result<u32, LiveSmoke> {
         );
         good += 1;
     }
+    // The batched line's read() paths: the same bytes as the splice.
+    for p in live_read_paths() {
+        if no_mirror.is_some() && matches!(p.source, Source::LiveMirror | Source::LiveMirrorCopy) {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        b.run(p, u64::MAX, Some(&mut bytes))
+            .map_err(|e| fail(good, format!("{}: {e}", p.id())))?;
+        if &bytes != ftrace {
+            let at = bytes.iter().zip(ftrace.iter()).position(|(a, b)| a != b);
+            return Err(fail(
+                good,
+                format!(
+                    "{} ({} bytes) and ftrace's spliced trace ({} bytes) differ (first at byte {at:?})",
+                    p.id(),
+                    bytes.len(),
+                    ftrace.len()
+                ),
+            ));
+        }
+        good += 1;
+    }
+    println!(
+        "# spbench smoke: live: read() of ftrace's trace{} == its splice",
+        if no_mirror.is_none() {
+            ", mirror and mirror_copy"
+        } else {
+            ""
+        }
+    );
     Ok(good)
 }

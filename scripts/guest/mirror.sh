@@ -25,7 +25,6 @@
 # not clear it, and it comes out again in front of the next line
 # (kernel/trace/trace.c; ftrace's trace with its one-page buffer does it
 # too after read(4096) and lseek(0)).
-t=/sys/kernel/tracing
 d=/sys/kernel/seqsplice
 [ "$1" = fuzz ] && [ -n "$2" ] || {
 	echo "usage: mirror.sh fuzz OPS [MIN_EACH]"
@@ -33,55 +32,26 @@ d=/sys/kernel/seqsplice
 }
 ops=$2
 min=${3:-0}
-[ -e $t/trace ] || mount -t tracefs nodev $t || exit 1
-on=$(cat $t/tracing_on)
-tracer=$(cat $t/current_tracer)
-sw=$(cat $t/events/sched/sched_switch/enable)
-wk=$(cat $t/events/sched/sched_wakeup/enable)
-restore() {
-	echo 0 >$t/tracing_on
-	echo "$sw" >$t/events/sched/sched_switch/enable
-	echo "$wk" >$t/events/sched/sched_wakeup/enable
-	echo "$tracer" >$t/current_tracer
-	echo "$on" >$t/tracing_on
-	echo $t/trace >$d/mirror_path
-}
-entries() { cat $t/per_cpu/cpu*/stats | sed -n 's/^entries: //p' | awk '{s += $1} END {print s + 0}'; }
-echo 0 >$t/tracing_on
-echo nop >$t/current_tracer
-: >$t/trace
-echo 1 >$t/events/sched/sched_switch/enable
-echo 1 >$t/events/sched/sched_wakeup/enable
-echo 1 >$t/tracing_on
-i=0
-while [ "$(entries)" -lt 400 ] && [ $i -lt 200 ]; do
-	echo x | cat >/dev/null
-	i=$((i + 1))
-done
-# One write(2) each: dd, not a shell's buffered output.
-head -c 4096 /dev/zero | tr '\0' M >/tmp/mirror.marker
-dd if=/tmp/mirror.marker of=$t/trace_marker bs=3900 count=1 2>/dev/null
-echo x | cat >/dev/null
-dd if=/tmp/mirror.marker of=$t/trace_marker bs=4096 count=1 2>/dev/null
-rm -f /tmp/mirror.marker
-echo x | cat >/dev/null
-echo 0 >$t/tracing_on
-echo 0 >$t/events/sched/sched_switch/enable
-echo 0 >$t/events/sched/sched_wakeup/enable
+# shellcheck source=scripts/guest/ftrace_lib.sh
+. /guest/ftrace_lib.sh
+ftrace_record_sched 400
+# 3900 bytes: a line of about 3970, most of a page; 4096: ftrace keeps what
+# fits its largest event, a line wider than a page (dd writes the rest as
+# a third, short one).
+ftrace_marker 3900
+ftrace_marker 4096
 rc=0
-if cat $t/per_cpu/cpu*/stats | grep '^overrun: ' | grep -qv '^overrun: 0$'; then
-	echo "mirror: a CPU's ftrace buffer overran: the capture is not reproducible"
-	rc=1
-fi
+ftrace_freeze mirror || rc=1
 if ! awk 'length($0) > 3900 && length($0) < 4096 { n++ } length($0) > 4096 { w++ } END { exit !(n && w) }' $t/trace; then
 	echo "mirror: the capture lacks a line of 3901 to 4095 bytes or one wider than a page (the markers)"
 	rc=1
 fi
 echo $t/trace >$d/mirror_path || rc=1
-echo "mirror: capture of $i rounds, $(entries) events, $(wc -c <$t/trace) bytes"
+echo "mirror: capture of $ftrace_rounds rounds, $(ftrace_entries) events, $(wc -c <$t/trace) bytes"
 if [ $rc = 0 ]; then
 	/tools/ssfuzz --ops "$ops" --min-each "$min" --buffer-kb 1024 \
 		--gift-path $d/mirror --copy-path $d/mirror_copy </dev/null || rc=1
 fi
-restore
+ftrace_restore
+echo $t/trace >$d/mirror_path
 exit $rc

@@ -96,8 +96,10 @@ batched)
 	SUITES="read_seek splice sources events mirror"
 	SUITE_MODES=auto
 	FUZZ_DIV=10
-	CONSUMER_OPS=400
-	MIRROR_OPS=400
+	# As on the debug kernel: with 400 operations one kind of call came
+	# 3 times, not the 5 the two steps require.
+	CONSUMER_OPS=1000
+	MIRROR_OPS=1000
 	MIN_EACH=0
 	NATIVE_SMOKE=0
 	EVENTS_FAULT_MODES=

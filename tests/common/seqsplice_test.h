@@ -795,6 +795,32 @@ static inline size_t pread_full(struct __test_metadata *_metadata, int fd,
 }
 
 /*
+ * pread() of every length in lens at every offset in offs on fd (buf at
+ * least the longest length): each count the model's (expected_count()),
+ * each byte the model's; what names the file in failure messages.
+ */
+static inline void pread_grid(struct __test_metadata *_metadata, int fd,
+			      const struct stream *s, const char *what,
+			      const int64_t *offs, size_t noffs,
+			      const size_t *lens, size_t nlens,
+			      unsigned char *buf)
+{
+	size_t i, j, got;
+
+	for (i = 0; i < noffs; i++) {
+		for (j = 0; j < nlens; j++) {
+			got = pread_full(_metadata, fd, buf, lens[j], offs[i]);
+			ASSERT_EQ(expected_count(s, offs[i], lens[j]), got) {
+				TH_LOG("%s pread(%zu, %lld)", what, lens[j],
+				       (long long)offs[i]);
+			}
+			ASSERT_TRUE(model_matches(_metadata, s, what, offs[i],
+						  buf, got));
+		}
+	}
+}
+
+/*
  * splice() from fd (at *off, or the file position when off is NULL) into
  * the empty pipe p until n bytes or EOF, draining the pipe into buf after
  * every call. Checks each call: 0 <= r <= asked, r <= pipe capacity, the

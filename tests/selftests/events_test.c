@@ -397,26 +397,13 @@ TEST_F_TIMEOUT(events, pread_at_line_starts_page_edges_and_past_eof_matches_snap
 	};
 	static const size_t lens[] = { 1, 100, 4096, 70000 };
 	static unsigned char buf[70000];
-	size_t i, j, k, got;
+	size_t k;
 
 	for (k = 0; k < ARRAY_SIZE(events_files); k++) {
 		int fd = open_file(_metadata, events_files[k]);
 
-		for (i = 0; i < ARRAY_SIZE(offs); i++) {
-			for (j = 0; j < ARRAY_SIZE(lens); j++) {
-				got = pread_full(_metadata, fd, buf, lens[j],
-						 offs[i]);
-				ASSERT_EQ(expected_count(s, offs[i], lens[j]),
-					  got) {
-					TH_LOG("%s pread(%zu, %lld)",
-					       events_files[k], lens[j],
-					       (long long)offs[i]);
-				}
-				ASSERT_TRUE(model_matches(_metadata, s,
-							  events_files[k],
-							  offs[i], buf, got));
-			}
-		}
+		pread_grid(_metadata, fd, s, events_files[k], offs,
+			   ARRAY_SIZE(offs), lens, ARRAY_SIZE(lens), buf);
 		ASSERT_EQ(0, pread(fd, buf, 1, s->size));
 		ASSERT_EQ(0, pread(fd, buf, sizeof(buf), s->size + MIB));
 		ASSERT_EQ(0, lseek(fd, 0, SEEK_CUR));

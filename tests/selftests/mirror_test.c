@@ -565,27 +565,14 @@ static void check_pread_edges(struct __test_metadata *_metadata,
 {
 	static const size_t lens[] = { 1, 100, 2 * PG };
 	int64_t offs[MAX_EDGES];
-	size_t n = edge_offsets(_metadata, ref, offs), i, j, k, got;
+	size_t n = edge_offsets(_metadata, ref, offs), k;
 	unsigned char buf[2 * PG];
 
 	for (k = 0; k < ARRAY_SIZE(mirror_files); k++) {
 		int fd = open_file(_metadata, mirror_files[k]);
 
-		for (i = 0; i < n; i++) {
-			for (j = 0; j < ARRAY_SIZE(lens); j++) {
-				got = pread_full(_metadata, fd, buf, lens[j],
-						 offs[i]);
-				ASSERT_EQ(expected_count(ref, offs[i], lens[j]),
-					  got) {
-					TH_LOG("%s pread(%zu, %lld)",
-					       mirror_files[k], lens[j],
-					       (long long)offs[i]);
-				}
-				ASSERT_TRUE(model_matches(_metadata, ref,
-							  mirror_files[k],
-							  offs[i], buf, got));
-			}
-		}
+		pread_grid(_metadata, fd, ref, mirror_files[k], offs, n, lens,
+			   ARRAY_SIZE(lens), buf);
 		/* pread leaves the file position alone */
 		ASSERT_EQ(0, lseek(fd, 0, SEEK_CUR));
 		close(fd);
